@@ -1,0 +1,1 @@
+"""Data formats: audio input, the instrument's analysis JSON."""

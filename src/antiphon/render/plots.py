@@ -1,0 +1,81 @@
+"""Figures from saved results, drawn with matplotlib's object API (no pyplot, no display needed).
+
+Plot functions take ``ax=`` and return what they drew; figure builders return a Figure that
+:func:`save_figure` writes atomically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
+from matplotlib.lines import Line2D
+
+from antiphon.atomic import atomic_path
+from antiphon.data.analysis_json import AnalysisDocument
+from antiphon.features import CHROMA_NAMES, CHROMA_ORDER
+
+#: panels of the analysis overview: (title, features drawn together, y label)
+OVERVIEW_PANELS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("Frequency-like", ("SpectralCentroid", "SpectralSpread", "SpectralRolloff", "Frequency"), "Hz"),
+    ("Skewness", ("SpectralSkewness",), ""),
+    ("Kurtosis (not excess: a Gaussian gives 3)", ("SpectralKurtosis",), ""),
+    ("Slope", ("SpectralSlope",), "1/Hz"),
+    ("Decrease and variation", ("SpectralDecrease", "SpectralVariation"), ""),
+    ("Level", ("TotalEnergy", "Energy"), "full scale"),
+    ("Periodicity", ("Periodicity", "AC1"), ""),
+    ("Zero crossings", ("ZeroCrossingRate",), "Hz"),
+)
+
+
+def plot_features(ax: Axes, times_ms: np.ndarray, values: dict[str, np.ndarray], *, ylabel: str = "") -> list[Line2D]:
+    """One line per feature against time in seconds; returns the lines."""
+    lines = [ax.plot(times_ms / 1000.0, v, label=name, linewidth=0.8)[0] for name, v in values.items()]
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    if len(values) > 1:
+        ax.legend(loc="upper right", fontsize="x-small", ncol=len(values))
+    return lines
+
+
+def plot_chroma(ax: Axes, times_ms: np.ndarray, chroma: np.ndarray) -> AxesImage:
+    """A chromagram (12 rows, C at the bottom) against time in seconds; ``chroma`` is (T, 12)."""
+    t = times_ms / 1000.0
+    end = t[-1] + (t[-1] - t[-2] if t.size > 1 else 0.01)
+    image = ax.imshow(
+        chroma.T, aspect="auto", origin="lower", interpolation="nearest", extent=(t[0], end, -0.5, 11.5), cmap="magma"
+    )
+    ax.set_yticks(range(12), [f"{n} {c}" for n, c in zip(CHROMA_NAMES, CHROMA_ORDER)], fontsize="x-small")
+    return image
+
+
+def plot_analysis(document: AnalysisDocument, *, title: str = "") -> Figure:
+    """Overview of an analysis document: chromagram, then the scalar features by kind, over time."""
+    panels = [(t, tuple(n for n in names if n in document.features), y) for t, names, y in OVERVIEW_PANELS]
+    panels = [p for p in panels if p[1]]
+    has_chroma = all(n in document.features for n in CHROMA_NAMES)
+    n_axes = len(panels) + int(has_chroma)
+    figure = Figure(figsize=(12, 1.9 * n_axes + 0.6), layout="constrained")
+    axes = figure.subplots(n_axes, 1, sharex=True, squeeze=False)[:, 0]
+    index = 0
+    if has_chroma:
+        plot_chroma(axes[0], document.times_ms, document.matrix(CHROMA_NAMES))
+        axes[0].set_title("Chroma", fontsize="small", loc="left")
+        index = 1
+    for ax, (panel_title, names, ylabel) in zip(axes[index:], panels):
+        plot_features(ax, document.times_ms, {n: document.features[n] for n in names}, ylabel=ylabel)
+        ax.set_title(panel_title, fontsize="small", loc="left")
+    axes[-1].set_xlabel("time (s)")
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def save_figure(figure: Figure, path: Path | str, *, dpi: int = 110) -> None:
+    """Write ``figure`` as PNG, atomically."""
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=dpi)
+
