@@ -28,6 +28,7 @@ typical session:
   antiphon demo                               analyze the bundled guitar recordings
   antiphon analyze take1.wav take2.flac -o analysis/ --plot
   antiphon analyze solo.ogg -o out/ --set analysis.convention=librosa
+  antiphon inspect analysis/take1.json        check a file (yours or the instrument's)
   antiphon config --set analysis.hop_length=256   show the settings that would be used
 
 settings: every command takes --config FILE.toml and any number of --set section.key=value;
@@ -96,6 +97,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("-o", "--out", type=Path, default=Path("demo-output"), metavar="OUTDIR", help="default: demo-output")
     _add_config_options(demo)
 
+    inspect = commands.add_parser(
+        "inspect",
+        help="check analysis JSON files and summarise them",
+        description=(
+            "Read analysis JSON files (the instrument's, or antiphon's), check them, and print for each\n"
+            "the number of frames, the duration, the frame interval and every feature's range.\n"
+            "A broken file gives one line naming the file and the JSON path, and exit status 2."
+        ),
+        epilog="example:\n  antiphon inspect session.json --plot figures/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    inspect.add_argument("files", nargs="+", type=Path, metavar="ANALYSIS.json", help="analysis JSON files")
+    inspect.add_argument("--plot", type=Path, metavar="OUTDIR", help="also write <name>.png, the features over time")
+
     config = commands.add_parser(
         "config",
         help="print the effective settings as TOML, with what each one means",
@@ -116,6 +131,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("antiphon: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _load_config(args: argparse.Namespace):
@@ -166,6 +186,29 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from antiphon.data.analysis_json import read_analysis
+
+    documents = [read_analysis(path) for path in args.files]  # all checked before anything is printed
+    for path, doc in zip(args.files, documents):
+        times = doc.times_ms
+        interval = f", median frame interval {np.median(np.diff(times)):.2f} ms" if times.size > 1 else ""
+        span = f"{(times[-1] - times[0]) / 1000:.2f} s" if times.size else "empty"
+        print(f"{path}: {doc.n_frames} frames, {span}{interval}")
+        for name, values in doc.features.items():
+            low, mid, high = (np.min(values), np.median(values), np.max(values)) if values.size else (0, 0, 0)
+            print(f"  {doc.categories.get(name, ''):10s} {name:24s} min {low:<12.5g} median {mid:<12.5g} max {high:.5g}")
+        if args.plot:
+            from antiphon.render.plots import plot_analysis, save_figure
+
+            png = args.plot / f"{path.stem}.png"
+            save_figure(plot_analysis(doc, title=path.name), png)
+            print(f"  -> {png}")
+    return 0
+
+
 def _cmd_config(args: argparse.Namespace) -> int:
     from antiphon.config import to_toml
 
@@ -173,4 +216,4 @@ def _cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"analyze": _cmd_analyze, "demo": _cmd_demo, "config": _cmd_config}
+_COMMANDS = {"analyze": _cmd_analyze, "demo": _cmd_demo, "inspect": _cmd_inspect, "config": _cmd_config}
