@@ -72,6 +72,22 @@ def output_paths(audio_paths: Sequence[Path], out_dir: Path) -> list[Path]:
     return outputs
 
 
+def check_inputs(audio_paths: Sequence[Path], out_dir: Path) -> list[Path]:
+    """Check every input and the output folder before any work; return the JSON path of each input.
+
+    Raises:
+        DataError: no inputs, an input that is not readable audio, two inputs with the same
+            stem, or an output path that is not a folder.
+    """
+    if not audio_paths:
+        raise DataError("no audio files given")
+    for path in audio_paths:
+        check_audio_file(path)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DataError(f"{out_dir}: exists and is not a directory")
+    return output_paths(audio_paths, out_dir)
+
+
 def analyze_files(
     audio_paths: Sequence[Path | str],
     out_dir: Path | str,
@@ -89,14 +105,7 @@ def analyze_files(
         DataError: an input is missing, not audio, empty, or two inputs share a stem.
     """
     paths = [Path(p) for p in audio_paths]
-    if not paths:
-        raise DataError("no audio files given")
-    for path in paths:
-        check_audio_file(path)
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise DataError(f"{out}: exists and is not a directory")
-    json_paths = output_paths(paths, out)
+    json_paths = check_inputs(paths, Path(out_dir))
     results = []
     for path, json_path in zip(paths, json_paths):
         audio = load_audio(path)

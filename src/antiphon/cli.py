@@ -160,9 +160,10 @@ def _progress(total: int, label: str):
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    from antiphon.analysis import analyze_files
+    from antiphon.analysis import analyze_files, check_inputs
 
     config = _load_config(args)
+    check_inputs(args.audio, args.out)  # fail before the progress bar draws anything
     progress, advance = _progress(len(args.audio), "analyzing")
     with progress:
         results = analyze_files(args.audio, args.out, config.analysis, plot=args.plot, on_file=advance)

@@ -1,0 +1,179 @@
+"""The command line as a user meets it: outputs, one-line errors with exit status 2, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from antiphon.atomic import atomic_path
+from antiphon.cli import main
+from antiphon.data.analysis_json import read_analysis
+from antiphon.features import analyze_signal
+from tests.conftest import SR, sine
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_help_imports_neither_torch_nor_numpy():
+    script = (
+        "import sys\nfrom antiphon.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('HEAVY', sorted(m for m in ('torch', 'numpy', 'scipy', 'matplotlib') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert "usage: antiphon" in out and "analyze" in out
+    assert "HEAVY []" in out
+
+
+@pytest.mark.parametrize("command", ["analyze", "demo", "inspect", "config"])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    assert "--set SECTION.KEY=VALUE" in capsys.readouterr().out or command == "inspect"
+
+
+def test_analyze_wav_flac_ogg(tmp_path, capsys, real_clip):
+    signal, sr = real_clip
+    inputs = []
+    for suffix, fmt, subtype in ((".wav", "WAV", "FLOAT"), (".flac", "FLAC", "PCM_24"), (".ogg", "OGG", "VORBIS")):
+        path = tmp_path / f"clip_{suffix[1:]}{suffix}"
+        sf.write(path, signal[: 2 * sr], sr, format=fmt, subtype=subtype)
+        inputs.append(path)
+    out = tmp_path / "out"
+    code, stdout, _ = run(capsys, "analyze", *map(str, inputs), "-o", str(out), "--plot")
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [f"clip_{s}.{e}" for s in ("wav", "flac", "ogg") for e in ("json", "png")]
+    )
+    document = read_analysis(out / "clip_wav.json")
+    samples, _ = sf.read(inputs[0], dtype="float64")
+    expected = analyze_signal(samples, sample_rate_hz=sr)
+    for name in expected.names:
+        np.testing.assert_array_equal(document.features[name], expected.column(name))
+    assert document.metadata["source"] == {
+        "file": "clip_wav.wav", "sample_rate_hz": sr, "n_channels": 1, "n_samples": 2 * sr, "duration_s": 2.0
+    }
+    assert (out / "clip_ogg.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "clip_flac.json" in stdout
+
+
+def test_settings_reach_the_analysis(tmp_path, capsys):
+    path = tmp_path / "tone.wav"
+    sf.write(path, sine(440.0, 1.0), SR)
+    code, _, _ = run(capsys, "analyze", str(path), "-o", str(tmp_path / "o"), "--set", "analysis.hop_length=1024")
+    assert code == 0
+    document = read_analysis(tmp_path / "o" / "tone.json")
+    assert document.metadata["analysis"]["hop_length"] == 1024
+    assert np.diff(document.times_ms)[0] == pytest.approx(1024 / SR * 1000)
+
+
+def _bad_audio(tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "empty.wav").write_bytes(b"")
+    (tmp_path / "notes.ogg").write_text("not audio at all\n" * 50)
+    (tmp_path / "track.mp3").write_bytes(b"ID3" + bytes(64))
+    sf.write(tmp_path / "zero.wav", np.zeros(0), SR)  # a header and no samples
+    (tmp_path / "folder.wav").mkdir()
+    return {
+        "empty.wav": "is empty (0 bytes)",
+        "notes.ogg": "not a readable OGG file",
+        "track.mp3": "unknown extension '.mp3'",
+        "zero.wav": "contains no samples",
+        "folder.wav": "is a directory",
+    }
+
+
+def test_bad_audio_gives_one_line_exit_2_and_no_output(tmp_path, capsys):
+    good = tmp_path / "good.wav"
+    sf.write(good, sine(440.0, 0.5), SR)
+    for name, message in _bad_audio(tmp_path).items():
+        out = tmp_path / f"out_{name}"
+        code, stdout, stderr = run(capsys, "analyze", str(good), str(tmp_path / name), "-o", str(out))
+        assert code == 2, name
+        assert stderr.count("\n") == 1, stderr
+        assert stderr.startswith(f"antiphon: error: {tmp_path / name}: {message}"), stderr
+        assert not out.exists() or list(out.iterdir()) == []  # checked before anything was written
+
+
+def test_two_inputs_with_one_name(tmp_path, capsys):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        sf.write(tmp_path / folder / "take.wav", sine(440.0, 0.2), SR)
+    code, _, stderr = run(capsys, "analyze", str(tmp_path / "a/take.wav"), str(tmp_path / "b/take.wav"), "-o", str(tmp_path / "o"))
+    assert code == 2 and "would write take.json" in stderr
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        ({"Analysis": {"Spectral": {"SpectralCentroid": [1.0]}}}, "$.Analysis has no 'Time' list"),
+        ({"Analysis": {"Time": [0, 1], "Spectral": {"SpectralCentroid": [1.0]}}}, "$.Analysis.Spectral.SpectralCentroid has 1 values but Time has 2"),
+        ({"Analysis": {"Time": [0, 1], "Yin": {"Frequency": [1.0, "x"]}}}, "$.Analysis.Yin.Frequency[1] is a string"),
+    ],
+)
+def test_inspect_bad_json(tmp_path, capsys, document, expected):
+    path = tmp_path / "take.json"
+    path.write_text(json.dumps(document))
+    code, stdout, stderr = run(capsys, "inspect", str(path))
+    assert code == 2 and stdout == ""
+    assert stderr == f"antiphon: error: {path}: {expected}" + stderr[len(f"antiphon: error: {path}: {expected}") :]
+    assert stderr.count("\n") == 1
+
+
+def test_inspect_nan_token(tmp_path, capsys):
+    path = tmp_path / "take.json"
+    path.write_text('{"Analysis": {"Time": [0, 1], "Spectral": {"SpectralCentroid": [1.0, NaN]}}}')
+    code, _, stderr = run(capsys, "inspect", str(path))
+    assert code == 2 and f"{path}: $.Analysis.Spectral.SpectralCentroid[1] is nan" in stderr
+
+
+def test_inspect_summarises_and_plots(tmp_path, capsys):
+    path = tmp_path / "inst.json"
+    path.write_text(json.dumps({"Analysis": {"Time": [0, 10, 20], "Spectral": {"Centroid": [100, 200, 300]}}, "Device": "x"}))
+    code, stdout, _ = run(capsys, "inspect", str(path), "--plot", str(tmp_path / "figs"))
+    assert code == 0
+    assert "3 frames, 0.02 s, median frame interval 10.00 ms" in stdout
+    assert "SpectralCentroid" in stdout and "median 200" in stdout
+    assert (tmp_path / "figs" / "inst.png").exists()
+
+
+def test_bad_config_on_the_command_line(tmp_path, capsys):
+    path = tmp_path / "tone.wav"
+    sf.write(path, sine(440.0, 0.2), SR)
+    code, _, stderr = run(capsys, "analyze", str(path), "-o", str(tmp_path / "o"), "--set", "analysis.window=nosuchwindow")
+    assert code == 2 and "analysis.window: unknown window 'nosuchwindow'" in stderr
+    assert not (tmp_path / "o" / "tone.json").exists()
+
+
+def test_config_command_prints_toml(capsys):
+    code, stdout, _ = run(capsys, "config", "--set", "analysis.hop_length=300")
+    assert code == 0 and "hop_length = 300" in stdout
+
+
+def test_demo_writes_json_and_png_per_recording(tmp_path, capsys):
+    code, stdout, _ = run(capsys, "demo", "-o", str(tmp_path))
+    assert code == 0
+    written = sorted(p.name for p in (tmp_path / "analysis").iterdir())
+    assert len(written) == 8 and sum(n.endswith(".png") for n in written) == 4
+    document = read_analysis(tmp_path / "analysis" / "sectoid_feelings_guitar.json")
+    assert document.n_frames == 5164  # 60 s at 44.1 kHz, hop 512, non-centred frames
+    assert str(tmp_path.resolve()) in stdout
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    target = tmp_path / "out.json"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half of a file")
+            raise RuntimeError("disk full")
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,89 @@
+"""Typed config: TOML files, --set overrides, errors that name the file and key."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from antiphon.config import AnalysisConfig, Config, load_config, to_toml
+from antiphon.errors import ConfigError
+
+
+def test_defaults_and_convention_resolution():
+    config = load_config()
+    assert config == Config()
+    peeters = config.analysis.resolved()
+    assert (peeters.window, peeters.center, peeters.rolloff_threshold, peeters.rolloff_power) == ("blackman", False, 0.95, 2.0)
+    librosa = AnalysisConfig(convention="librosa").resolved()
+    assert (librosa.window, librosa.center, librosa.rolloff_threshold, librosa.chroma_method) == ("hann", True, 0.85, "librosa")
+    explicit = AnalysisConfig(convention="librosa", window="blackman").resolved()
+    assert explicit.window == "blackman"  # an explicit setting wins over the convention
+
+
+def test_toml_file_and_overrides(tmp_path):
+    path = tmp_path / "settings.toml"
+    path.write_text('[analysis]\nhop_length = 256\nconvention = "librosa"\nchroma_fmin_hz = 80\n')
+    config = load_config(path, ["analysis.n_fft=4096", "analysis.window=hamming", "analysis.center=false"])
+    a = config.analysis
+    assert (a.hop_length, a.convention, a.chroma_fmin_hz, a.n_fft, a.window, a.center) == (256, "librosa", 80.0, 4096, "hamming", False)
+    assert isinstance(a.chroma_fmin_hz, float)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[analysis]\nhop_lenght = 256\n", "settings.toml: unknown key 'analysis.hop_lenght'"),
+        ("[analsis]\nhop_length = 256\n", "settings.toml: unknown key 'analsis'"),
+        ('[analysis]\nhop_length = "256"\n', "settings.toml: analysis.hop_length must be an integer, got string '256'"),
+        ("[analysis]\nn_fft = 2048.0\n", "settings.toml: analysis.n_fft must be an integer, got number 2048.0"),
+        ("[analysis]\ncenter = 1\n", "settings.toml: analysis.center must be a boolean, got integer 1"),
+        ('[analysis]\nconvention = "essentia"\n', "settings.toml: analysis.convention must be one of 'peeters', 'librosa'"),
+        ("[analysis]\nhop_length = 0\n", "settings.toml: analysis.hop_length must be >= 1, got 0"),
+        ("[analysis]\nchroma_fmax_hz = 50\n", "settings.toml: analysis.chroma_fmax_hz (50.0) must be above chroma_fmin_hz"),
+        ("analysis = 3\n", "settings.toml: 'analysis' must be a table, got integer"),
+        ("[analysis\n", "settings.toml: invalid TOML"),
+    ],
+)
+def test_bad_files_name_file_and_key(tmp_path, text, message):
+    path = tmp_path / "settings.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value).startswith(str(path.parent / message.split(":")[0])) and message.split(": ", 1)[1] in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("analysis.hop_length=abc", "--set analysis.hop_length=abc: analysis.hop_length must be an integer, got string 'abc'"),
+        ("analysis.nope=1", "--set analysis.nope=1: unknown key 'analysis.nope'"),
+        ("training.lr=1", "--set training.lr=1: unknown section 'training'"),
+        ("analysis.hop_length", "--set analysis.hop_length: expected section.key=value"),
+    ],
+)
+def test_bad_overrides(override, message):
+    with pytest.raises(ConfigError) as info:
+        load_config(None, [override])
+    assert str(info.value).startswith(message)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config(tmp_path / "none.toml")
+
+
+def test_to_toml_round_trips_and_documents_every_key():
+    config = load_config(None, ["analysis.hop_length=128", "analysis.window=hann"])
+    text = to_toml(config)
+    assert "# samples between successive frames" in text
+    again = tomllib.loads(text)
+    assert again["analysis"]["hop_length"] == 128 and again["analysis"]["window"] == "hann"
+    assert load_config(None, []) != config
+    path_config = tomllib.loads(to_toml(config, with_docs=False))
+    assert path_config["analysis"]["n_fft"] == 2048
+
+
+def test_configs_are_frozen():
+    with pytest.raises(AttributeError):
+        AnalysisConfig().hop_length = 3  # type: ignore[misc]
