@@ -57,6 +57,9 @@ class AnalysisConfig:
     tuning_hz: float = _doc(440.0, "frequency of A4, Hz")
     chroma_center_octave: float = _doc(5.0, "centre octave of the librosa chroma weighting")
     chroma_octave_width: float = _doc(2.0, "Gaussian octave width of the librosa chroma weighting (0 = flat)")
+    fft_precision: Literal["single", "double"] = _doc(
+        "single", "FFT arithmetic: 'single' (as IrcamDescriptor/PiPo; about twice as fast) or 'double'"
+    )
     variation_first_frame: Literal["zero", "next"] = _doc(
         "zero", "SpectralVariation of the first frame: 0, or the second frame's value (Timbre Toolbox); streaming needs 'zero'"
     )

@@ -14,7 +14,8 @@ librosa = pytest.importorskip("librosa")
 @pytest.fixture(scope="module")
 def both(real_clip):
     signal, sr = real_clip
-    ours = analyze_signal(signal, sample_rate_hz=sr, config=AnalysisConfig(convention="librosa"))
+    config = AnalysisConfig(convention="librosa", fft_precision="double")  # librosa runs float64 input in double
+    ours = analyze_signal(signal, sample_rate_hz=sr, config=config)
     magnitude = np.abs(librosa.stft(signal, n_fft=2048, hop_length=512, window="hann", center=True))
     return ours, magnitude, signal, sr
 

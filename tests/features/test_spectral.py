@@ -157,3 +157,16 @@ def test_feature_names_are_the_papers_twenty_then_signal_and_yin():
     assert FEATURE_NAMES[:20] == SPECTRAL_NAMES
     assert CHROMA_NAMES[0] == "Chroma01" and CHROMA_NAMES[-1] == "Chroma12"
     assert FEATURE_NAMES[20:] == ("ZeroCrossingRate", "TotalEnergy", "Frequency", "Energy", "Periodicity", "AC1")
+
+
+@pytest.mark.parametrize(("threshold", "power"), [(0.95, 2.0), (0.85, 1.0), (0.5, 1.5)])
+def test_two_level_rolloff_equals_the_plain_cumulative_search(real_clip, threshold, power):
+    signal, sr = real_clip
+    from antiphon.features import FrameAnalyzer, frame_signal
+
+    analyzer = FrameAnalyzer(AnalysisConfig(), sr)
+    _, magnitude, silent = analyzer.analyze(frame_signal(signal, n_fft=2048, hop_length=512, center=False))
+    cumulative = np.cumsum(magnitude**power, axis=1)
+    plain = analyzer.freqs[np.argmax(cumulative >= threshold * cumulative[:, -1:], axis=1)]
+    ours = spectral.spectral_rolloff(magnitude=magnitude, freqs=analyzer.freqs, silent=silent, threshold=threshold, power=power)
+    np.testing.assert_array_equal(ours, np.where(silent, 0.0, plain))

@@ -58,8 +58,9 @@ UNITS: dict[str, str] = {
 }
 _VARIATION = SPECTRAL_NAMES.index("SpectralVariation")
 
-#: frames analysed per block offline: bounds memory (about 50 MB at n_fft 2048) and stays in cache.
-BLOCK_FRAMES = 512
+#: frames analysed per block offline: small blocks keep every temporary in cache (64 measured
+#: fastest at n_fft 2048: about 1.4x faster than 512) and bound memory whatever the file length.
+BLOCK_FRAMES = 64
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,8 @@ class FrameAnalyzer:
                 center_octave=cfg.chroma_center_octave,
                 octave_width=cfg.chroma_octave_width,
             )
+        self._chroma_bins = spectral.filter_bank_support(self.filter_bank)
+        self._fft_dtype = np.float32 if cfg.fft_precision == "single" else np.float64
         # A frame is silent when its window-normalised mean square is below silence_dbfs.
         self._silence_sum = 10.0 ** (cfg.silence_dbfs / 10.0) * float(np.dot(self.window, self.window))
         # Fail now, not on the first frame, when Yin cannot run on this frame size.
@@ -148,9 +151,14 @@ class FrameAnalyzer:
         the magnitude spectrogram (T, K) and the silent mask (T,). Columns follow :attr:`names`.
         """
         cfg = self.config
-        windowed = frames * self.window
-        silent = np.einsum("ij,ij->i", windowed, windowed) < self._silence_sum
-        magnitude = np.abs(scipy.fft.rfft(windowed, axis=1))
+        windowed = np.multiply(frames, self.window, dtype=self._fft_dtype)
+        # Descriptor arithmetic is always double precision, whatever the FFT's.
+        magnitude = np.abs(scipy.fft.rfft(windowed, axis=1)).astype(np.float64, copy=False)
+        energy = np.einsum("ij,ij->i", magnitude, magnitude)  # sum a_k^2
+        # Parseval for a real FFT: sum_n y_n^2 = (2 sum_k a_k^2 - a_0^2 [- a_{N/2}^2 if N is even]) / N
+        unpaired = magnitude[:, 0] ** 2 + (magnitude[:, -1] ** 2 if cfg.n_fft % 2 == 0 else 0.0)
+        frame_energy = (2.0 * energy - unpaired) / cfg.n_fft
+        silent = frame_energy < self._silence_sum
         out = np.empty((frames.shape[0], len(self.names)))
         column = 0
         if "Spectral" in self.categories:
@@ -169,11 +177,13 @@ class FrameAnalyzer:
                 power=cfg.rolloff_power,
             )
             out[:, 5] = spectral.spectral_variation(
-                magnitude=magnitude, silent=silent, previous=previous, previous_silent=previous_silent
+                magnitude=magnitude, silent=silent, previous=previous, previous_silent=previous_silent, energy=energy
             )
             out[:, 6] = spectral.spectral_decrease(magnitude=magnitude, silent=silent)
             out[:, 7] = spectral.spectral_slope(centroid=centroid, freqs=self.freqs, silent=silent)
-            out[:, 8:20] = spectral.chroma(magnitude=magnitude, filter_bank=self.filter_bank, silent=silent)
+            out[:, 8:20] = spectral.chroma(
+                magnitude=magnitude, filter_bank=self.filter_bank, silent=silent, bins=self._chroma_bins
+            )
             column = len(SPECTRAL_NAMES)
         if "Signal" in self.categories:
             out[:, column] = zero_crossing_rate(frames, sample_rate_hz=self.sample_rate_hz)

@@ -97,12 +97,30 @@ def spectral_rolloff(
 
     Peeters: threshold 0.95 on energy (power 2); librosa: 0.85 on magnitude (power 1).
     Silent frames give 0. Shapes: (T, K), (K,), (T,) -> (T,).
+
+    A row-wise cumulative sum over all K bins is the slowest step of the whole analysis, so the
+    crossing is found in two steps: sums of blocks of bins locate the
+    block, then a cumulative sum inside that block locates the bin.
     """
     weighted = magnitude * magnitude if power == 2.0 else magnitude if power == 1.0 else magnitude**power
-    cumulative = np.cumsum(weighted, axis=1)
-    reached = cumulative >= (threshold * cumulative[:, -1])[:, None]
-    rolloff = freqs[np.argmax(reached, axis=1)].astype(np.float64)
-    return np.where(silent, 0.0, rolloff)
+    n_bins = weighted.shape[1]
+    starts = np.arange(0, n_bins, _ROLLOFF_BLOCK)
+    block_cumulative = np.cumsum(np.add.reduceat(weighted, starts, axis=1), axis=1)  # (T, n_blocks)
+    target = threshold * block_cumulative[:, -1]
+    block = np.argmax(block_cumulative >= target[:, None], axis=1)
+    before = np.take_along_axis(block_cumulative, np.maximum(block - 1, 0)[:, None], axis=1)[:, 0]
+    before[block == 0] = 0.0
+    columns = np.minimum(block[:, None] * _ROLLOFF_BLOCK + np.arange(_ROLLOFF_BLOCK), n_bins - 1)
+    inside = np.take_along_axis(weighted, columns, axis=1)
+    inside[columns != block[:, None] * _ROLLOFF_BLOCK + np.arange(_ROLLOFF_BLOCK)] = 0.0  # past the last bin
+    cumulative = before[:, None] + np.cumsum(inside, axis=1)
+    index = np.take_along_axis(columns, np.argmax(cumulative >= target[:, None], axis=1)[:, None], axis=1)[:, 0]
+    rolloff = freqs[index].astype(np.float64)
+    rolloff[silent] = 0.0
+    return rolloff
+
+
+_ROLLOFF_BLOCK = 32
 
 
 def spectral_variation(
@@ -111,14 +129,16 @@ def spectral_variation(
     silent: np.ndarray,
     previous: np.ndarray | None = None,
     previous_silent: bool = False,
+    energy: np.ndarray | None = None,
 ) -> np.ndarray:
     """1 - cosine similarity of each magnitude spectrum with the one before it (range [0, 1]).
 
     ``previous`` (shape (K,)) is the spectrum before the first row, or ``None`` when the first
     row starts the signal (its value is then 0). Two silent frames in a row give 0 (no change);
-    a silent frame next to a sounding one gives 1. Shapes: (T, K), (T,) -> (T,).
+    a silent frame next to a sounding one gives 1. ``energy`` (T,) is sum(a_k^2) per row, if the
+    caller has it already. Shapes: (T, K), (T,) -> (T,).
     """
-    norms = np.sqrt(np.einsum("ij,ij->i", magnitude, magnitude))
+    norms = np.sqrt(np.einsum("ij,ij->i", magnitude, magnitude) if energy is None else energy)
     dots = np.einsum("ij,ij->i", magnitude[1:], magnitude[:-1])
     before_norms, before_silent = norms[:-1], silent[:-1]
     if previous is not None:
@@ -135,15 +155,23 @@ def spectral_variation(
     return change
 
 
-def chroma(*, magnitude: np.ndarray, filter_bank: np.ndarray, silent: np.ndarray) -> np.ndarray:
+def chroma(*, magnitude: np.ndarray, filter_bank: np.ndarray, silent: np.ndarray, bins: slice = slice(None)) -> np.ndarray:
     """Energy (a_k^2) per pitch class through ``filter_bank`` (K, 12), normalised to max 1.
 
-    Column 0 is C (see :data:`CHROMA_ORDER`). Silent frames give 12 zeros.
-    Shapes: (T, K), (K, 12), (T,) -> (T, 12).
+    ``bins`` may restrict the product to the rows where the filter bank is not zero (see
+    :func:`filter_bank_support`); the result is the same, faster. Column 0 is C (see
+    :data:`CHROMA_ORDER`). Silent frames give 12 zeros. Shapes: (T, K), (K, 12), (T,) -> (T, 12).
     """
-    energy = (magnitude * magnitude) @ filter_bank  # (T, 12)
+    band = magnitude[:, bins]
+    energy = (band * band) @ filter_bank[bins]  # (T, 12)
     peak = np.where(silent, 0.0, energy.max(axis=1))
     return _safe_divide(energy, peak[:, None])
+
+
+def filter_bank_support(filter_bank: np.ndarray) -> slice:
+    """The smallest slice of rows (FFT bins) outside which ``filter_bank`` is all zero."""
+    rows = np.flatnonzero(np.any(filter_bank != 0, axis=1))
+    return slice(int(rows[0]), int(rows[-1]) + 1) if rows.size else slice(0, 0)
 
 
 @lru_cache(maxsize=32)

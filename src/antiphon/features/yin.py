@@ -38,58 +38,51 @@ def yin(
     """
     factor = 1 << downsampling
     n = frames.shape[1] // factor
-    # Mean-based downsampling as pipo.yin does; strided sums avoid copying overlapping frame views.
-    x = frames[:, 0 : n * factor : factor].copy()
-    for phase in range(1, factor):
-        x += frames[:, phase : n * factor : factor]
-    x *= 1.0 / factor  # (T, n)
+    # Mean-based downsampling, as pipo.yin does.
+    x = np.add.reduceat(frames[:, : n * factor], np.arange(0, n * factor, factor), axis=1) * (1.0 / factor)  # (T, n)
     sr = sample_rate_hz / factor
     n_lags = int(np.ceil(sr / min_freq_hz)) + 2 if min_freq_hz > 0 else n // 2
     if n_lags >= n or n_lags < 4:
         raise ValueError(f"a {frames.shape[1]}-sample frame is too short for Yin down to {min_freq_hz} Hz")
     width = n - n_lags  # integration window W
+    lags = np.arange(n_lags)
 
     # r(tau) = sum_{j<W} x_j x_{j+tau}, by FFT; e(tau) = sum_{j<W} x_{j+tau}^2 by cumulative sums.
     size = 1 << int(np.ceil(np.log2(n + width - 1)))  # powers of two are the fastest sizes here
     spectrum = np.fft.rfft(x, size, axis=1)
-    spectrum *= np.conj(np.fft.rfft(x[:, :width], size, axis=1))
+    spectrum *= np.fft.rfft(x[:, :width], size, axis=1).conj()
     r = np.fft.irfft(spectrum, size, axis=1)[:, :n_lags]  # (T, L)
-    c = np.zeros((x.shape[0], n + 1))
-    np.cumsum(x * x, axis=1, out=c[:, 1:])
-    e = c[:, width : width + n_lags] - c[:, :n_lags]
-    d = e[:, :1] + e
-    d -= 2.0 * r
-    np.maximum(d, 0.0, out=d)  # difference function (T, L)
-    lags = np.arange(n_lags)
+    c = np.cumsum(x * x, axis=1)  # c[j] = sum_{i<=j} x_i^2
+    e = c[:, width - 1 : width - 1 + n_lags] - np.concatenate([np.zeros((x.shape[0], 1)), c[:, : n_lags - 1]], axis=1)
+    d = np.maximum(e[:, :1] + e - 2.0 * r, 0.0)  # difference function (T, L)
 
-    running = np.cumsum(d[:, 1:], axis=1)  # sum_{j=1..tau} d(j)
+    # Cumulative mean normalised difference d'(tau) = d(tau) tau / sum_{j=1..tau} d(j); d'(0) = 1.
+    running = np.cumsum(d, axis=1)
     cmnd = np.ones_like(d)
-    np.divide(d[:, 1:] * lags[1:], running, out=cmnd[:, 1:], where=running > 0)
+    np.divide(d * lags, running, out=cmnd, where=running > 0)
+    cmnd[:, 0] = 1.0
 
-    search = cmnd[:, 2:]  # lags >= 2 (lag 1 is always 1)
-    below = search < threshold
-    first = np.argmax(below, axis=1)
-    rising = np.ones(search.shape, dtype=bool)
-    np.greater_equal(search[:, 1:], search[:, :-1], out=rising[:, :-1])
-    rising &= lags[None, : search.shape[1]] >= first[:, None]  # the local minimum after the first dip
-    best = np.where(below[np.arange(x.shape[0]), first], np.argmax(rising, axis=1), np.argmin(search, axis=1)) + 2
+    # Best lag (>= 2): the first local minimum below the threshold, else the global minimum.
+    search = cmnd[:, 2:]
+    falling_ends = np.empty(search.shape, dtype=bool)
+    np.greater_equal(search[:, 1:], search[:, :-1], out=falling_ends[:, :-1])
+    falling_ends[:, -1] = True
+    candidates = falling_ends & (search < threshold)
+    rows = np.arange(x.shape[0])
+    first = np.argmax(candidates, axis=1)
+    best = np.where(candidates[rows, first], first, np.argmin(search, axis=1)) + 2
 
     # Parabolic interpolation; best is a local minimum, so the shift lies within half a lag.
-    rows = np.arange(x.shape[0])
-    at = cmnd[rows, best]
-    left = cmnd[rows, best - 1]
-    right = cmnd[rows, np.minimum(best + 1, n_lags - 1)]
-    curvature = left - 2 * at + right
+    left, at, right = cmnd[rows[:, None], np.minimum(best[:, None] + np.array([-1, 0, 1]), n_lags - 1)].T
+    curvature = left - 2.0 * at + right
     shift = np.zeros_like(at)
-    np.divide(0.5 * (left - right), curvature, out=shift, where=(curvature > 0) & (best + 1 < n_lags))
+    np.divide(0.5 * (left - right), curvature, out=shift, where=(curvature > 0) & (best < n_lags - 1))
     minimum = at - 0.25 * (left - right) * shift
 
     out = np.empty((x.shape[0], 4))
     out[:, 0] = sr / (best + shift)
-    out[:, 1] = np.sqrt(np.maximum(r[:, 0], 0.0) / width)
-    out[:, 2] = 1.0 - np.sqrt(np.minimum(np.maximum(minimum, 0.0), 1.0))
-    out[:, 3] = 0.0
+    out[:, 1] = np.sqrt(np.maximum(r[:, 0], 0.0) * (1.0 / width))
+    out[:, 2] = 1.0 - np.sqrt(np.clip(minimum, 0.0, 1.0))
     np.divide(r[:, 1], r[:, 0], out=out[:, 3], where=r[:, 0] > 0)
-    dead = r[:, 0] <= 0 if silent is None else silent | (r[:, 0] <= 0)
-    out[dead] = 0.0
+    out[(r[:, 0] <= 0) if silent is None else (silent | (r[:, 0] <= 0))] = 0.0
     return out
