@@ -131,6 +131,7 @@ class FrameAnalyzer:
                 octave_width=cfg.chroma_octave_width,
             )
         self._chroma_bins = spectral.filter_bank_support(self.filter_bank)
+        self._frequency_powers = spectral.frequency_powers(self.freqs)
         self._fft_dtype = np.float32 if cfg.fft_precision == "single" else np.float64
         # A frame is silent when its window-normalised mean square is below silence_dbfs.
         self._silence_sum = 10.0 ** (cfg.silence_dbfs / 10.0) * float(np.dot(self.window, self.window))
@@ -162,9 +163,8 @@ class FrameAnalyzer:
         out = np.empty((frames.shape[0], len(self.names)))
         column = 0
         if "Spectral" in self.categories:
-            centroid, spread, skewness, kurtosis = spectral.spectral_moments(
-                magnitude=magnitude, freqs=self.freqs, silent=silent
-            )
+            sums = magnitude @ self._frequency_powers  # (T, 5)
+            centroid, spread, skewness, kurtosis = spectral.moments_from_sums(sums, silent)
             out[:, 0] = centroid
             out[:, 1] = spread
             out[:, 2] = skewness

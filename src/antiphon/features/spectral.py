@@ -31,10 +31,11 @@ def _safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return out
 
 
-@lru_cache(maxsize=32)
-def _frequency_powers(key: bytes) -> np.ndarray:
-    f = np.frombuffer(key, dtype=np.float64)
-    return np.stack([np.ones_like(f), f, f * f, f**3, f**4], axis=1)  # (K, 5)
+def frequency_powers(freqs: np.ndarray) -> np.ndarray:
+    """(K, 5) matrix of f^0 .. f^4; ``magnitude @ frequency_powers(freqs)`` gives the raw sums
+    that :func:`moments_from_sums` turns into moments (hot paths build it once)."""
+    f = np.asarray(freqs, dtype=np.float64)
+    return np.stack([np.ones_like(f), f, f * f, f**3, f**4], axis=1)
 
 
 def spectral_moments(
@@ -47,7 +48,11 @@ def spectral_moments(
     whose energy sits in one bin (spread 0) gives skewness 0 and kurtosis 0 (undefined).
     Shapes: (T, K), (K,), (T,) -> four arrays (T,).
     """
-    sums = magnitude @ _frequency_powers(np.ascontiguousarray(freqs, dtype=np.float64).tobytes())  # (T, 5)
+    return moments_from_sums(magnitude @ frequency_powers(freqs), silent)
+
+
+def moments_from_sums(sums: np.ndarray, silent: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Centroid, spread, skewness and kurtosis from ``sums`` (T, 5) = sum_k a_k f_k^j, j = 0..4."""
     raw = _safe_divide(sums[:, 1:], np.where(silent, 0.0, sums[:, 0])[:, None])  # (T, 4): E[f^j]
     mu, r2, r3, r4 = raw.T
     mu2 = mu * mu
@@ -83,11 +88,18 @@ def spectral_decrease(*, magnitude: np.ndarray, silent: np.ndarray) -> np.ndarra
     k is the 0-based bin index and a_0 the DC bin, as in the Timbre Toolbox. Silent frames, and
     frames with no energy above DC, give 0. Shapes: (T, K), (T,) -> (T,).
     """
-    inv_k = 1.0 / np.arange(1, magnitude.shape[1])
+    inv_k, inv_k_sum = _inverse_indices(magnitude.shape[1])
     upper = magnitude[:, 1:]
-    numerator = upper @ inv_k - magnitude[:, 0] * inv_k.sum()
+    numerator = upper @ inv_k - magnitude[:, 0] * inv_k_sum
     denominator = np.where(silent, 0.0, upper.sum(axis=1))
     return _safe_divide(numerator, denominator)
+
+
+@lru_cache(maxsize=8)
+def _inverse_indices(n_bins: int) -> tuple[np.ndarray, float]:
+    inv_k = 1.0 / np.arange(1, n_bins)
+    inv_k.setflags(write=False)
+    return inv_k, float(inv_k.sum())
 
 
 def spectral_rolloff(
@@ -98,12 +110,17 @@ def spectral_rolloff(
     Peeters: threshold 0.95 on energy (power 2); librosa: 0.85 on magnitude (power 1).
     Silent frames give 0. Shapes: (T, K), (K,), (T,) -> (T,).
 
-    A row-wise cumulative sum over all K bins is the slowest step of the whole analysis, so the
-    crossing is found in two steps: sums of blocks of bins locate the
+    A row-wise cumulative sum over all K bins is the slowest step of a long analysis, so for
+    many frames the crossing is found in two steps (the same bins; a test pins the two paths): sums of blocks of bins locate the
     block, then a cumulative sum inside that block locates the bin.
     """
     weighted = magnitude * magnitude if power == 2.0 else magnitude if power == 1.0 else magnitude**power
-    n_bins = weighted.shape[1]
+    n_frames, n_bins = weighted.shape
+    if n_frames < 8:  # a few frames (streaming): the plain search has fewer steps
+        cumulative = np.cumsum(weighted, axis=1)
+        rolloff = freqs[np.argmax(cumulative >= threshold * cumulative[:, -1:], axis=1)].astype(np.float64)
+        rolloff[silent] = 0.0
+        return rolloff
     starts = np.arange(0, n_bins, _ROLLOFF_BLOCK)
     block_cumulative = np.cumsum(np.add.reduceat(weighted, starts, axis=1), axis=1)  # (T, n_blocks)
     target = threshold * block_cumulative[:, -1]
