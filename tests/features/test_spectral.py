@@ -173,10 +173,16 @@ def test_two_level_rolloff_equals_the_plain_cumulative_search(real_clip, thresho
 
 
 def test_single_precision_fft_stays_close_to_double(real_clip):
+    """Measured bounds, documented in docs/features.md: the higher moments weight the weak high
+    bins, where single-precision rounding lives, the most."""
     signal, sr = real_clip
-    single = analyze_signal(signal[: 3 * sr], sample_rate_hz=sr)
-    double = analyze_signal(signal[: 3 * sr], sample_rate_hz=sr, config=AnalysisConfig(fft_precision="double"))
-    for name in ("SpectralCentroid", "SpectralSpread", "SpectralSkewness", "SpectralKurtosis", "SpectralSlope", *CHROMA_NAMES):
-        np.testing.assert_allclose(single.column(name), double.column(name), rtol=1e-4, atol=1e-9, err_msg=name)
+    single = analyze_signal(signal, sample_rate_hz=sr)
+    double = analyze_signal(signal, sample_rate_hz=sr, config=AnalysisConfig(fft_precision="double"))
+    bounds = {"SpectralCentroid": 1e-4, "SpectralSpread": 1e-3, "SpectralSkewness": 3e-3, "SpectralKurtosis": 1e-2}
+    for name in single.names:
+        if name != "SpectralRolloff":
+            np.testing.assert_allclose(
+                single.column(name), double.column(name), rtol=bounds.get(name, 1e-4), atol=1e-12, err_msg=name
+            )
     # the rolloff is a bin frequency: rounding may move a frame to the next bin, rarely
     assert np.mean(single.column("SpectralRolloff") == double.column("SpectralRolloff")) > 0.99
