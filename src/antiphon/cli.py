@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from antiphon import __version__
 from antiphon.errors import AntiphonError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from antiphon.config import Config
 
 DESCRIPTION = """\
 antiphon: an automated real-time music improviser.
@@ -138,13 +144,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-def _load_config(args: argparse.Namespace):
+def _load_config(args: argparse.Namespace) -> Config:
     from antiphon.config import load_config
 
     return load_config(args.config, args.overrides)
 
 
-def _progress(total: int, label: str):
+def _progress(total: int, label: str) -> tuple[Progress, Callable[[Path], None]]:
+    """A progress bar on stderr and the callback that advances it by one file."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
