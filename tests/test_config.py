@@ -58,7 +58,7 @@ def test_bad_files_name_file_and_key(tmp_path, text, message):
     [
         ("analysis.hop_length=abc", "--set analysis.hop_length=abc: analysis.hop_length must be an integer, got string 'abc'"),
         ("analysis.nope=1", "--set analysis.nope=1: unknown key 'analysis.nope'"),
-        ("training.lr=1", "--set training.lr=1: unknown section 'training'"),
+        ("trainer.lr=1", "--set trainer.lr=1: unknown section 'trainer'"),
         ("analysis.hop_length", "--set analysis.hop_length: expected section.key=value"),
     ],
 )

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from antiphon.errors import ConfigError
+from antiphon.feature_names import SPECTRAL_NAMES
 
 Convention = Literal["peeters", "librosa"]
 ChromaMethod = Literal["ircam", "librosa"]
@@ -118,10 +119,167 @@ _CONVENTION_DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 @dataclass(frozen=True)
+class CorpusConfig:
+    """How analysis files become a training corpus (design §2.3)."""
+
+    features: tuple[str, ...] = _doc(SPECTRAL_NAMES, "features after dt in each row (default: the 20 Spectral values)")
+    split: Literal["block", "file"] = _doc(
+        "block", "'block': each file is cut into contiguous train/validation/test blocks; 'file': whole files"
+    )
+    train_fraction: float = _doc(0.8, "share of frames (block) or files (file) for training")
+    validation_fraction: float = _doc(0.1, "share for validation (early stopping); the rest is the test split")
+
+    def __post_init__(self) -> None:
+        if not self.features:
+            raise ConfigError("corpus.features must name at least one feature")
+        if len(set(self.features)) != len(self.features):
+            raise ConfigError(f"corpus.features names a feature twice: {list(self.features)}")
+        if "dt" in self.features:
+            raise ConfigError("corpus.features: dt is always the first column; do not list it")
+        if not (0 < self.train_fraction < 1 and 0 < self.validation_fraction < 1):
+            raise ConfigError("corpus.train_fraction and corpus.validation_fraction must be in (0, 1)")
+        if self.train_fraction + self.validation_fraction > 1 + 1e-12:
+            raise ConfigError(
+                f"corpus.train_fraction + corpus.validation_fraction must be <= 1, got "
+                f"{self.train_fraction} + {self.validation_fraction}"
+            )
+
+
+#: LSTM units per layer for each model size, as IMPSY names them
+MODEL_SIZES: dict[str, int] = {"xxs": 16, "xs": 32, "s": 64, "m": 128, "l": 256, "xl": 512}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The MDRNN (design §3): LSTM layers and a mixture density head."""
+
+    size: Literal["xxs", "xs", "s", "m", "l", "xl"] = _doc("s", "LSTM units per layer: xxs 16, xs 32, s 64, m 128, l 256, xl 512")
+    n_layers: int = _doc(2, "LSTM layers")
+    n_mixtures: int = _doc(5, "Gaussian components of the mixture density head")
+    dropout: float = _doc(0.0, "dropout between LSTM layers (IMPSY: none)")
+    init: Literal["keras", "torch"] = _doc(
+        "keras", "weight initialisation: 'keras' (glorot/orthogonal, forget bias 1, one bias: as the paper) or 'torch'"
+    )
+    sigma_floor: float = _doc(1e-7, "added to every sigma: sigma = elu(x) + 1 + sigma_floor (keras-mdn-layer)")
+
+    def __post_init__(self) -> None:
+        if self.n_layers < 1 or self.n_mixtures < 1:
+            raise ConfigError("model.n_layers and model.n_mixtures must be >= 1")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"model.dropout must be in [0, 1), got {self.dropout}")
+        if self.sigma_floor <= 0:
+            raise ConfigError(f"model.sigma_floor must be > 0, got {self.sigma_floor}")
+
+    @property
+    def n_units(self) -> int:
+        return MODEL_SIZES[self.size]
+
+
+OptimizerName = Literal["adam", "nadam", "sgd", "rmsprop", "adagrad", "adadelta"]
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Training (design §4). Optimizer hyper-parameters follow Keras's meaning and defaults."""
+
+    optimizer: OptimizerName = _doc("adam", "adam, nadam, sgd, rmsprop, adagrad or adadelta (Keras semantics)")
+    lr: float | None = _doc(None, "learning rate; unset = the Keras default (sgd 0.01, the others 0.001)")
+    momentum: float = _doc(0.0, "sgd momentum")
+    nesterov: bool = _doc(False, "sgd: Nesterov momentum")
+    decay: float = _doc(0.0, "Keras time-based decay per batch: lr_t = lr / (1 + decay * t), t = batches so far")
+    beta_1: float = _doc(0.9, "adam, nadam: first-moment decay")
+    beta_2: float = _doc(0.999, "adam, nadam: second-moment decay")
+    epsilon: float = _doc(1e-7, "adam, nadam, rmsprop, adagrad, adadelta: Keras's epsilon")
+    rho: float | None = _doc(None, "rmsprop, adadelta: moving-average decay; unset = Keras (0.9, 0.95)")
+    nadam_variant: Literal["legacy", "keras3"] = _doc(
+        "legacy",
+        "nadam momentum schedule: 'legacy' 0.96^(0.004 t) (Keras <= 2.10, tf.keras legacy) or 'keras3' 0.96^t",
+    )
+    initial_accumulator: float = _doc(0.1, "adagrad: initial accumulator value (Keras)")
+    l1: float = _doc(0.0, "L1 penalty on weight matrices, added to the loss: l1 * sum |w|")
+    l2: float = _doc(0.0, "L2 penalty on weight matrices, added to the loss: l2 * sum w^2")
+    clip_norm: float | None = _doc(None, "clip the global gradient norm to this value (unset: no clipping)")
+    clip_value: float | None = _doc(None, "clip every gradient element to [-clip_value, clip_value] (unset: none)")
+    batch_size: int = _doc(64, "windows per batch")
+    epochs: int = _doc(130, "most epochs to train (the paper: 130)")
+    patience: int = _doc(20, "stop after this many epochs without a lower validation loss (the paper: 20)")
+    sequence_length: int = _doc(50, "steps per training window (IMPSY: 50)")
+    window_stride: int = _doc(1, "steps between the starts of successive training windows (IMPSY: 1)")
+    scale_factor: float = _doc(
+        1.0, "inputs and targets are multiplied by this (IMPSY: 10, which adds D ln 10 nats to the loss)"
+    )
+    seed: int = _doc(0, "seed of the weights, the batch order and dropout")
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.lr is None or self.lr > 0, f"lr must be > 0, got {self.lr}"),
+            (0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}"),
+            (not self.nesterov or self.momentum > 0, "nesterov needs momentum > 0"),
+            (self.decay >= 0, f"decay must be >= 0, got {self.decay}"),
+            (0 <= self.beta_1 < 1 and 0 <= self.beta_2 < 1, "beta_1 and beta_2 must be in [0, 1)"),
+            (self.epsilon > 0, f"epsilon must be > 0, got {self.epsilon}"),
+            (self.rho is None or 0 < self.rho < 1, f"rho must be in (0, 1), got {self.rho}"),
+            (self.l1 >= 0 and self.l2 >= 0, "l1 and l2 must be >= 0"),
+            (self.clip_norm is None or self.clip_norm > 0, f"clip_norm must be > 0, got {self.clip_norm}"),
+            (self.clip_value is None or self.clip_value > 0, f"clip_value must be > 0, got {self.clip_value}"),
+            (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
+            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
+            (self.patience >= 1, f"patience must be >= 1, got {self.patience}"),
+            (self.sequence_length >= 2, f"sequence_length must be >= 2, got {self.sequence_length}"),
+            (self.window_stride >= 1, f"window_stride must be >= 1, got {self.window_stride}"),
+            (self.scale_factor > 0, f"scale_factor must be > 0, got {self.scale_factor}"),
+            (
+                self.optimizer != "nadam" or self.decay == 0,
+                "decay does not apply to nadam: Keras takes nadam's decay argument as its momentum schedule",
+            ),
+            (
+                self.optimizer in ("sgd",) or (self.momentum == 0 and not self.nesterov),
+                f"momentum and nesterov are sgd settings, not {self.optimizer}'s",
+            ),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(f"training.{message}")
+
+    @property
+    def learning_rate(self) -> float:
+        """``lr``, or the Keras default of the optimizer."""
+        return self.lr if self.lr is not None else (0.01 if self.optimizer == "sgd" else 0.001)
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    """Offline improvisation (paper III-D/E): a prompt, then the model's continuation."""
+
+    prompt_ms: float = _doc(917.0, "prompt length: the first frames of the prompt file up to this time, ms")
+    duration_s: float = _doc(5.0, "length of the continuation, seconds")
+    pi_temperature: float = _doc(1.0, "temperature of the mixture weights (< 1: the likeliest component more often)")
+    sigma_temperature: float = _doc(1.0, "variance scale of the sampled component (0: its mean; 1: the model's spread)")
+    min_dt_s: float = _doc(0.001, "sampled time steps are at least this long, s")
+    clip: bool = _doc(True, "clip sampled features to the training range (normalised [0, 1])")
+    plot_features: tuple[str, ...] = _doc(
+        ("Chroma03", "Chroma04", "Chroma05", "SpectralSkewness"), "features drawn in the prompt-then-prediction figure"
+    )
+    seed: int = _doc(0, "seed of the sampling")
+
+    def __post_init__(self) -> None:
+        if self.prompt_ms <= 0 or self.duration_s <= 0:
+            raise ConfigError("generate.prompt_ms and generate.duration_s must be > 0")
+        if self.pi_temperature <= 0 or self.sigma_temperature < 0:
+            raise ConfigError("generate.pi_temperature must be > 0 and generate.sigma_temperature >= 0")
+        if self.min_dt_s <= 0:
+            raise ConfigError(f"generate.min_dt_s must be > 0, got {self.min_dt_s}")
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration: one section per stage of the pipeline."""
 
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig, metadata={"doc": "audio analysis"})
+    corpus: CorpusConfig = field(default_factory=CorpusConfig, metadata={"doc": "training corpus"})
+    model: ModelConfig = field(default_factory=ModelConfig, metadata={"doc": "the MDRNN"})
+    training: TrainingConfig = field(default_factory=TrainingConfig, metadata={"doc": "training"})
+    generate: GenerateConfig = field(default_factory=GenerateConfig, metadata={"doc": "offline improvisation"})
 
 
 # --------------------------------------------------------------------------------------------

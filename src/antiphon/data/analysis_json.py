@@ -24,8 +24,7 @@ import numpy as np
 
 from antiphon.atomic import write_text_atomic
 from antiphon.errors import DataError
-from antiphon.features.extractor import CATEGORIES, CHROMA_NAMES, SIGNAL_NAMES, SPECTRAL_SHAPE_NAMES
-from antiphon.features.yin import YIN_NAMES
+from antiphon.feature_names import CATEGORIES, CHROMA_NAMES, SIGNAL_NAMES, SPECTRAL_SHAPE_NAMES, YIN_NAMES
 
 #: the key under which antiphon keeps its own metadata at the top of a document
 METADATA_KEY = "antiphon"

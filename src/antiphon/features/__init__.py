@@ -1,12 +1,6 @@
 """Audio descriptors: pure spectral/signal/Yin functions, the offline analyzer, the streaming extractor."""
 
 from antiphon.features.extractor import (
-    CATEGORIES,
-    CHROMA_NAMES,
-    FEATURE_NAMES,
-    SIGNAL_NAMES,
-    SPECTRAL_NAMES,
-    UNITS,
     Descriptors,
     FrameAnalyzer,
     StreamingExtractor,
@@ -14,8 +8,16 @@ from antiphon.features.extractor import (
     frame_signal,
     frame_times_ms,
 )
-from antiphon.features.spectral import CHROMA_ORDER
-from antiphon.features.yin import YIN_NAMES
+from antiphon.feature_names import (
+    CATEGORIES,
+    CHROMA_NAMES,
+    CHROMA_ORDER,
+    FEATURE_NAMES,
+    SIGNAL_NAMES,
+    SPECTRAL_NAMES,
+    UNITS,
+    YIN_NAMES,
+)
 
 __all__ = [
     "CATEGORIES",

@@ -21,41 +21,10 @@ import scipy.signal
 from antiphon.config import AnalysisConfig
 from antiphon.errors import ConfigError
 from antiphon.features import spectral
+from antiphon.feature_names import CATEGORIES, FEATURE_NAMES, SIGNAL_NAMES, SPECTRAL_NAMES
 from antiphon.features.signal import total_energy, zero_crossing_rate
-from antiphon.features.yin import YIN_NAMES, yin
+from antiphon.features.yin import yin
 
-CHROMA_NAMES: tuple[str, ...] = tuple(f"Chroma{i:02d}" for i in range(1, spectral.N_CHROMA + 1))
-SPECTRAL_SHAPE_NAMES: tuple[str, ...] = (
-    "SpectralCentroid",
-    "SpectralSpread",
-    "SpectralSkewness",
-    "SpectralKurtosis",
-    "SpectralRolloff",
-    "SpectralVariation",
-    "SpectralDecrease",
-    "SpectralSlope",
-)
-SPECTRAL_NAMES: tuple[str, ...] = SPECTRAL_SHAPE_NAMES + CHROMA_NAMES
-SIGNAL_NAMES: tuple[str, ...] = ("ZeroCrossingRate", "TotalEnergy")
-CATEGORIES: dict[str, tuple[str, ...]] = {"Spectral": SPECTRAL_NAMES, "Signal": SIGNAL_NAMES, "Yin": YIN_NAMES}
-FEATURE_NAMES: tuple[str, ...] = SPECTRAL_NAMES + SIGNAL_NAMES + YIN_NAMES
-UNITS: dict[str, str] = {
-    "SpectralCentroid": "Hz",
-    "SpectralSpread": "Hz",
-    "SpectralSkewness": "1",
-    "SpectralKurtosis": "1",
-    "SpectralRolloff": "Hz",
-    "SpectralVariation": "1",
-    "SpectralDecrease": "1",
-    "SpectralSlope": "1/Hz",
-    **{name: "1 (max-normalised)" for name in CHROMA_NAMES},
-    "ZeroCrossingRate": "Hz",
-    "TotalEnergy": "full scale^2 (mean square)",
-    "Frequency": "Hz",
-    "Energy": "full scale (RMS)",
-    "Periodicity": "1",
-    "AC1": "1",
-}
 _VARIATION = SPECTRAL_NAMES.index("SpectralVariation")
 
 #: frames analysed per block offline: small blocks keep every temporary in cache (64 measured

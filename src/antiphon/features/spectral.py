@@ -20,8 +20,9 @@ from functools import lru_cache
 
 import numpy as np
 
-N_CHROMA = 12
-CHROMA_ORDER: tuple[str, ...] = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+from antiphon.feature_names import CHROMA_ORDER
+
+N_CHROMA = len(CHROMA_ORDER)
 
 
 def _safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-YIN_NAMES: tuple[str, ...] = ("Frequency", "Energy", "Periodicity", "AC1")
+from antiphon.feature_names import YIN_NAMES
 
 
 def yin(

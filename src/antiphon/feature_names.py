@@ -1,0 +1,39 @@
+"""Feature names and units, importable without numpy (config and the CLI use them)."""
+
+from __future__ import annotations
+
+CHROMA_ORDER: tuple[str, ...] = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+CHROMA_NAMES: tuple[str, ...] = tuple(f"Chroma{i:02d}" for i in range(1, len(CHROMA_ORDER) + 1))
+SPECTRAL_SHAPE_NAMES: tuple[str, ...] = (
+    "SpectralCentroid",
+    "SpectralSpread",
+    "SpectralSkewness",
+    "SpectralKurtosis",
+    "SpectralRolloff",
+    "SpectralVariation",
+    "SpectralDecrease",
+    "SpectralSlope",
+)
+#: the 20 values of the instrument's Spectral category, the paper's model input
+SPECTRAL_NAMES: tuple[str, ...] = SPECTRAL_SHAPE_NAMES + CHROMA_NAMES
+SIGNAL_NAMES: tuple[str, ...] = ("ZeroCrossingRate", "TotalEnergy")
+YIN_NAMES: tuple[str, ...] = ("Frequency", "Energy", "Periodicity", "AC1")
+CATEGORIES: dict[str, tuple[str, ...]] = {"Spectral": SPECTRAL_NAMES, "Signal": SIGNAL_NAMES, "Yin": YIN_NAMES}
+FEATURE_NAMES: tuple[str, ...] = SPECTRAL_NAMES + SIGNAL_NAMES + YIN_NAMES
+UNITS: dict[str, str] = {
+    "SpectralCentroid": "Hz",
+    "SpectralSpread": "Hz",
+    "SpectralSkewness": "1",
+    "SpectralKurtosis": "1",
+    "SpectralRolloff": "Hz",
+    "SpectralVariation": "1",
+    "SpectralDecrease": "1",
+    "SpectralSlope": "1/Hz",
+    **{name: "1 (max-normalised)" for name in CHROMA_NAMES},
+    "ZeroCrossingRate": "Hz",
+    "TotalEnergy": "full scale^2 (mean square)",
+    "Frequency": "Hz",
+    "Energy": "full scale (RMS)",
+    "Periodicity": "1",
+    "AC1": "1",
+}
