@@ -1,0 +1,255 @@
+"""A training corpus: per-file rows of ``[dt_s, features...]``, a split and a scaler (design §2.3).
+
+Row i of a file holds ``dt_s`` = (Time[i] - Time[i-1]) / 1000, the seconds since the frame
+before, followed by the selected features of frame i in instrument units. The first frame of a
+file has no time step, so it starts the sequence but is not a row. Times must increase: a
+duplicate or decreasing time is an error naming the file and the index, never silently fixed.
+
+Splits are contiguous, never shuffled windows (overlapping windows would leak): ``block`` cuts
+each file into train, validation and test blocks in that order; ``file`` gives whole files to
+each split, in the order the files were given. The min-max scaler is fitted on the training
+rows only and never applies to dt.
+
+On disk a corpus is a folder with ``corpus.npz`` (the arrays; read without pickle) and
+``corpus.json`` (features, files, split, scaler, settings), both written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from antiphon import __version__
+from antiphon.atomic import atomic_path, write_text_atomic
+from antiphon.config import CorpusConfig, from_dict, to_dict
+from antiphon.data.analysis_json import AnalysisDocument
+from antiphon.data.scaler import MinMaxScaler
+from antiphon.errors import DataError
+
+SPLITS = ("train", "validation", "test")
+CORPUS_FORMAT = "antiphon-corpus"
+CORPUS_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class CorpusFile:
+    """One source file: ``dt_s`` (T,) seconds, ``values`` (T, F) instrument units, and its split.
+
+    ``segments[split]`` is the row range ``(start, stop)`` of that split in this file.
+    """
+
+    name: str
+    dt_s: np.ndarray
+    values: np.ndarray
+    segments: dict[str, tuple[int, int]]
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.dt_s.size)
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Files, the feature names (after dt), the scaler fitted on the training rows, and the settings."""
+
+    features: tuple[str, ...]
+    files: tuple[CorpusFile, ...]
+    scaler: MinMaxScaler
+    config: CorpusConfig
+
+    @property
+    def dimension(self) -> int:
+        """Values per row: dt plus the features."""
+        return 1 + len(self.features)
+
+    def segments(self, split: str, scale_factor: float = 1.0) -> list[np.ndarray]:
+        """The rows of ``split``, one (n, 1 + F) float32 array per file with rows in it.
+
+        Column 0 is dt in seconds, the rest are the features scaled to [0, 1]; everything is
+        then multiplied by ``scale_factor`` (IMPSY uses 10).
+        """
+        out = []
+        for file in self.files:
+            start, stop = file.segments[split]
+            if stop > start:
+                scaled, _ = self.scaler.transform(file.values[start:stop])
+                rows = np.concatenate([file.dt_s[start:stop, None], scaled], axis=1) * scale_factor
+                out.append(rows.astype(np.float32))
+        return out
+
+    def n_rows(self, split: str) -> int:
+        return sum(f.segments[split][1] - f.segments[split][0] for f in self.files)
+
+    def summary(self) -> dict[str, Any]:
+        """Counts, durations and per-feature ranges, for printing and for corpus.json."""
+        all_values = np.concatenate([f.values for f in self.files])
+        all_dt = np.concatenate([f.dt_s for f in self.files])
+        return {
+            "n_files": len(self.files),
+            "n_rows": int(all_dt.size),
+            "duration_s": float(all_dt.sum()),
+            "rows_per_split": {split: self.n_rows(split) for split in SPLITS},
+            "dt_s": {"min": float(all_dt.min()), "median": float(np.median(all_dt)), "max": float(all_dt.max())},
+            "features": {
+                name: {
+                    "min": float(all_values[:, i].min()),
+                    "max": float(all_values[:, i].max()),
+                    "train_min": float(self.scaler.minimum[i]),
+                    "train_max": float(self.scaler.maximum[i]),
+                }
+                for i, name in enumerate(self.features)
+            },
+        }
+
+
+def rows_from_document(document: AnalysisDocument, features: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``(dt_s (T-1,), values (T-1, F))`` from an analysis document (see the module docstring).
+
+    Raises:
+        DataError: a feature is missing, fewer than 2 frames, or times that do not increase.
+    """
+    values = document.matrix(list(features))
+    times = document.times_ms
+    if times.size < 2:
+        raise DataError(f"{document.source}: has {times.size} frame(s); a corpus needs at least 2 (one time step)")
+    steps = np.diff(times)
+    bad = np.flatnonzero(steps <= 0)
+    if bad.size:
+        i = int(bad[0]) + 1
+        kind = "repeats" if steps[bad[0]] == 0 else "goes back from"
+        raise DataError(
+            f"{document.source}: Time[{i}] = {times[i]:g} ms {kind} Time[{i - 1}] = {times[i - 1]:g} ms; "
+            "times must increase"
+        )
+    return steps / 1000.0, values[1:]
+
+
+def build_corpus(documents: Sequence[AnalysisDocument], config: CorpusConfig | None = None) -> Corpus:
+    """Rows, split and scaler from analysis documents.
+
+    Raises:
+        DataError: no documents, a document without the selected features or with bad times,
+            too few files for a file split, or no training rows.
+    """
+    cfg = config or CorpusConfig()
+    if not documents:
+        raise DataError("the corpus is empty: no input files")
+    rows = [rows_from_document(doc, cfg.features) for doc in documents]
+    names = _unique_names([Path(doc.source).name for doc in documents])
+    if cfg.split == "file":
+        n = len(documents)
+        n_train = max(1, round(n * cfg.train_fraction))
+        n_validation = max(1, round(n * cfg.validation_fraction))
+        if n_train + n_validation > n:
+            raise DataError(
+                f"a file split needs at least {n_train + n_validation} files "
+                f"(train {cfg.train_fraction:g}, validation {cfg.validation_fraction:g}); got {n}: use split = 'block'"
+            )
+        owner = ["train"] * n_train + ["validation"] * n_validation + ["test"] * (n - n_train - n_validation)
+        segments = [_whole(split, dt.size) for split, (dt, _) in zip(owner, rows)]
+    else:
+        segments = [_blocks(dt.size, cfg.train_fraction, cfg.validation_fraction) for dt, _ in rows]
+    train_rows = [values[s["train"][0] : s["train"][1]] for (_, values), s in zip(rows, segments)]
+    train = np.concatenate(train_rows) if train_rows else np.empty((0, len(cfg.features)))
+    if train.shape[0] == 0:
+        raise DataError("the training split is empty: give more frames or a larger corpus.train_fraction")
+    scaler = MinMaxScaler.fit(train, cfg.features)
+    files = tuple(CorpusFile(name, dt, values, seg) for name, (dt, values), seg in zip(names, rows, segments))
+    return Corpus(tuple(cfg.features), files, scaler, cfg)
+
+
+def _blocks(n_rows: int, train_fraction: float, validation_fraction: float) -> dict[str, tuple[int, int]]:
+    a = int(round(n_rows * train_fraction))
+    b = min(n_rows, a + int(round(n_rows * validation_fraction)))
+    return {"train": (0, a), "validation": (a, b), "test": (b, n_rows)}
+
+
+def _whole(split: str, n_rows: int) -> dict[str, tuple[int, int]]:
+    return {s: ((0, n_rows) if s == split else (0, 0)) for s in SPLITS}
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}#{seen[name]}")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# On disk
+
+
+def save_corpus(corpus: Corpus, out_dir: Path | str) -> Path:
+    """Write ``corpus.npz`` then ``corpus.json`` into ``out_dir`` (each atomically); returns the folder."""
+    folder = Path(out_dir)
+    if folder.exists() and not folder.is_dir():
+        raise DataError(f"{folder}: exists and is not a directory")
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, np.ndarray] = {}
+    for i, file in enumerate(corpus.files):
+        arrays[f"dt_s_{i}"] = file.dt_s
+        arrays[f"values_{i}"] = file.values
+    with atomic_path(folder / "corpus.npz") as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+    meta = {
+        "format": CORPUS_FORMAT,
+        "format_version": CORPUS_FORMAT_VERSION,
+        "generator": f"antiphon {__version__}",
+        "features": ["dt_s", *corpus.features],
+        "files": [{"name": f.name, "n_rows": f.n_rows, "segments": f.segments} for f in corpus.files],
+        "scaler": corpus.scaler.to_dict(),
+        "corpus": to_dict(corpus.config),
+        "summary": corpus.summary(),
+    }
+    write_text_atomic(folder / "corpus.json", json.dumps(meta, indent=1) + "\n")
+    return folder
+
+
+def load_corpus(folder: Path | str) -> Corpus:
+    """Read a corpus folder written by :func:`save_corpus`.
+
+    Raises:
+        DataError: not a corpus folder, a missing or corrupt file, or arrays that disagree
+            with the description; the message names the file.
+    """
+    folder = Path(folder)
+    meta_path, npz_path = folder / "corpus.json", folder / "corpus.npz"
+    if not folder.is_dir():
+        raise DataError(f"{folder}: not a corpus folder (make one with `antiphon dataset`)")
+    for path in (meta_path, npz_path):
+        if not path.exists():
+            raise DataError(f"{path}: missing; is {folder} a corpus folder made by `antiphon dataset`?")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{meta_path}: corrupt ({exc})") from exc
+    if not isinstance(meta, dict) or meta.get("format") != CORPUS_FORMAT:
+        raise DataError(f"{meta_path}: not an antiphon corpus description")
+    try:
+        config = from_dict(CorpusConfig, meta["corpus"], str(meta_path))
+        scaler = MinMaxScaler.from_dict(meta["scaler"], str(meta_path))
+        described = meta["files"]
+        with np.load(npz_path, allow_pickle=False) as arrays:
+            files = []
+            for i, entry in enumerate(described):
+                dt, values = arrays[f"dt_s_{i}"], arrays[f"values_{i}"]
+                segments = {s: (int(entry["segments"][s][0]), int(entry["segments"][s][1])) for s in SPLITS}
+                if dt.shape != (entry["n_rows"],) or values.shape != (entry["n_rows"], len(config.features)):
+                    raise DataError(f"{npz_path}: arrays of file {i} do not match {meta_path}")
+                files.append(CorpusFile(str(entry["name"]), dt, values, segments))
+    except DataError:
+        raise
+    except (KeyError, TypeError, ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{npz_path}: corrupt or not matching {meta_path.name} ({exc})") from exc
+    if scaler.names != tuple(config.features):
+        raise DataError(f"{meta_path}: scaler features differ from the corpus features")
+    return Corpus(tuple(config.features), tuple(files), scaler, config)

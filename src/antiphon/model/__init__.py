@@ -1,0 +1,1 @@
+"""The MDRNN: mixture density head (mdn), network (mdrnn), sampling (numpy only), model folder."""

@@ -1,0 +1,49 @@
+"""The mixture density head and its loss (keras-mdn-layer's maths, in PyTorch).
+
+Per step the head outputs K*D means, K*D sigmas and K mixture logits (component-major, as
+keras-mdn-layer lays them out): mu linear, sigma = elu(x) + 1 + sigma_floor, logits raw.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class MDNHead(nn.Module):
+    """Linear layer from the LSTM output to mixture parameters for ``dimension`` values."""
+
+    def __init__(self, n_inputs: int, dimension: int, n_mixtures: int, sigma_floor: float = 1e-7) -> None:
+        super().__init__()
+        self.dimension, self.n_mixtures, self.sigma_floor = dimension, n_mixtures, sigma_floor
+        self.linear = nn.Linear(n_inputs, 2 * n_mixtures * dimension + n_mixtures)
+
+    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """h (..., H) -> mu (..., K, D), sigma (..., K, D), logits (..., K)."""
+        k, d = self.n_mixtures, self.dimension
+        raw = self.linear(h)
+        mu = raw[..., : k * d].unflatten(-1, (k, d))
+        sigma = F.elu(raw[..., k * d : 2 * k * d]).unflatten(-1, (k, d)) + 1.0 + self.sigma_floor
+        logits = raw[..., 2 * k * d :]
+        return mu, sigma, logits
+
+
+def mdn_log_likelihood(mu: torch.Tensor, sigma: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """log p(y) under the mixture, per step: mu, sigma (..., K, D), logits (..., K), y (..., D) -> (...,).
+
+    log p = logsumexp_k [log softmax(logits)_k - D/2 log 2 pi - sum_d log sigma_kd - 1/2 sum_d z_kd^2],
+    z = (y - mu) / sigma: summed over the D dimensions, never averaged over them.
+    """
+    z = (y.unsqueeze(-2) - mu) / sigma
+    log_components = (
+        -0.5 * mu.shape[-1] * math.log(2 * math.pi) - torch.log(sigma).sum(-1) - 0.5 * (z * z).sum(-1)
+    )  # (..., K)
+    return torch.logsumexp(torch.log_softmax(logits, dim=-1) + log_components, dim=-1)
+
+
+def mdn_nll(mu: torch.Tensor, sigma: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The training loss: negative log-likelihood averaged over every step (batch x time), in nats."""
+    return -mdn_log_likelihood(mu, sigma, logits, y).mean()

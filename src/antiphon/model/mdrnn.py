@@ -1,0 +1,78 @@
+"""The MDRNN (design §3): LSTM layers and a mixture density head, with stateful one-step inference."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from antiphon.config import ModelConfig
+from antiphon.model.mdn import MDNHead
+
+State = tuple[torch.Tensor, torch.Tensor]
+
+
+class MDRNN(nn.Module):
+    """``n_layers`` LSTM layers of ``n_units`` and an MDN head over ``dimension`` values per step.
+
+    :meth:`forward` runs whole sequences (training); :meth:`step` runs one step at a time with
+    the recurrent state passed in and out (inference), giving the same numbers.
+    """
+
+    def __init__(self, dimension: int, config: ModelConfig | None = None) -> None:
+        super().__init__()
+        cfg = config or ModelConfig()
+        self.config, self.dimension = cfg, dimension
+        self.lstm = nn.LSTM(
+            dimension, cfg.n_units, num_layers=cfg.n_layers, batch_first=True, dropout=cfg.dropout if cfg.n_layers > 1 else 0.0
+        )
+        self.head = MDNHead(cfg.n_units, dimension, cfg.n_mixtures, cfg.sigma_floor)
+        if cfg.init == "keras":
+            keras_initialise(self)
+
+    def forward(
+        self, x: torch.Tensor, state: State | None = None
+    ) -> tuple[tuple[torch.Tensor, torch.Tensor, torch.Tensor], State]:
+        """x (B, T, D) -> ((mu (B, T, K, D), sigma (B, T, K, D), logits (B, T, K)), state)."""
+        h, state = self.lstm(x, state)
+        return self.head(h), state
+
+    def initial_state(self, batch: int = 1) -> State:
+        zeros = torch.zeros(self.config.n_layers, batch, self.config.n_units)
+        return zeros, zeros.clone()
+
+    @torch.inference_mode()
+    def step(self, x: np.ndarray | torch.Tensor, state: State | None = None) -> tuple[tuple[np.ndarray, ...], State]:
+        """One step: x (D,) -> ((mu (K, D), sigma (K, D), logits (K,)) as NumPy, new state)."""
+        inputs = torch.as_tensor(np.asarray(x, dtype=np.float32)).view(1, 1, -1)
+        (mu, sigma, logits), state = self.forward(inputs, state if state is not None else self.initial_state())
+        return (mu[0, 0].numpy(), sigma[0, 0].numpy(), logits[0, 0].numpy()), state
+
+    def weight_matrices(self) -> list[nn.Parameter]:
+        """The trainable weight matrices (not biases): what L1/L2 penalties apply to."""
+        return [p for p in self.parameters() if p.requires_grad and p.ndim >= 2]
+
+    def n_parameters(self) -> int:
+        """Trainable parameters (Keras's count: 69,015 for size s, 2 layers, 5 mixtures, dimension 21)."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+
+def keras_initialise(model: MDRNN) -> None:
+    """tf.keras defaults: glorot-uniform kernels, orthogonal recurrent kernels, zero biases with
+    the forget-gate bias at 1 (``unit_forget_bias``), and one bias per gate as Keras has: torch's
+    second LSTM bias is zeroed and frozen. Draws from torch's global generator (seed it first)."""
+    n_units = model.config.n_units
+    with torch.no_grad():
+        for name, parameter in model.lstm.named_parameters():
+            if name.startswith("weight_ih"):
+                nn.init.xavier_uniform_(parameter)  # fan_in = inputs, fan_out = 4 units, as Keras's (in, 4H) kernel
+            elif name.startswith("weight_hh"):
+                nn.init.orthogonal_(parameter)
+            elif name.startswith("bias_ih"):
+                parameter.zero_()
+                parameter[n_units : 2 * n_units] = 1.0  # gate order i, f, g, o: the forget gate
+            elif name.startswith("bias_hh"):
+                parameter.zero_()
+                parameter.requires_grad_(False)
+        nn.init.xavier_uniform_(model.head.linear.weight)
+        model.head.linear.bias.zero_()

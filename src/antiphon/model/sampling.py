@@ -1,0 +1,39 @@
+"""Sampling from a diagonal Gaussian mixture, in NumPy only (shared by `generate` and the real-time engine).
+
+The draw uses, in this order, one uniform number (the component) and ``D`` standard normals
+(the values), so two callers with generators in the same state draw the same frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def mixture_weights(logits: np.ndarray, pi_temperature: float = 1.0) -> np.ndarray:
+    """softmax(logits / pi_temperature), shape (K,) -> (K,)."""
+    scaled = np.asarray(logits, dtype=np.float64) / pi_temperature
+    scaled -= scaled.max()
+    weights = np.exp(scaled)
+    return weights / weights.sum()
+
+
+def sample_mixture(
+    mu: np.ndarray,
+    sigma: np.ndarray,
+    logits: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    pi_temperature: float = 1.0,
+    sigma_temperature: float = 1.0,
+) -> np.ndarray:
+    """One draw from the mixture: mu, sigma (K, D), logits (K,) -> (D,).
+
+    The component is drawn from softmax(logits / pi_temperature); the values from
+    N(mu_k, sigma_temperature * sigma_k^2), so ``sigma_temperature`` scales the variance (0 gives
+    the component's mean). IMPSY's keras-mdn-layer passes sigma where a variance belongs; this
+    samples the model's own distribution instead.
+    """
+    weights = mixture_weights(logits, pi_temperature)
+    component = min(int(np.searchsorted(np.cumsum(weights), rng.random() * weights.sum(), side="right")), weights.size - 1)
+    noise = rng.standard_normal(mu.shape[-1])
+    return mu[component] + np.sqrt(sigma_temperature) * sigma[component] * noise

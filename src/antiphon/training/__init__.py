@@ -1,0 +1,1 @@
+"""Training: optimizers by name with Keras semantics, pure schedules, windows, the training loop."""
