@@ -25,14 +25,18 @@ antiphon: an automated real-time music improviser.
 
 A performer plays; antiphon listens to frames of audio features (chroma, spectral centroid,
 spread, skewness, kurtosis, slope, decrease, rolloff, variation) and, when the performer pauses,
-answers with a continuation of its own. This release turns audio into the instrument's
-analysis JSON; training, real-time serving and the optimizer study come next.
+answers with a continuation of its own. This release analyses audio into the instrument's
+analysis JSON, builds corpora, trains the MDRNN with the paper's optimizers, and improvises
+offline; real-time serving and the optimizer study come next.
 """
 
 EPILOG = """\
 typical session:
-  antiphon demo                               analyze the bundled guitar recordings
+  antiphon demo                               the whole path on the bundled guitar recordings
   antiphon analyze take1.wav take2.flac -o analysis/ --plot
+  antiphon dataset analysis/ -o corpus/       rows of [dt, features], split, scaler
+  antiphon train corpus/ -o model/ --optimizer sgd --lr 0.0005 --set training.momentum=0.8
+  antiphon generate model/ --prompt analysis/take1.json -o answer.json --plot answer.png
   antiphon analyze solo.ogg -o out/ --set analysis.convention=librosa
   antiphon inspect analysis/take1.json        check a file (yours or the instrument's)
   antiphon config --set analysis.hop_length=256   show the settings that would be used
@@ -103,6 +107,90 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("-o", "--out", type=Path, default=Path("demo-output"), metavar="OUTDIR", help="default: demo-output")
     _add_config_options(demo)
 
+    dataset = commands.add_parser(
+        "dataset",
+        help="build a training corpus from analysis JSON files or audio",
+        description=(
+            "Turn analysis JSON files (or audio, analyzed on the way; folders are searched for both)\n"
+            "into a corpus: per file, rows of [dt_s, features...] (dt = seconds since the previous\n"
+            "frame), the split into training, validation and test (contiguous blocks of each file,\n"
+            "or whole files; never shuffled windows), and a min-max scaler fitted on the training\n"
+            "rows only. Features default to the 20 Spectral values (corpus.features)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  antiphon dataset analysis/ -o corpus/\n"
+            "  antiphon dataset takes/*.wav -o corpus/ --set corpus.split=file\n"
+            "  antiphon dataset analysis/ -o corpus/ --set corpus.train_fraction=0.9 --set corpus.validation_fraction=0.1\n\n"
+            "Times must increase within a file: a repeated or decreasing time is an error naming the\n"
+            "file and the index. The corpus folder holds corpus.npz and corpus.json."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    dataset.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="analysis .json, audio files or folders")
+    dataset.add_argument("-o", "--out", type=Path, required=True, metavar="CORPUS", help="corpus folder to write")
+    _add_config_options(dataset)
+
+    train = commands.add_parser(
+        "train",
+        help="train the MDRNN on a corpus",
+        description=(
+            "Train the MDRNN (LSTM layers + mixture density head) on a corpus, with early stopping on\n"
+            "the validation loss. Optimizers follow Keras (the paper's framework): adam, nadam, sgd\n"
+            "(momentum, nesterov, time-based decay per batch), rmsprop, adagrad, adadelta. The loss\n"
+            "is the mixture's negative log-likelihood, summed over dimensions and averaged over\n"
+            "steps (nats); with --set training.scale_factor=10 it is comparable with Table I.\n"
+            "MODEL_DIR gets the best weights (safetensors), model.json, config.toml, the history,\n"
+            "a checkpoint of every epoch and training.png."
+        ),
+        epilog=(
+            "examples:\n"
+            "  antiphon train corpus/ -o model/ --epochs 20\n"
+            "  antiphon train corpus/ -o sgd/ --optimizer sgd --lr 0.0005 \\\n"
+            "      --set training.momentum=0.8 --set training.decay=3.85e-6\n"
+            "  antiphon train corpus/ -o model/ --resume       continue a run that was stopped\n\n"
+            "Every other setting: `antiphon config`, section [training] and [model]."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    train.add_argument("corpus", type=Path, metavar="CORPUS", help="corpus folder from `antiphon dataset`")
+    train.add_argument("-o", "--out", type=Path, required=True, metavar="MODEL_DIR", help="model folder to write")
+    train.add_argument("--size", choices=["xxs", "xs", "s", "m", "l", "xl"], help="model.size (default s: 64 units)")
+    train.add_argument("--epochs", type=int, help="training.epochs (default 130)")
+    train.add_argument("--batch-size", type=int, help="training.batch_size (default 64)")
+    train.add_argument(
+        "--optimizer", choices=["adam", "nadam", "sgd", "rmsprop", "adagrad", "adadelta"], help="training.optimizer"
+    )
+    train.add_argument("--lr", type=float, help="training.lr (default: Keras's for the optimizer)")
+    train.add_argument("--seed", type=int, help="training.seed (default 0)")
+    train.add_argument("--resume", action="store_true", help="continue the run in MODEL_DIR from its last checkpoint")
+    _add_config_options(train)
+
+    generate = commands.add_parser(
+        "generate",
+        help="continue a prompt with a trained model (offline improvisation)",
+        description=(
+            "Feed the first --prompt-ms of an analysis file to the model, then let it continue for\n"
+            "--duration-s, sampling each frame from its mixture (temperatures: --pi-temperature for\n"
+            "the choice of component, --sigma-temperature for its spread). Writes the continuation\n"
+            "as an analysis JSON in the prompt's layout (times in ms from the start of the\n"
+            "prediction, values in instrument units) and, with --plot, the paper's figure: the\n"
+            "prompt, then the prediction, with what really followed in grey."
+        ),
+        epilog="example:\n  antiphon generate model/ --prompt take.json --prompt-ms 917 --duration-s 5 -o answer.json --plot answer.png",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    generate.add_argument("model", type=Path, metavar="MODEL_DIR", help="model folder from `antiphon train`")
+    generate.add_argument("--prompt", type=Path, required=True, metavar="FILE.json", help="analysis JSON to start from")
+    generate.add_argument("-o", "--out", type=Path, required=True, metavar="OUT.json", help="continuation to write")
+    generate.add_argument("--plot", type=Path, metavar="OUT.png", help="also draw the prompt and the prediction")
+    generate.add_argument("--prompt-ms", type=float, help="generate.prompt_ms (default 917)")
+    generate.add_argument("--duration-s", type=float, help="generate.duration_s (default 5)")
+    generate.add_argument("--pi-temperature", type=float, help="generate.pi_temperature (default 1)")
+    generate.add_argument("--sigma-temperature", type=float, help="generate.sigma_temperature (default 1)")
+    generate.add_argument("--seed", type=int, help="generate.seed (default 0)")
+    _add_config_options(generate)
+
     inspect = commands.add_parser(
         "inspect",
         help="check analysis JSON files and summarise them",
@@ -144,10 +232,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+#: command-line flags that are shorthands for settings: flag attribute -> section.key
+FLAG_SETTINGS: dict[str, str] = {
+    "size": "model.size",
+    "epochs": "training.epochs",
+    "batch_size": "training.batch_size",
+    "optimizer": "training.optimizer",
+    "lr": "training.lr",
+    "prompt_ms": "generate.prompt_ms",
+    "duration_s": "generate.duration_s",
+    "pi_temperature": "generate.pi_temperature",
+    "sigma_temperature": "generate.sigma_temperature",
+}
+
+
 def _load_config(args: argparse.Namespace) -> Config:
+    """Defaults, then --config, then --set, then the shorthand flags (the last word wins)."""
     from antiphon.config import load_config
 
-    return load_config(args.config, args.overrides)
+    overrides = list(args.overrides)
+    for attribute, key in FLAG_SETTINGS.items():
+        value = getattr(args, attribute, None)
+        if value is not None:
+            overrides.append(f"{key}={value if not isinstance(value, str) else repr(value)}")
+    if getattr(args, "seed", None) is not None:
+        overrides.append(f"{'generate' if args.command == 'generate' else 'training'}.seed={args.seed}")
+    return load_config(args.config, overrides)
 
 
 def _progress(total: int, label: str) -> tuple[Progress, Callable[[Path], None]]:
@@ -177,6 +287,102 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     for r in results:
         extra = f" + {r.png_path.name}" if r.png_path else ""
         print(f"{r.audio_path} ({r.duration_s:.1f} s) -> {r.json_path}{extra} ({r.n_frames} frames)")
+    return 0
+
+
+def _cmd_dataset(args: argparse.Namespace) -> int:
+    from antiphon.dataset import expand_inputs, make_dataset
+
+    config = _load_config(args)
+    files = expand_inputs(args.inputs)
+    progress, advance = _progress(len(files), "reading")
+    with progress:
+        corpus = make_dataset(files, args.out, config, on_file=advance)
+    _print_corpus_summary(corpus.summary(), args.out)
+    return 0
+
+
+def _print_corpus_summary(summary: dict, folder: Path) -> None:
+    rows = summary["rows_per_split"]
+    print(
+        f"corpus {folder}: {summary['n_files']} files, {summary['n_rows']} rows, {summary['duration_s']:.1f} s "
+        f"(train {rows['train']}, validation {rows['validation']}, test {rows['test']} rows)"
+    )
+    dt = summary["dt_s"]
+    print(f"  {'dt_s':24s} min {dt['min']:<12.5g} median {dt['median']:<12.5g} max {dt['max']:.5g}")
+    for name, r in summary["features"].items():
+        print(f"  {name:24s} min {r['min']:<12.5g} max {r['max']:<12.5g} (training range {r['train_min']:.5g} .. {r['train_max']:.5g})")
+
+
+class _TrainingBar:
+    """A rich progress bar for training: one task per epoch, live losses in its description."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True)
+        )
+        self.epochs, self.task, self.last = 0, None, ""
+
+    def start(self, epochs: int, batches_per_epoch: int, first_epoch: int) -> None:
+        self.epochs, self.batches, self.current = epochs, batches_per_epoch, first_epoch + 1
+        self.progress.start()
+
+    def batch(self, running_loss: float) -> None:
+        if self.task is None:
+            self.task = self.progress.add_task("", total=self.batches)
+        self.progress.update(
+            self.task, advance=1, description=f"epoch {self.current}/{self.epochs} train {running_loss:8.3f} {self.last}"
+        )
+
+    def epoch(self, record: dict) -> None:
+        self.last = f"| last: train {record['train_loss']:.3f} val {record['val_loss']:.3f}"
+        self.progress.console.print(
+            f"epoch {record['epoch']:3d}  train {record['train_loss']:9.4f}  val {record['val_loss']:9.4f}  "
+            f"lr {record['lr']:.3g}  {record['seconds']:.1f} s"
+        )
+        self.current = record["epoch"] + 1
+        if self.task is not None:
+            self.progress.remove_task(self.task)
+            self.task = None
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from antiphon.data.corpus import load_corpus
+    from antiphon.training.loop import train
+
+    config = _load_config(args)
+    corpus = load_corpus(args.corpus)
+    bar = _TrainingBar()
+    try:
+        result = train(corpus, config, args.out, resume=args.resume, progress=bar)
+    finally:
+        bar.stop()
+    _print_train_result(result)
+    return 0
+
+
+def _print_train_result(result) -> None:
+    best = f"best validation loss {result.best_val_loss:.4f} at epoch {result.best_epoch}" if result.best_epoch else "no finished epoch"
+    test = f", test loss {result.test_loss:.4f}" if result.test_loss is not None else ""
+    print(f"trained {result.epochs_run} epochs (stopped: {result.stopped}); {best}{test}; {result.n_parameters} parameters")
+    print(f"model: {result.folder}")
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from antiphon.generate import generate
+
+    config = _load_config(args)
+    continuation = generate(args.model, args.prompt, args.out, config.generate, plot_path=args.plot)
+    print(
+        f"{args.prompt}: {continuation.prompt_ms.size} prompt frames -> {continuation.times_ms.size} predicted frames "
+        f"({continuation.times_ms[-1] / 1000:.2f} s) in {args.out}" + (f" and {args.plot}" if args.plot else "")
+    )
     return 0
 
 
@@ -224,4 +430,12 @@ def _cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"analyze": _cmd_analyze, "demo": _cmd_demo, "inspect": _cmd_inspect, "config": _cmd_config}
+_COMMANDS = {
+    "analyze": _cmd_analyze,
+    "dataset": _cmd_dataset,
+    "train": _cmd_train,
+    "generate": _cmd_generate,
+    "demo": _cmd_demo,
+    "inspect": _cmd_inspect,
+    "config": _cmd_config,
+}

@@ -353,10 +353,15 @@ def from_dict(cls: type, data: Mapping[str, Any], source: str) -> Any:
     return _build(cls, data, source, prefix="")
 
 
-def to_toml(config: Any, with_docs: bool = True) -> str:
-    """The config as TOML text; with ``with_docs`` each key is preceded by its doc as a comment."""
+def to_toml(config: Any, with_docs: bool = True, sections: Sequence[str] | None = None) -> str:
+    """The config as TOML text; with ``with_docs`` each key is preceded by its doc as a comment.
+
+    ``sections`` keeps only those top-level sections (all by default).
+    """
     lines: list[str] = []
-    _emit_toml(config, "", lines, with_docs)
+    for f in dataclasses.fields(config):
+        if sections is None or f.name in sections:
+            _emit_toml(getattr(config, f.name), f.name, lines, with_docs)
     return "\n".join(lines).lstrip("\n") + "\n"
 
 

@@ -79,3 +79,56 @@ def save_figure(figure: Figure, path: Path | str, *, dpi: int = 110) -> None:
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=dpi)
 
+
+
+def plot_training(history: list[dict], *, ax: Axes | None = None) -> Figure:
+    """Training and validation loss per epoch, the best epoch marked (history records from training)."""
+    figure = Figure(figsize=(8, 4.5), layout="constrained") if ax is None else ax.figure
+    ax = ax or figure.subplots()
+    epochs = [r["epoch"] for r in history]
+    for key, label in (("train_loss", "training"), ("val_loss", "validation")):
+        values = [np.nan if r.get(key) is None else r[key] for r in history]
+        ax.plot(epochs, values, marker="o", markersize=3, label=label)
+    val = np.array([np.nan if r.get("val_loss") is None else r["val_loss"] for r in history], dtype=float)
+    if np.isfinite(val).any():
+        best = int(np.nanargmin(val))
+        ax.axvline(epochs[best], color="grey", linestyle=":", label=f"best: epoch {epochs[best]}, {val[best]:.2f}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("NLL (nats per step)")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return figure
+
+
+def plot_continuation(
+    prompt_ms: np.ndarray,
+    prompt: dict[str, np.ndarray],
+    predicted_ms: np.ndarray,
+    predicted: dict[str, np.ndarray],
+    *,
+    title: str = "",
+    real_ms: np.ndarray | None = None,
+    real: dict[str, np.ndarray] | None = None,
+) -> Figure:
+    """The paper's Figs 3-12: each feature's prompt, then the prediction, on one time axis (ms).
+
+    ``predicted_ms`` are times from the start of the prediction; they are drawn after the last
+    prompt frame. ``real`` (optional) is what actually followed the prompt, for comparison.
+    """
+    names = list(predicted)
+    figure = Figure(figsize=(10, 2.2 * len(names) + 0.6), layout="constrained")
+    axes = figure.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0]
+    offset = float(prompt_ms[-1]) if prompt_ms.size else 0.0
+    for ax, name in zip(axes, names):
+        ax.plot(prompt_ms, prompt[name], color="tab:blue", linewidth=1.0, label="input (prompt)")
+        if real is not None and real_ms is not None:
+            ax.plot(real_ms, real[name], color="tab:grey", linewidth=0.8, alpha=0.7, label="what followed")
+        ax.plot(offset + predicted_ms, predicted[name], color="tab:orange", linewidth=1.0, label="prediction")
+        ax.axvline(offset, color="black", linewidth=0.6, linestyle=":")
+        ax.set_title(name, fontsize="small", loc="left")
+        ax.grid(True, alpha=0.3)
+    axes[0].legend(loc="upper right", fontsize="x-small", ncol=3)
+    axes[-1].set_xlabel("time (ms)")
+    if title:
+        figure.suptitle(title)
+    return figure

@@ -1,0 +1,144 @@
+"""Offline improvisation (paper III-D/E): feed the first ``prompt_ms`` of a file, let the model continue.
+
+The prompt's rows (dt and features, scaled as in training) update the model state one step at
+a time; then each sampled row is fed back until the continuation lasts ``duration_s``. The
+continuation is written as an analysis JSON in the prompt file's layout: times in ms from the
+start of the prediction, values de-normalised to instrument units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from antiphon import __version__
+from antiphon.config import GenerateConfig, to_dict
+from antiphon.data.analysis_json import FORMAT_VERSION, AnalysisDocument, read_analysis, write_analysis
+from antiphon.data.corpus import rows_from_document
+from antiphon.errors import DataError
+from antiphon.model.directory import ModelInfo
+from antiphon.model.sampling import sample_mixture
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """A prompt and the model's continuation of it, in instrument units.
+
+    ``prompt_ms`` (P,) are the prompt frames' times in the file; ``times_ms`` (N,) count from the
+    start of the prediction; ``prompt`` (P, F) and ``values`` (N, F) follow ``features``.
+    """
+
+    features: tuple[str, ...]
+    prompt_ms: np.ndarray
+    prompt: np.ndarray
+    times_ms: np.ndarray
+    values: np.ndarray
+
+
+def continue_prompt(model: Any, info: ModelInfo, document: AnalysisDocument, config: GenerateConfig) -> Continuation:
+    """Prompt ``model`` with the first ``config.prompt_ms`` of ``document`` and sample a continuation.
+
+    Raises:
+        DataError: the document lacks a feature of the model, or the prompt holds fewer than two frames.
+    """
+    features = info.feature_names
+    missing = [name for name in features if name not in document.features]
+    if missing:
+        raise DataError(
+            f"{document.source}: lacks {len(missing)} feature(s) the model was trained on: {', '.join(missing)}"
+        )
+    in_prompt = document.times_ms <= config.prompt_ms
+    n_prompt = int(np.count_nonzero(in_prompt))
+    if n_prompt < 2 or not np.all(in_prompt[:n_prompt]):
+        raise DataError(
+            f"{document.source}: the first {config.prompt_ms:g} ms hold {n_prompt} frame(s); a prompt needs at least 2 "
+            f"(the first frame is at {document.times_ms[0]:g} ms): raise generate.prompt_ms"
+        )
+    prompt_doc = document.with_frames(document.times_ms[:n_prompt], {n: document.features[n][:n_prompt] for n in features})
+    dt, raw = rows_from_document(prompt_doc, features)
+    scale = info.training.scale_factor
+    scaled, _ = info.scaler.transform(raw)
+    rows = np.concatenate([dt[:, None], scaled], axis=1) * scale
+
+    state = None
+    for row in rows:
+        params, state = model.step(row, state)
+    rng = np.random.default_rng(config.seed)
+    steps, values, elapsed = [], [], 0.0
+    while elapsed < config.duration_s:
+        mu, sigma, logits = params
+        row = sample_mixture(
+            mu, sigma, logits, rng, pi_temperature=config.pi_temperature, sigma_temperature=config.sigma_temperature
+        ) / scale
+        row[0] = max(float(row[0]), config.min_dt_s)
+        if config.clip:
+            row[1:] = np.clip(row[1:], 0.0, 1.0)
+        steps.append(row[0])
+        values.append(row[1:])
+        elapsed += row[0]
+        params, state = model.step(row * scale, state)
+    times_ms = np.cumsum(steps) * 1000.0
+    return Continuation(
+        features=features,
+        prompt_ms=prompt_doc.times_ms,
+        prompt=prompt_doc.matrix(features),
+        times_ms=times_ms,
+        values=info.scaler.inverse(np.array(values)),
+    )
+
+
+def generate(
+    model_dir: Path | str,
+    prompt_path: Path | str,
+    out_path: Path | str,
+    config: GenerateConfig,
+    *,
+    plot_path: Path | str | None = None,
+) -> Continuation:
+    """Read the model and the prompt, continue it, write the JSON (and the figure), atomically.
+
+    Raises:
+        ModelError: the model folder is missing a file or corrupt.
+        DataError: the prompt is unreadable or does not fit the model.
+    """
+    from antiphon.model.directory import load_model
+
+    model, info = load_model(model_dir)
+    document = read_analysis(prompt_path)
+    continuation = continue_prompt(model, info, document, config)
+    out = document.with_frames(
+        continuation.times_ms, {name: continuation.values[:, i] for i, name in enumerate(continuation.features)}
+    ).with_metadata(
+        {
+            "format": "antiphon-analysis",
+            "format_version": FORMAT_VERSION,
+            "generator": f"antiphon {__version__}",
+            "kind": "prediction",
+            "time": {"unit": "ms", "reference": "from the start of the prediction"},
+            "model": str(Path(model_dir).resolve().name),
+            "prompt": {"file": Path(prompt_path).name, "prompt_ms": config.prompt_ms, "n_frames": int(continuation.prompt_ms.size)},
+            "generate": to_dict(config),
+        }
+    )
+    write_analysis(out_path, out)
+    if plot_path is not None:
+        from antiphon.render.plots import plot_continuation, save_figure
+
+        names = [n for n in config.plot_features if n in continuation.features] or list(continuation.features[:4])
+        end_ms = continuation.prompt_ms[-1] + continuation.times_ms[-1]
+        after = (document.times_ms > continuation.prompt_ms[-1]) & (document.times_ms <= end_ms)
+        column = {n: i for i, n in enumerate(continuation.features)}
+        figure = plot_continuation(
+            continuation.prompt_ms,
+            {n: continuation.prompt[:, column[n]] for n in names},
+            continuation.times_ms,
+            {n: continuation.values[:, column[n]] for n in names},
+            real_ms=document.times_ms[after],
+            real={n: document.features[n][after] for n in names},
+            title=f"{Path(prompt_path).name}: {config.prompt_ms:g} ms of input, then {config.duration_s:g} s predicted",
+        )
+        save_figure(figure, plot_path)
+    return continuation

@@ -1,0 +1,311 @@
+"""The training loop: train(corpus, config, folder) -> TrainResult, readable top to bottom.
+
+Per epoch: shuffle the training windows (the order is a pure function of seed and epoch),
+then per batch forward, NLL (+ L1/L2), backward, clip, step; then the validation NLL, the
+history record, the best weights, and an atomic checkpoint of the whole state. Early stopping
+ends the run after ``patience`` epochs without a lower validation loss; a non-finite loss ends it
+as diverged. ``resume=True`` continues from the checkpoint and reaches the same weights as an
+uninterrupted run with the same seed (same machine, same thread count).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from antiphon.atomic import atomic_path
+from antiphon.config import Config, to_dict
+from antiphon.data.corpus import Corpus
+from antiphon.errors import DataError, ModelError
+from antiphon.model.directory import CHECKPOINT_FILE, META_FILE, write_history, write_model_files
+from antiphon.model.mdn import mdn_nll
+from antiphon.model.mdrnn import MDRNN
+from antiphon.training.optimizers import Optimizer
+from antiphon.training.windows import Windows, make_windows
+
+
+class TrainingProgress(Protocol):
+    """What the loop reports while it runs (the CLI draws a progress bar from it)."""
+
+    def start(self, epochs: int, batches_per_epoch: int, first_epoch: int) -> None: ...
+
+    def batch(self, running_loss: float) -> None: ...
+
+    def epoch(self, record: dict[str, Any]) -> None: ...
+
+
+class _Silent:
+    def start(self, epochs: int, batches_per_epoch: int, first_epoch: int) -> None:
+        pass
+
+    def batch(self, running_loss: float) -> None:
+        pass
+
+    def epoch(self, record: dict[str, Any]) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """How a run ended. Epochs count from 1; ``best_*`` are None when no epoch finished."""
+
+    folder: Path
+    stopped: str  # "patience", "epochs" or "diverged"
+    epochs_run: int
+    best_epoch: int | None
+    best_val_loss: float | None
+    test_loss: float | None
+    n_parameters: int
+    history: list[dict[str, Any]] = field(repr=False)
+
+
+def evaluate_nll(model: MDRNN, windows: Windows, batch_size: int) -> float:
+    """Mean NLL (nats per step) over every step of every window; NaN when there are none."""
+    if len(windows) == 0:
+        return math.nan
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for start in range(0, len(windows), batch_size):
+            indices = torch.arange(start, min(start + batch_size, len(windows)))
+            x, y = windows.batch(indices)
+            (mu, sigma, logits), _ = model(x)
+            total += mdn_nll(mu, sigma, logits, y).item() * indices.numel()
+    return total / len(windows)
+
+
+def train(
+    corpus: Corpus,
+    config: Config,
+    folder: Path | str,
+    *,
+    resume: bool = False,
+    progress: TrainingProgress | None = None,
+) -> TrainResult:
+    """Train an MDRNN on ``corpus`` into ``folder`` (see :mod:`antiphon.model.directory`).
+
+    Raises:
+        DataError: the corpus gives no training or no validation window.
+        ModelError: ``folder`` already holds a model (without ``resume``), or its checkpoint is
+            missing, corrupt, or was made with other settings or another corpus.
+    """
+    cfg = config.training
+    folder = Path(folder)
+    report = progress or _Silent()
+    train_windows = make_windows(corpus.segments("train", cfg.scale_factor), cfg.sequence_length, cfg.window_stride)
+    val_windows = make_windows(corpus.segments("validation", cfg.scale_factor), cfg.sequence_length, 1)
+    test_windows = make_windows(corpus.segments("test", cfg.scale_factor), cfg.sequence_length, 1)
+    for split, windows in (("training", train_windows), ("validation", val_windows)):
+        if len(windows) == 0:
+            raise DataError(
+                f"the {split} split has no window of {cfg.sequence_length + 1} consecutive rows "
+                f"(training.sequence_length {cfg.sequence_length}): give longer files or a shorter sequence_length"
+            )
+    fingerprint = _fingerprint(corpus, config)
+    _check_folder(folder, resume)
+
+    torch.manual_seed(cfg.seed)
+    model = MDRNN(corpus.dimension, config.model)
+    optimizer = Optimizer([p for p in model.parameters() if p.requires_grad], cfg)
+    state: dict[str, Any] = {"epoch": 0, "best_val_loss": None, "best_epoch": None, "wait": 0, "history": []}
+    best_weights = {k: v.clone() for k, v in model.state_dict().items()}
+    if resume and (folder / CHECKPOINT_FILE).exists():
+        state, best_weights = _load_checkpoint(folder / CHECKPOINT_FILE, model, optimizer, fingerprint)
+
+    n_batches = math.ceil(len(train_windows) / cfg.batch_size)
+    report.start(cfg.epochs, n_batches, state["epoch"])
+    stopped = "epochs"
+    if state["history"] and state["history"][-1].get("diverged"):
+        stopped = "diverged"
+    elif state["wait"] >= cfg.patience:
+        stopped = "patience"
+    while stopped == "epochs" and state["epoch"] < cfg.epochs:
+        epoch = state["epoch"] + 1
+        started = time.perf_counter()
+        model.train()
+        order = torch.randperm(len(train_windows), generator=torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch))
+        loss_sum, seen, diverged = 0.0, 0, False
+        for first in range(0, len(train_windows), cfg.batch_size):
+            x, y = train_windows.batch(order[first : first + cfg.batch_size])  # (B, T, D) each
+            (mu, sigma, logits), _ = model(x)
+            loss = mdn_nll(mu, sigma, logits, y)
+            if not torch.isfinite(loss):
+                diverged = True
+                break
+            objective = loss + _penalty(model, cfg.l1, cfg.l2)
+            optimizer.zero_grad()
+            objective.backward()
+            if cfg.clip_value is not None:
+                torch.nn.utils.clip_grad_value_(model.parameters(), cfg.clip_value)
+            if cfg.clip_norm is not None:
+                torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.clip_norm)
+            optimizer.step()
+            loss_sum += loss.item() * x.shape[0]
+            seen += x.shape[0]
+            report.batch(loss_sum / seen)
+        val_loss = math.nan if diverged else evaluate_nll(model, val_windows, cfg.batch_size)
+        diverged = diverged or not math.isfinite(val_loss)
+        record = {
+            "epoch": epoch,
+            "train_loss": loss_sum / seen if seen and not diverged else math.nan,
+            "val_loss": val_loss,
+            "lr": optimizer.lr,
+            "seconds": time.perf_counter() - started,
+            "diverged": diverged,
+        }
+        state["history"].append(record)
+        state["epoch"] = epoch
+        if diverged:
+            stopped = "diverged"
+        elif state["best_val_loss"] is None or val_loss < state["best_val_loss"]:
+            state.update(best_val_loss=val_loss, best_epoch=epoch, wait=0)
+            best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            state["wait"] += 1
+            if state["wait"] >= cfg.patience:
+                stopped = "patience"
+        _save_checkpoint(folder / CHECKPOINT_FILE, model, optimizer, best_weights, state, fingerprint)
+        write_history(folder, state["history"])
+        report.epoch(record)
+
+    model.load_state_dict(best_weights)
+    test_loss = evaluate_nll(model, test_windows, cfg.batch_size)
+    result = {
+        "stopped": stopped,
+        "epochs_run": state["epoch"],
+        "best_epoch": state["best_epoch"],
+        "best_val_loss": state["best_val_loss"],
+        "test_loss": None if math.isnan(test_loss) else test_loss,
+        "n_parameters": model.n_parameters(),
+        "n_windows": {"train": len(train_windows), "validation": len(val_windows), "test": len(test_windows)},
+        "loss_unit": f"nats per step, summed over {corpus.dimension} dimensions, data scaled by {cfg.scale_factor:g}",
+        "corpus_fingerprint": fingerprint,
+    }
+    features = ("dt_s", *corpus.features)
+    write_model_files(
+        folder, weights=best_weights, features=features, scaler=corpus.scaler, config=config, history=state["history"], result=result
+    )
+    _plot_history(folder, state["history"])
+    return TrainResult(
+        folder=folder,
+        stopped=stopped,
+        epochs_run=state["epoch"],
+        best_epoch=state["best_epoch"],
+        best_val_loss=state["best_val_loss"],
+        test_loss=result["test_loss"],
+        n_parameters=result["n_parameters"],
+        history=state["history"],
+    )
+
+
+def _penalty(model: MDRNN, l1: float, l2: float) -> torch.Tensor | float:
+    if l1 == 0 and l2 == 0:
+        return 0.0
+    weights = model.weight_matrices()
+    total = torch.zeros(())
+    if l1:
+        total = total + l1 * sum(w.abs().sum() for w in weights)
+    if l2:
+        total = total + l2 * sum((w * w).sum() for w in weights)
+    return total
+
+
+def _check_folder(folder: Path, resume: bool) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise ModelError(f"{folder}: exists and is not a directory")
+    if resume:
+        return
+    if (folder / META_FILE).exists():
+        raise ModelError(f"{folder}: already holds a trained model; choose another folder")
+    if (folder / CHECKPOINT_FILE).exists():
+        raise ModelError(f"{folder}: holds an unfinished run; continue it with --resume or choose another folder")
+
+
+def _fingerprint(corpus: Corpus, config: Config) -> str:
+    """A hash of the settings that shape training and of the corpus rows, to refuse a mismatched resume."""
+    digest = hashlib.sha1()
+    settings = {"model": to_dict(config.model), "training": to_dict(config.training), "corpus": to_dict(corpus.config)}
+    settings["training"].pop("epochs")  # a resumed run may be given more epochs
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    for file in corpus.files:
+        digest.update(np.ascontiguousarray(file.dt_s).tobytes())
+        digest.update(np.ascontiguousarray(file.values).tobytes())
+        digest.update(json.dumps(file.segments, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def _save_checkpoint(
+    path: Path,
+    model: MDRNN,
+    optimizer: Optimizer,
+    best_weights: dict[str, torch.Tensor],
+    state: dict[str, Any],
+    fingerprint: str,
+) -> None:
+    """Everything needed to continue, in one safetensors file (tensors + JSON metadata), atomically."""
+    from safetensors.torch import save_file
+
+    tensors: dict[str, torch.Tensor] = {}
+    tensors.update({f"model.{k}": v.detach() for k, v in model.state_dict().items()})
+    tensors.update({f"best.{k}": v for k, v in best_weights.items()})
+    inner = optimizer.inner.state_dict()
+    scalars: dict[str, dict[str, Any]] = {}
+    for index, values in inner["state"].items():
+        for key, value in values.items():
+            if torch.is_tensor(value):
+                tensors[f"optim.{index}.{key}"] = value
+            else:
+                scalars.setdefault(str(index), {})[key] = value
+    tensors["rng.torch"] = torch.get_rng_state()
+    meta = {
+        "state": state,
+        "fingerprint": fingerprint,
+        "optimizer": {"iterations": optimizer.iterations, "param_groups": inner["param_groups"], "scalars": scalars},
+    }
+    with atomic_path(path) as tmp:
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata={"antiphon": json.dumps(meta)})
+
+
+def _load_checkpoint(
+    path: Path, model: MDRNN, optimizer: Optimizer, fingerprint: str
+) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            meta = json.loads(handle.metadata()["antiphon"])
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    except (SafetensorError, OSError, KeyError, json.JSONDecodeError, TypeError) as exc:
+        raise ModelError(f"{path}: corrupt checkpoint ({exc})") from exc
+    if meta.get("fingerprint") != fingerprint:
+        raise ModelError(
+            f"{path}: was made with other settings or another corpus; resume with the same ones, or start a new folder"
+        )
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}
+    opt = meta["optimizer"]
+    inner_state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        if key.startswith("optim."):
+            _, index, name = key.split(".", 2)
+            inner_state.setdefault(int(index), {})[name] = value
+    for index, values in opt["scalars"].items():
+        inner_state.setdefault(int(index), {}).update(values)
+    optimizer.load_state_dict({"iterations": opt["iterations"], "inner": {"state": inner_state, "param_groups": opt["param_groups"]}})
+    torch.set_rng_state(tensors["rng.torch"])
+    return meta["state"], best
+
+
+def _plot_history(folder: Path, history: list[dict[str, Any]]) -> None:
+    from antiphon.render.plots import plot_training, save_figure
+
+    if history:
+        save_figure(plot_training(history), folder / "training.png")
