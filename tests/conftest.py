@@ -31,3 +31,40 @@ def real_clip(demo_files) -> tuple[np.ndarray, int]:
 def sine(freq_hz: float, seconds: float = 1.0, amplitude: float = 0.5, sr: int = SR) -> np.ndarray:
     t = np.arange(int(seconds * sr)) / sr
     return amplitude * np.sin(2 * np.pi * freq_hz * t)
+
+
+FEATURES = ("SpectralCentroid", "SpectralSkewness", "Chroma01")
+
+
+def synthetic_document(n_frames: int = 400, phase: float = 0.0, source: str = "synthetic.json", hop_ms: float = 10.0):
+    """An analysis document with a learnable pattern: slow sines in three features, frames every hop_ms."""
+    from antiphon.data.analysis_json import new_document
+
+    t = np.arange(n_frames)
+    features = {
+        "SpectralCentroid": 1000 + 400 * np.sin(2 * np.pi * t / 37 + phase),
+        "SpectralSkewness": 2 + np.cos(2 * np.pi * t / 23 + phase),
+        "Chroma01": 0.5 + 0.5 * np.sin(2 * np.pi * t / 11 + phase),
+    }
+    return new_document(10.0 + hop_ms * t, features, {"kind": "test"}, source=source)
+
+
+def tiny_config(**training):
+    """A configuration small enough to train in a second or two."""
+    from antiphon.config import Config, CorpusConfig, ModelConfig, TrainingConfig
+
+    settings = {"batch_size": 16, "epochs": 3, "patience": 5, "sequence_length": 10, "window_stride": 2, "seed": 1}
+    settings.update(training)
+    return Config(
+        corpus=CorpusConfig(features=FEATURES),
+        model=ModelConfig(size="xxs", n_mixtures=2),
+        training=TrainingConfig(**settings),
+    )
+
+
+@pytest.fixture
+def tiny_corpus():
+    from antiphon.data.corpus import build_corpus
+
+    documents = [synthetic_document(300, phase, f"take{i}.json") for i, phase in enumerate((0.0, 1.0, 2.0))]
+    return build_corpus(documents, tiny_config().corpus)

@@ -177,3 +177,81 @@ def test_failed_write_leaves_nothing(tmp_path):
             tmp.write_text("half of a file")
             raise RuntimeError("disk full")
     assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------ dataset, train, generate
+
+
+def _write_docs(folder: Path, docs) -> list[Path]:
+    from antiphon.data.analysis_json import write_analysis
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for doc in docs:
+        path = folder / Path(doc.source).name
+        write_analysis(path, doc)
+        paths.append(path)
+    return paths
+
+
+FEATURE_FLAGS = ("--set", 'corpus.features=["SpectralCentroid", "SpectralSkewness", "Chroma01"]')
+
+
+def test_dataset_train_generate(tmp_path, capsys):
+    from tests.conftest import synthetic_document
+
+    _write_docs(tmp_path / "analysis", [synthetic_document(300, p, f"t{i}.json") for i, p in enumerate((0.0, 1.0, 2.0))])
+    code, stdout, _ = run(capsys, "dataset", str(tmp_path / "analysis"), "-o", str(tmp_path / "corpus"), *FEATURE_FLAGS)
+    assert code == 0 and "3 files, 897 rows" in stdout and "SpectralSkewness" in stdout
+    code, stdout, _ = run(
+        capsys, "train", str(tmp_path / "corpus"), "-o", str(tmp_path / "model"), "--size", "xxs", "--epochs", "2",
+        "--batch-size", "16", "--optimizer", "sgd", "--lr", "0.01", "--seed", "5",
+        "--set", "training.sequence_length=10", "--set", "training.momentum=0.8",
+    )
+    assert code == 0 and "trained 2 epochs" in stdout
+    meta = json.loads((tmp_path / "model" / "model.json").read_text())
+    assert meta["model"]["size"] == "xxs"
+    t = meta["training"]
+    assert (t["epochs"], t["batch_size"], t["optimizer"], t["lr"], t["seed"], t["momentum"]) == (2, 16, "sgd", 0.01, 5, 0.8)
+    code, stdout, _ = run(
+        capsys, "generate", str(tmp_path / "model"), "--prompt", str(tmp_path / "analysis" / "t0.json"),
+        "--prompt-ms", "400", "--duration-s", "1", "-o", str(tmp_path / "out.json"), "--plot", str(tmp_path / "out.png"),
+        "--seed", "3", "--pi-temperature", "0.5",
+    )
+    assert code == 0 and "prompt frames" in stdout
+    written = json.loads((tmp_path / "out.json").read_text())
+    assert written["antiphon"]["generate"]["seed"] == 3 and written["antiphon"]["generate"]["pi_temperature"] == 0.5
+    assert (tmp_path / "out.png").exists()
+
+
+def test_dataset_bad_inputs(tmp_path, capsys):
+    from antiphon.data.analysis_json import new_document
+    from tests.conftest import synthetic_document
+
+    (tmp_path / "empty").mkdir()
+    good = _write_docs(tmp_path / "good", [synthetic_document(50, 0.0, "good.json")])[0]
+    one = _write_docs(tmp_path / "one", [new_document(np.array([5.0]), {"SpectralCentroid": np.ones(1)}, {}, source="one.json")])[0]
+    other = _write_docs(tmp_path / "other", [new_document(np.arange(5.0), {"Frequency": np.ones(5)}, {}, source="other.json")])[0]
+    three = {name: np.ones(3) for name in ("SpectralCentroid", "SpectralSkewness", "Chroma01")}
+    repeat = _write_docs(tmp_path / "rep", [new_document(np.array([0.0, 5.0, 5.0]), three, {}, source="rep.json")])[0]
+    nan = tmp_path / "nan.json"
+    nan.write_text('{"Analysis": {"Time": [0, 5], "Spectral": {"SpectralCentroid": [1.0, NaN]}}}')
+    cases = [
+        ([str(tmp_path / "empty")], "no analysis JSON or audio files"),
+        ([str(one)], f"{one}: has 1 frame(s); a corpus needs at least 2"),
+        ([str(good), str(other)], f"{other}: has no feature SpectralCentroid"),
+        ([str(repeat)], f"{repeat}: Time[2] = 5 ms repeats Time[1] = 5 ms"),
+        ([str(nan)], f"{nan}: $.Analysis.Spectral.SpectralCentroid[1] is nan"),
+    ]
+    for inputs, message in cases:
+        code, _, stderr = run(capsys, "dataset", *inputs, "-o", str(tmp_path / "corpus"), *FEATURE_FLAGS)
+        assert code == 2 and message in stderr and stderr.count("\n") == 1, stderr
+        assert not (tmp_path / "corpus").exists()
+
+
+def test_train_and_generate_bad_inputs(tmp_path, capsys):
+    code, _, stderr = run(capsys, "train", str(tmp_path / "nowhere"), "-o", str(tmp_path / "m"))
+    assert code == 2 and "not a corpus folder" in stderr
+    (tmp_path / "m").mkdir()
+    code, _, stderr = run(capsys, "generate", str(tmp_path / "m"), "--prompt", str(tmp_path / "p.json"), "-o", str(tmp_path / "o.json"))
+    assert code == 2 and f"{tmp_path / 'm' / 'model.json'}: missing" in stderr and stderr.count("\n") == 1

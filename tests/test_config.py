@@ -34,7 +34,7 @@ def test_toml_file_and_overrides(tmp_path):
     ("text", "message"),
     [
         ("[analysis]\nhop_lenght = 256\n", "settings.toml: unknown key 'analysis.hop_lenght'"),
-        ("[analsis]\nhop_length = 256\n", "settings.toml: unknown key 'analsis'"),
+        ("[analsis]\nhop_length = 256\n", "settings.toml: unknown section 'analsis' (known: analysis, corpus, generate, model, training)"),
         ('[analysis]\nhop_length = "256"\n', "settings.toml: analysis.hop_length must be an integer, got string '256'"),
         ("[analysis]\nn_fft = 2048.0\n", "settings.toml: analysis.n_fft must be an integer, got number 2048.0"),
         ("[analysis]\ncenter = 1\n", "settings.toml: analysis.center must be a boolean, got integer 1"),
@@ -87,3 +87,15 @@ def test_to_toml_round_trips_and_documents_every_key():
 def test_configs_are_frozen():
     with pytest.raises(AttributeError):
         AnalysisConfig().hop_length = 3  # type: ignore[misc]
+
+
+def test_overrides_are_checked_together_whatever_their_order(tmp_path):
+    config = load_config(None, ["training.momentum=0.8", "training.optimizer=sgd", "training.nesterov=true"])
+    assert (config.training.optimizer, config.training.momentum, config.training.nesterov) == ("sgd", 0.8, True)
+    with pytest.raises(ConfigError, match="^--set: training.nesterov needs momentum > 0"):
+        load_config(None, ["training.optimizer=sgd", "training.nesterov=true"])
+    path = tmp_path / "s.toml"
+    path.write_text("[training]\nmomentum = 0.9\n")
+    assert load_config(path, ["training.optimizer=sgd"]).training.momentum == 0.9
+    with pytest.raises(ConfigError, match=f"^{path}: training.momentum and nesterov are sgd settings"):
+        load_config(path)

@@ -265,12 +265,15 @@ def _progress(total: int, label: str) -> tuple[Progress, Callable[[Path], None]]
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    console = Console(stderr=True)
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=console,
+        transient=True,  # gone when done: the summary follows, and an error stays the only line
+        disable=not console.is_terminal,
     )
     task = progress.add_task(label, total=total)
     return progress, lambda _path: progress.advance(task)

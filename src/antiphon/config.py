@@ -291,6 +291,8 @@ def load_config(path: Path | str | None = None, overrides: Sequence[str] = ()) -
 
     Override values are parsed as TOML values (``8``, ``0.5``, ``true``, ``"hann"``); a value that
     is not valid TOML is taken as a string, so ``--set analysis.window=hann`` works unquoted.
+    Keys and types are checked where they are written (the file, or each ``--set``); rules that
+    tie settings together (``nesterov`` needs ``momentum``) are checked on the final settings.
 
     Raises:
         ConfigError: unreadable file, invalid TOML, unknown key, wrong type or bad value; the
@@ -308,32 +310,44 @@ def load_config(path: Path | str | None = None, overrides: Sequence[str] = ()) -
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
-    config = _build(Config, data, source, prefix="")
+        data = _checked(Config, data, source, prefix="")
     for item in overrides:
-        config = apply_override(config, item)
-    return config
+        key, value = _parse_override(item)
+        data = _merge(data, key.split("."), value)
+        data = _checked(Config, data, f"--set {item}", prefix="")
+    if overrides:
+        source = f"{path} with --set" if path is not None else "--set"
+    return _construct(Config, data, source)
 
 
 def apply_override(config: Config, item: str) -> Config:
     """Return ``config`` with one ``section.key=value`` override applied (see :func:`load_config`)."""
-    source = f"--set {item}"
+    key, value = _parse_override(item)
+    data = _checked(Config, _merge(to_dict(config), key.split("."), value), f"--set {item}", prefix="")
+    return _construct(Config, data, f"--set {item}")
+
+
+def _parse_override(item: str) -> tuple[str, Any]:
     key, sep, raw_value = item.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise ConfigError(f"{source}: expected section.key=value")
+        raise ConfigError(f"--set {item}: expected section.key=value")
     try:
         value = tomllib.loads(f"v = {raw_value}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw_value.strip()
-    data = to_dict(config)
-    parts = key.split(".")
-    node: Any = data
-    for depth, part in enumerate(parts[:-1]):
-        if not isinstance(node, dict) or part not in node or not isinstance(node[part], dict):
-            raise ConfigError(f"{source}: unknown section '{'.'.join(parts[: depth + 1])}'")
-        node = node[part]
-    node[parts[-1]] = value
-    return _build(Config, data, source, prefix="")
+    return key, value
+
+
+def _merge(data: dict[str, Any], parts: list[str], value: Any) -> dict[str, Any]:
+    """A copy of nested ``data`` with ``parts`` set to ``value`` (sections created as needed)."""
+    out = dict(data)
+    if len(parts) == 1:
+        out[parts[0]] = value
+    else:
+        child = out.get(parts[0], {})
+        out[parts[0]] = _merge(child if isinstance(child, dict) else {}, parts[1:], value)
+    return out
 
 
 def to_dict(config: Any) -> dict[str, Any]:
@@ -350,7 +364,7 @@ def to_dict(config: Any) -> dict[str, Any]:
 
 def from_dict(cls: type, data: Mapping[str, Any], source: str) -> Any:
     """Build dataclass ``cls`` from plain data, with the same checks as the TOML loader."""
-    return _build(cls, data, source, prefix="")
+    return _construct(cls, _checked(cls, data, source, prefix=""), source)
 
 
 def to_toml(config: Any, with_docs: bool = True, sections: Sequence[str] | None = None) -> str:
@@ -384,26 +398,35 @@ def _emit_toml(config: Any, prefix: str, lines: list[str], with_docs: bool) -> N
         _emit_toml(getattr(config, f.name), f"{prefix}.{f.name}" if prefix else f.name, lines, with_docs)
 
 
-def _build(cls: type, data: Mapping[str, Any], source: str, prefix: str) -> Any:
+def _checked(cls: type, data: Mapping[str, Any], source: str, prefix: str) -> dict[str, Any]:
+    """``data`` with every key known and every value of the right type (converted), else ConfigError."""
     if not isinstance(data, Mapping):
         raise ConfigError(f"{source}: '{prefix.rstrip('.') or 'config'}' must be a table, got {_type_name(data)}")
     hints = get_type_hints(cls)
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    for key in data:
+    known = {f.name for f in dataclasses.fields(cls)}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
         if key not in known:
-            raise ConfigError(
-                f"{source}: unknown key '{prefix}{key}' (known in this section: {', '.join(sorted(known))})"
-            )
-    kwargs: dict[str, Any] = {}
-    for name, value in data.items():
-        tp = hints[name]
+            if prefix == "" and dataclasses.is_dataclass(cls) and isinstance(value, Mapping):
+                raise ConfigError(f"{source}: unknown section '{key}' (known: {', '.join(sorted(known))})")
+            raise ConfigError(f"{source}: unknown key '{prefix}{key}' (known in this section: {', '.join(sorted(known))})")
+        tp = hints[key]
         if dataclasses.is_dataclass(tp):
-            kwargs[name] = _build(tp, value, source, prefix=f"{prefix}{name}.")
+            out[key] = _checked(tp, value, source, prefix=f"{prefix}{key}.")
         else:
-            kwargs[name] = _coerce(tp, value, f"{prefix}{name}", source)
+            out[key] = _coerce(tp, value, f"{prefix}{key}", source)
+    return out
+
+
+def _construct(cls: type, data: Mapping[str, Any], source: str) -> Any:
+    """Instantiate checked data; a rule broken across settings is reported against ``source``."""
+    hints = get_type_hints(cls)
+    kwargs = {k: _construct(hints[k], v, source) if dataclasses.is_dataclass(hints[k]) else v for k, v in data.items()}
     try:
         return cls(**kwargs)
     except ConfigError as exc:
+        if str(exc).startswith(f"{source}: "):
+            raise
         raise ConfigError(f"{source}: {exc}") from exc
 
 

@@ -161,12 +161,18 @@ def test_bad_documents_name_file_and_path(tmp_path, mutate, expected):
     assert str(info.value).startswith(f"{path}: ")
 
 
-def test_partial_chroma_set_is_an_error():
+def test_partial_chroma_sets():
     doc = instrument_document()
     del doc["Analysis"]["Spectral"]["Chroma"]
-    for i in range(11):
-        doc["Analysis"]["Spectral"][f"Chroma{i}"] = [0.0, 0.0, 0.0]
-    with pytest.raises(DataError, match=r"expected Chroma0\.\.Chroma11 or Chroma01\.\.Chroma12"):
+    doc["Analysis"]["Spectral"].update({"Chroma03": [0.3] * 3, "Chroma05": [0.5] * 3})
+    parsed = parse_analysis(doc, "x.json")
+    assert parsed.features["Chroma03"].tolist() == [0.3] * 3 and "Chroma01" not in parsed.features
+    del doc["Analysis"]["Spectral"]["Chroma03"], doc["Analysis"]["Spectral"]["Chroma05"]
+    doc["Analysis"]["Spectral"].update({"Chroma0": [0.0] * 3, "Chroma4": [0.4] * 3})
+    assert parse_analysis(doc, "x.json").features["Chroma05"].tolist() == [0.4] * 3  # 0-based: index 4 is E
+    del doc["Analysis"]["Spectral"]["Chroma0"]
+    doc["Analysis"]["Spectral"]["Chroma3"] = [0.3] * 3
+    with pytest.raises(DataError, match=r"has chroma columns Chroma3, Chroma4, which could count from 0 or from 1"):
         parse_analysis(doc, "x.json")
 
 

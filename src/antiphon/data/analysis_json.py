@@ -325,13 +325,22 @@ class _Parser:
         )
 
     def chroma_base(self, keys: dict[int, str], path: JsonPath) -> int:
+        """0 for 0-based labels (PiPo's Chroma0..Chroma11), 1 for 1-based (Chroma01..Chroma12).
+
+        A set with index 0 is 0-based, one with index 12 is 1-based; otherwise zero-padded labels
+        (Chroma03) are 1-based, antiphon's and the paper's spelling. Other partial sets are ambiguous.
+        """
         indices = sorted(keys)
-        if indices == list(range(12)):
+        if indices[0] == 0 and indices[-1] <= 11:
             return 0
-        if indices == list(range(1, 13)):
+        if indices[0] >= 1 and indices[-1] <= 12 and (12 in keys or any(keys[i][-2:].startswith("0") for i in indices)):
             return 1
         found = ", ".join(keys[i] for i in indices)
-        raise self.fail(path, f"has chroma columns {found}; expected Chroma0..Chroma11 or Chroma01..Chroma12 (12 columns)")
+        raise self.fail(
+            path,
+            f"has chroma columns {found}, which could count from 0 or from 1; "
+            "write Chroma01..Chroma12 (C = Chroma01) or give all 12 columns",
+        )
 
     def numbers(self, values: Any, path: JsonPath) -> np.ndarray:
         if not isinstance(values, list):

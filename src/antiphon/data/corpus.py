@@ -114,10 +114,10 @@ def rows_from_document(document: AnalysisDocument, features: Sequence[str]) -> t
     Raises:
         DataError: a feature is missing, fewer than 2 frames, or times that do not increase.
     """
-    values = document.matrix(list(features))
     times = document.times_ms
     if times.size < 2:
         raise DataError(f"{document.source}: has {times.size} frame(s); a corpus needs at least 2 (one time step)")
+    values = document.matrix(list(features))
     steps = np.diff(times)
     bad = np.flatnonzero(steps <= 0)
     if bad.size:

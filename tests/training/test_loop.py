@@ -1,0 +1,165 @@
+"""The training loop: determinism, resume, early stopping, divergence, the model folder it leaves."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from antiphon.data.corpus import build_corpus, save_corpus
+from antiphon.errors import DataError, ModelError
+from antiphon.model.directory import load_model
+from antiphon.training.loop import evaluate_nll, train
+from antiphon.training.windows import make_windows
+from tests.conftest import synthetic_document, tiny_config
+
+
+def weights(folder):
+    return load_file(str(folder / "model.safetensors"))
+
+
+def assert_same_weights(a, b):
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_same_seed_same_weights_and_another_seed_differs(tiny_corpus, tmp_path):
+    config = tiny_config()
+    first = train(tiny_corpus, config, tmp_path / "a")
+    second = train(tiny_corpus, config, tmp_path / "b")
+    assert_same_weights(weights(tmp_path / "a"), weights(tmp_path / "b"))
+    assert [r["val_loss"] for r in first.history] == [r["val_loss"] for r in second.history]
+    train(tiny_corpus, tiny_config(seed=2), tmp_path / "c")
+    assert not torch.equal(weights(tmp_path / "a")["head.linear.weight"], weights(tmp_path / "c")["head.linear.weight"])
+
+
+def test_learns_the_pattern_and_keeps_the_best_weights(tiny_corpus, tmp_path):
+    result = train(tiny_corpus, tiny_config(epochs=6, optimizer="adam", lr=0.01), tmp_path / "m")
+    losses = [r["val_loss"] for r in result.history]
+    assert losses[-1] < losses[0] - 1.0
+    assert result.best_val_loss == min(losses) and result.history[result.best_epoch - 1]["val_loss"] == min(losses)
+    model, info = load_model(tmp_path / "m")
+    val = make_windows(tiny_corpus.segments("validation"), 10)
+    assert evaluate_nll(model, val, 16) == pytest.approx(result.best_val_loss, rel=1e-6)
+    assert info.feature_names == tiny_corpus.features and info.result["best_epoch"] == result.best_epoch
+    files = sorted(p.name for p in (tmp_path / "m").iterdir())
+    assert files == ["checkpoint.safetensors", "config.toml", "history.csv", "history.json", "model.json", "model.safetensors", "training.png"]
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert set(meta["versions"]) == {"antiphon", "python", "torch", "numpy"} and meta["features"][0] == "dt_s"
+
+
+class Interrupt(Exception):
+    pass
+
+
+class StopAfter:
+    """A progress listener that interrupts training after a given epoch (as a kill would)."""
+
+    def __init__(self, epoch: int) -> None:
+        self.stop_epoch = epoch
+
+    def start(self, epochs, batches_per_epoch, first_epoch):
+        pass
+
+    def batch(self, running_loss):
+        pass
+
+    def epoch(self, record):
+        if record["epoch"] == self.stop_epoch:
+            raise Interrupt
+
+
+@pytest.mark.parametrize("optimizer", [{"optimizer": "adam"}, {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "decay": 0.01}])
+def test_resume_reaches_the_uninterrupted_result(tiny_corpus, tmp_path, optimizer):
+    config = tiny_config(epochs=4, **optimizer)
+    train(tiny_corpus, config, tmp_path / "straight")
+    with pytest.raises(Interrupt):
+        train(tiny_corpus, config, tmp_path / "broken", progress=StopAfter(2))
+    assert not (tmp_path / "broken" / "model.json").exists()
+    with pytest.raises(ModelError, match="unfinished run; continue it with --resume"):
+        train(tiny_corpus, config, tmp_path / "broken")
+    resumed = train(tiny_corpus, config, tmp_path / "broken", resume=True)
+    assert resumed.epochs_run == 4
+    assert_same_weights(weights(tmp_path / "straight"), weights(tmp_path / "broken"))
+    straight_history = json.loads((tmp_path / "straight" / "history.json").read_text())
+    resumed_history = json.loads((tmp_path / "broken" / "history.json").read_text())
+    assert [r["val_loss"] for r in straight_history] == [r["val_loss"] for r in resumed_history]
+
+
+def test_a_killed_process_resumes_to_the_same_weights(tmp_path):
+    documents = [synthetic_document(1500, phase, f"take{i}.json") for i, phase in enumerate((0.0, 1.0))]
+    config = tiny_config()
+    save_corpus(build_corpus(documents, config.corpus), tmp_path / "corpus")
+    settings = tmp_path / "settings.toml"
+    settings.write_text(
+        '[corpus]\nfeatures = ["SpectralCentroid", "SpectralSkewness", "Chroma01"]\n'
+        '[model]\nsize = "xs"\nn_mixtures = 2\n'
+        "[training]\nbatch_size = 8\nepochs = 6\nsequence_length = 20\nwindow_stride = 1\nseed = 3\n"
+    )
+    command = [sys.executable, "-m", "antiphon", "train", str(tmp_path / "corpus"), "--config", str(settings)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([*command, "-o", str(tmp_path / "straight")], check=True, capture_output=True, env=env)
+
+    process = subprocess.Popen([*command, "-o", str(tmp_path / "killed")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    history = tmp_path / "killed" / "history.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if history.exists() and len(json.loads(history.read_text() or "[]")) >= 2:
+            break
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "training finished before it could be killed"
+    assert not (tmp_path / "killed" / "model.json").exists()
+    subprocess.run([*command, "-o", str(tmp_path / "killed"), "--resume"], check=True, capture_output=True, env=env)
+    assert_same_weights(weights(tmp_path / "straight"), weights(tmp_path / "killed"))
+
+
+def test_early_stopping_on_patience(tiny_corpus, tmp_path):
+    result = train(tiny_corpus, tiny_config(optimizer="sgd", lr=1e-12, epochs=10, patience=2), tmp_path / "m")
+    assert result.stopped == "patience" and result.epochs_run == 3 and result.best_epoch == 1
+
+
+def test_divergence_is_recorded_not_raised(tiny_corpus, tmp_path):
+    result = train(tiny_corpus, tiny_config(optimizer="sgd", lr=1e8, epochs=5), tmp_path / "m")
+    assert result.stopped == "diverged"
+    assert result.history[-1]["diverged"] is True
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["result"]["stopped"] == "diverged"
+    assert json.loads((tmp_path / "m" / "history.json").read_text())[-1]["train_loss"] is None
+
+
+def test_resume_with_other_settings_is_refused(tiny_corpus, tmp_path):
+    with pytest.raises(Interrupt):
+        train(tiny_corpus, tiny_config(epochs=3), tmp_path / "m", progress=StopAfter(1))
+    with pytest.raises(ModelError, match="other settings or another corpus"):
+        train(tiny_corpus, tiny_config(epochs=3, lr=0.5), tmp_path / "m", resume=True)
+    more = train(tiny_corpus, tiny_config(epochs=5), tmp_path / "m", resume=True)  # more epochs is fine
+    assert more.epochs_run == 5
+
+
+def test_refuses_to_overwrite_a_model_and_short_corpora(tiny_corpus, tmp_path):
+    train(tiny_corpus, tiny_config(epochs=1), tmp_path / "m")
+    with pytest.raises(ModelError, match="already holds a trained model"):
+        train(tiny_corpus, tiny_config(epochs=1), tmp_path / "m")
+    with pytest.raises(DataError, match="the validation split has no window of 61 consecutive rows"):
+        train(tiny_corpus, tiny_config(sequence_length=60), tmp_path / "n")
+
+
+def test_l1_l2_and_clipping_change_training(tiny_corpus, tmp_path):
+    plain = train(tiny_corpus, tiny_config(epochs=2), tmp_path / "plain")
+    penalised = train(tiny_corpus, tiny_config(epochs=2, l2=0.1, l1=0.01), tmp_path / "l2")
+    clipped = train(tiny_corpus, tiny_config(epochs=2, clip_norm=1e-3), tmp_path / "clip")
+    norm = lambda folder: float(sum((v.double() ** 2).sum() for k, v in weights(folder).items() if "weight" in k))  # noqa: E731
+    assert norm(tmp_path / "l2") < norm(tmp_path / "plain")
+    assert plain.history[-1]["val_loss"] != clipped.history[-1]["val_loss"]
+    assert np.isfinite(penalised.history[-1]["val_loss"])
