@@ -1,13 +1,26 @@
-"""The main job (``antiphon demo``, run by ``make demo``): the bundled recordings through the pipeline."""
+"""The main job (``antiphon demo``, run by ``make demo``): the bundled recordings through the whole path.
+
+analyze (JSON + PNG per recording) -> dataset -> train a small model for a few epochs ->
+generate a continuation of a prompt the model never saw (the held-out test block of one
+recording) -> JSON + PNG.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
 from antiphon.analysis import AnalyzedFile, analyze_files
 from antiphon.config import Config
+from antiphon.data.analysis_json import AnalysisDocument, read_analysis, write_analysis
+from antiphon.data.corpus import Corpus, CorpusFile
+
+#: settings the demo uses unless the user sets them: few epochs, so it ends in a few minutes
+DEMO_OVERRIDES: tuple[str, ...] = ("training.epochs=12", "training.patience=4")
 
 
 def demo_corpus() -> list[Path]:
@@ -16,6 +29,67 @@ def demo_corpus() -> list[Path]:
     return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".ogg"))
 
 
-def run_demo(out_dir: Path, config: Config, on_file: Callable[[Path], None] | None = None) -> list[AnalyzedFile]:
-    """Analyze the demo corpus into ``out_dir/analysis`` (JSON + PNG per recording)."""
-    return analyze_files(demo_corpus(), out_dir / "analysis", config.analysis, plot=True, on_file=on_file)
+@dataclass(frozen=True)
+class DemoResult:
+    analyzed: list[AnalyzedFile]
+    corpus: Corpus
+    corpus_dir: Path
+    train: object  # antiphon.training.loop.TrainResult
+    prompt_path: Path
+    continuation_path: Path
+    figure_path: Path
+    n_predicted: int
+
+
+def held_out_prompt(document: AnalysisDocument, file: CorpusFile) -> AnalysisDocument:
+    """The frames of ``file``'s test block, times shifted to start one frame interval after 0."""
+    start, stop = file.segments["test"]
+    frames = slice(start + 1, stop + 1)  # row i of a corpus file is frame i + 1 of its document
+    times = document.times_ms[frames]
+    times = times - times[0] + float(np.median(np.diff(document.times_ms)))
+    return document.with_frames(times, {name: values[frames] for name, values in document.features.items()})
+
+
+def _fresh_model_folder(folder: Path) -> Path:
+    """The demo's model folder, emptied of a previous demo run (anything else there is an error)."""
+    import shutil
+
+    from antiphon.errors import ModelError
+
+    if folder.exists():
+        ours = {"model.json", "model.safetensors", "checkpoint.safetensors", "config.toml", "history.json", "history.csv", "training.png"}
+        names = {p.name for p in folder.iterdir()}
+        if not names <= ours:
+            raise ModelError(f"{folder}: holds files the demo did not write ({', '.join(sorted(names - ours))}); choose another -o")
+        shutil.rmtree(folder)
+    return folder
+
+
+def run_demo(
+    out_dir: Path,
+    config: Config,
+    *,
+    on_file: Callable[[Path], None] | None = None,
+    training_progress: object | None = None,
+) -> DemoResult:
+    """Run the whole path on the demo corpus into ``out_dir`` (analysis/, corpus/, model/, generated/)."""
+    from antiphon.data.corpus import build_corpus, save_corpus
+    from antiphon.generate import generate
+    from antiphon.training.loop import train
+
+    analyzed = analyze_files(demo_corpus(), out_dir / "analysis", config.analysis, plot=True, on_file=on_file)
+    documents = [read_analysis(a.json_path) for a in analyzed]
+    corpus = build_corpus(documents, config.corpus)
+    corpus_dir = save_corpus(corpus, out_dir / "corpus")
+    result = train(corpus, config, _fresh_model_folder(out_dir / "model"), progress=training_progress)
+
+    generated = out_dir / "generated"
+    index = next((i for i, a in enumerate(analyzed) if "feelings" in a.audio_path.name), 0)
+    prompt_path = generated / f"prompt_{analyzed[index].audio_path.stem}_test_block.json"
+    write_analysis(prompt_path, held_out_prompt(documents[index], corpus.files[index]))
+    continuation_path = generated / "continuation.json"
+    figure_path = generated / "continuation.png"
+    continuation = generate(result.folder, prompt_path, continuation_path, config.generate, plot_path=figure_path)
+    return DemoResult(
+        analyzed, corpus, corpus_dir, result, prompt_path, continuation_path, figure_path, int(continuation.times_ms.size)
+    )
