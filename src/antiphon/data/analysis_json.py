@@ -24,7 +24,7 @@ import numpy as np
 
 from antiphon.atomic import write_text_atomic
 from antiphon.errors import DataError
-from antiphon.feature_names import CATEGORIES, CHROMA_NAMES, SIGNAL_NAMES, SPECTRAL_SHAPE_NAMES, YIN_NAMES
+from antiphon.feature_names import CATEGORIES, CHROMA_NAMES, SPECTRAL_SHAPE_NAMES, YIN_NAMES
 
 #: the key under which antiphon keeps its own metadata at the top of a document
 METADATA_KEY = "antiphon"

@@ -29,6 +29,7 @@ from antiphon import __version__
 from antiphon.atomic import atomic_path, write_text_atomic
 from antiphon.config import CorpusConfig, from_dict, to_dict
 from antiphon.data.analysis_json import AnalysisDocument
+from antiphon.data.description import read_description
 from antiphon.data.scaler import MinMaxScaler
 from antiphon.errors import DataError
 
@@ -222,18 +223,10 @@ def load_corpus(folder: Path | str) -> Corpus:
             with the description; the message names the file.
     """
     folder = Path(folder)
-    meta_path, npz_path = folder / "corpus.json", folder / "corpus.npz"
-    if not folder.is_dir():
-        raise DataError(f"{folder}: not a corpus folder (make one with `antiphon dataset`)")
-    for path in (meta_path, npz_path):
-        if not path.exists():
-            raise DataError(f"{path}: missing; is {folder} a corpus folder made by `antiphon dataset`?")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"{meta_path}: corrupt ({exc})") from exc
-    if not isinstance(meta, dict) or meta.get("format") != CORPUS_FORMAT:
-        raise DataError(f"{meta_path}: not an antiphon corpus description")
+    npz_path = folder / "corpus.npz"
+    meta_path, meta = read_description(
+        folder, "corpus.json", ["corpus.npz"], CORPUS_FORMAT, DataError, "corpus", "make one with `antiphon dataset`"
+    )
     try:
         config = from_dict(CorpusConfig, meta["corpus"], str(meta_path))
         scaler = MinMaxScaler.from_dict(meta["scaler"], str(meta_path))

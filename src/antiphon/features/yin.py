@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from antiphon.feature_names import YIN_NAMES
 
 
 def yin(

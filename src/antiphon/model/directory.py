@@ -28,6 +28,7 @@ import numpy as np
 from antiphon import __version__
 from antiphon.atomic import write_text_atomic
 from antiphon.config import Config, CorpusConfig, ModelConfig, TrainingConfig, from_dict, to_dict, to_toml
+from antiphon.data.description import read_description
 from antiphon.data.scaler import MinMaxScaler
 from antiphon.errors import AntiphonError, ModelError
 
@@ -115,18 +116,9 @@ def read_model_info(folder: Path | str) -> ModelInfo:
         ModelError: not a folder, ``model.json`` or the weights missing, or ``model.json`` corrupt.
     """
     folder = Path(folder)
-    if not folder.is_dir():
-        raise ModelError(f"{folder}: not a model folder (train one with `antiphon train`)")
-    meta_path = folder / META_FILE
-    for path in (meta_path, folder / WEIGHTS_FILE):
-        if not path.exists():
-            raise ModelError(f"{path}: missing; {folder} is not a finished model folder")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelError(f"{meta_path}: corrupt ({exc})") from exc
-    if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
-        raise ModelError(f"{meta_path}: not an antiphon model description")
+    meta_path, meta = read_description(
+        folder, META_FILE, [WEIGHTS_FILE], MODEL_FORMAT, ModelError, "model", "train one with `antiphon train`"
+    )
     try:
         features = tuple(str(f) for f in meta["features"])
         info = ModelInfo(
