@@ -272,6 +272,46 @@ class GenerateConfig:
 
 
 @dataclass(frozen=True)
+class RealtimeConfig:
+    """``antiphon serve`` and ``antiphon play`` (design §5): OSC addresses, ports, timing, modes."""
+
+    host: str = _doc("127.0.0.1", "address serve listens on (127.0.0.1: this machine only)")
+    port: int = _doc(9000, "UDP port serve listens on for frames and control (0: any free port)")
+    send_host: str = _doc("127.0.0.1", "where answers go")
+    send_port: int = _doc(9001, "UDP port answers go to (a fixed port: Max's udpreceive cannot follow the sender's)")
+    frame_address: str = _doc("/antiphon/frame", "incoming frames: one float per model feature, in the model's order")
+    prediction_address: str = _doc("/antiphon/prediction", "outgoing answers: the same layout as frames")
+    control_prefix: str = _doc("/antiphon", "control messages are <prefix>/mode, /pi_temperature, ...")
+    mode: Literal["callresponse", "filter", "solo", "useronly"] = _doc("callresponse", "interaction mode at start")
+    silence_s: float = _doc(0.3, "call-and-response: answer once the performer has been silent this long, s")
+    pi_temperature: float = _doc(1.0, "temperature of the mixture weights at start")
+    sigma_temperature: float = _doc(1.0, "variance scale of the sampled component at start")
+    min_dt_s: float = _doc(0.001, "answer frames are at least this far apart, s")
+    ahead_frames: int = _doc(8, "answer frames generated ahead of their send time")
+    receive_buffer_bytes: int = _doc(4 << 20, "socket receive buffer (bursts of 5,000 frames fit in 4 MiB)")
+    max_packet_bytes: int = _doc(8192, "larger datagrams are counted as oversize and dropped")
+    max_timetag_ahead_s: float = _doc(1.0, "bundles timetagged further ahead than this are counted and dropped")
+    log_dir: str = _doc("sessions", "folder for session logs (one JSON Lines file per session)")
+    seed: int = _doc(0, "seed of the sampling")
+
+    def __post_init__(self) -> None:
+        checks = [
+            (0 <= self.port < 65536 and 0 < self.send_port < 65536, "ports must be in 1..65535 (listen port: 0 = any)"),
+            (self.silence_s > 0, f"silence_s must be > 0, got {self.silence_s}"),
+            (self.pi_temperature > 0 and self.sigma_temperature >= 0, "pi_temperature must be > 0, sigma_temperature >= 0"),
+            (self.min_dt_s > 0, f"min_dt_s must be > 0, got {self.min_dt_s}"),
+            (self.ahead_frames >= 1, f"ahead_frames must be >= 1, got {self.ahead_frames}"),
+            (self.max_packet_bytes >= 64, f"max_packet_bytes must be >= 64, got {self.max_packet_bytes}"),
+            (self.max_timetag_ahead_s >= 0, "max_timetag_ahead_s must be >= 0"),
+        ]
+        for address in (self.frame_address, self.prediction_address, self.control_prefix):
+            checks.append((address.startswith("/") and not any(c in address for c in "*?[]{} #,"), f"bad OSC address {address!r}"))
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(f"realtime.{message}")
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration: one section per stage of the pipeline."""
 
@@ -280,6 +320,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig, metadata={"doc": "the MDRNN"})
     training: TrainingConfig = field(default_factory=TrainingConfig, metadata={"doc": "training"})
     generate: GenerateConfig = field(default_factory=GenerateConfig, metadata={"doc": "offline improvisation"})
+    realtime: RealtimeConfig = field(default_factory=RealtimeConfig, metadata={"doc": "real time over OSC"})
 
 
 # --------------------------------------------------------------------------------------------

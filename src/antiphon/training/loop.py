@@ -188,6 +188,7 @@ def train(
         "n_windows": {"train": len(train_windows), "validation": len(val_windows), "test": len(test_windows)},
         "loss_unit": f"nats per step, summed over {corpus.dimension} dimensions, data scaled by {cfg.scale_factor:g}",
         "corpus_fingerprint": fingerprint,
+        "dt_s": corpus.summary()["dt_s"],
     }
     features = ("dt_s", *corpus.features)
     write_model_files(
