@@ -114,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
         "dataset",
         help="build a training corpus from analysis JSON files or audio",
         description=(
-            "Turn analysis JSON files (or audio, analyzed on the way; folders are searched for both)\n"
+            "Turn analysis JSON files, session logs of `antiphon serve` (.jsonl: the performer's frames),\n"
+            "or audio (analyzed on the way; folders are searched for all three)\n"
             "into a corpus: per file, rows of [dt_s, features...] (dt = seconds since the previous\n"
             "frame), the split into training, validation and test (contiguous blocks of each file,\n"
             "or whole files; never shuffled windows), and a min-max scaler fitted on the training\n"
@@ -130,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    dataset.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="analysis .json, audio files or folders")
+    dataset.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="analysis .json, session .jsonl, audio files or folders")
     dataset.add_argument("-o", "--out", type=Path, required=True, metavar="CORPUS", help="corpus folder to write")
     _add_config_options(dataset)
 
@@ -194,6 +195,53 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, help="generate.seed (default 0)")
     _add_config_options(generate)
 
+    serve = commands.add_parser(
+        "serve",
+        help="improvise with a performer in real time over OSC",
+        description=(
+            "Listen for analysis frames over OSC/UDP (one message per frame, the model's features in\n"
+            "instrument units) and answer with the model's continuation, each frame sent at its time.\n"
+            "Modes: callresponse (answer after a silence, stop when the performer plays; the paper's),\n"
+            "filter (answer every frame), solo (the model plays alone), useronly (log only).\n"
+            "Every session is logged as JSON Lines in realtime.log_dir (antiphon dataset reads it).\n"
+            "Addresses, ports and the protocol are printed at start; stop with Ctrl-C or SIGTERM."
+        ),
+        epilog=(
+            "examples:\n"
+            "  antiphon serve model/                                  listen on 127.0.0.1:9000, answer to :9001\n"
+            "  antiphon serve model/ --port 7000 --send 127.0.0.1:7001 --mode filter\n"
+            "  antiphon play take.json --to 127.0.0.1:9000            (another terminal) an instrument stand-in\n\n"
+            "Bad packets (malformed, wrong argument count or type, NaN, wildcard addresses, far-future\n"
+            "bundles, oversize datagrams) are counted and dropped, never fatal; see docs/osc.md."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument("model", type=Path, metavar="MODEL_DIR", help="model folder from `antiphon train`")
+    serve.add_argument("--port", type=int, help="realtime.port to listen on (default 9000; 0: any free port)")
+    serve.add_argument("--send", metavar="HOST:PORT", help="where answers go (realtime.send_host and send_port)")
+    serve.add_argument("--mode", choices=["callresponse", "filter", "solo", "useronly"], help="realtime.mode")
+    serve.add_argument("--silence-s", type=float, help="realtime.silence_s (default 0.3)")
+    serve.add_argument("--log", type=Path, metavar="FILE.jsonl", help="session log (default: a new file in realtime.log_dir)")
+    _add_config_options(serve)
+
+    play = commands.add_parser(
+        "play",
+        help="stream an analysis file over OSC at its own timing (an instrument stand-in)",
+        description=(
+            "Send each frame of an analysis JSON as one OSC message (the chosen features, in order, in\n"
+            "instrument units) at its own time: for rehearsal, tests, and to prompt `antiphon serve`."
+        ),
+        epilog="examples:\n  antiphon play take.json --to 127.0.0.1:9000 --model model/\n  antiphon play take.json --to 127.0.0.1:9000 --until-ms 917",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    play.add_argument("file", type=Path, metavar="FILE.json", help="analysis JSON to stream")
+    play.add_argument("--to", required=True, metavar="HOST:PORT", help="destination")
+    play.add_argument("--model", type=Path, metavar="MODEL_DIR", help="send this model's features (default: corpus.features)")
+    play.add_argument("--address", help="OSC address (default: realtime.frame_address)")
+    play.add_argument("--speed", type=float, default=1.0, help="playback speed (default 1)")
+    play.add_argument("--until-ms", type=float, metavar="MS", help="stop after this file time")
+    _add_config_options(play)
+
     inspect = commands.add_parser(
         "inspect",
         help="check analysis JSON files and summarise them",
@@ -246,6 +294,9 @@ FLAG_SETTINGS: dict[str, str] = {
     "duration_s": "generate.duration_s",
     "pi_temperature": "generate.pi_temperature",
     "sigma_temperature": "generate.sigma_temperature",
+    "port": "realtime.port",
+    "mode": "realtime.mode",
+    "silence_s": "realtime.silence_s",
 }
 
 
@@ -258,6 +309,9 @@ def _load_config(args: argparse.Namespace) -> Config:
         value = getattr(args, attribute, None)
         if value is not None:
             overrides.append(f"{key}={value if not isinstance(value, str) else repr(value)}")
+    if getattr(args, "send", None) is not None:
+        host, port = _host_port(args.send)
+        overrides += [f"realtime.send_host={host!r}", f"realtime.send_port={port}"]
     if getattr(args, "seed", None) is not None:
         overrides.append(f"{'generate' if args.command == 'generate' else 'training'}.seed={args.seed}")
     return load_config(args.config, overrides)
@@ -392,6 +446,70 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _host_port(text: str) -> tuple[str, int]:
+    from antiphon.errors import ConfigError
+
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{text!r}: expected HOST:PORT, e.g. 127.0.0.1:9001")
+    return host, int(port)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from antiphon.realtime.engine import Engine
+    from antiphon.realtime.session import Session
+    from antiphon.realtime.session_log import default_log_path
+
+    config = _load_config(args)
+    rt = config.realtime
+    engine = Engine.from_model_dir(args.model)
+    log_path = args.log or default_log_path(rt.log_dir)
+    session = Session(engine, rt, log_path)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    session.start()
+    print(f"antiphon serve: model {args.model} ({len(engine.feature_names)} features), mode {session.mode.name}, silence {rt.silence_s} s")
+    print(f"listening on {rt.host}:{session.port} (receive buffer {session.server.effective_receive_buffer} bytes); answers to {rt.send_host}:{rt.send_port}")
+    print(f"session log: {log_path}")
+    print("features: " + " ".join(engine.feature_names))
+    print("\n".join(session.protocol()))
+    print("ready; stop with Ctrl-C", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        session.stop()
+    status = session.status()
+    print(
+        f"stopped: {status['frames_in']} frames in, {status['frames_out']} out, {status['answers']} answers, "
+        f"{status['rejected']} rejected, {status['late_frames']} late; log {log_path}"
+    )
+    return 0
+
+
+def _cmd_play(args: argparse.Namespace) -> int:
+    from antiphon.data.analysis_json import read_analysis
+    from antiphon.realtime.player import play
+
+    config = _load_config(args)
+    if args.model is not None:
+        from antiphon.model.directory import read_model_info
+
+        features = read_model_info(args.model).feature_names
+    else:
+        features = config.corpus.features
+    document = read_analysis(args.file)
+    destination = _host_port(args.to)
+    address = args.address or config.realtime.frame_address
+    sent = play(document, features, destination, address, speed=args.speed, until_ms=args.until_ms)
+    print(f"{args.file}: sent {sent} frames of {len(features)} values to {args.to} at {address}")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from antiphon.config import load_config
     from antiphon.demo import DEMO_OVERRIDES, demo_corpus, run_demo
@@ -456,6 +574,8 @@ _COMMANDS = {
     "dataset": _cmd_dataset,
     "train": _cmd_train,
     "generate": _cmd_generate,
+    "serve": _cmd_serve,
+    "play": _cmd_play,
     "demo": _cmd_demo,
     "inspect": _cmd_inspect,
     "config": _cmd_config,

@@ -1,4 +1,4 @@
-"""Inputs (analysis JSON, audio, folders of them) -> a saved corpus (the ``antiphon dataset`` arrow)."""
+"""Inputs (analysis JSON, session logs, audio, folders of them) -> a saved corpus (the ``antiphon dataset`` arrow)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from antiphon.data.audio import AUDIO_EXTENSIONS, check_audio_file, load_audio
 from antiphon.data.corpus import Corpus, build_corpus, save_corpus
 from antiphon.errors import DataError
 
-INPUT_EXTENSIONS = (".json", *AUDIO_EXTENSIONS)
+#: analysis JSON, session logs of `antiphon serve` (JSON Lines), and audio
+INPUT_EXTENSIONS = (".json", ".jsonl", *AUDIO_EXTENSIONS)
 
 
 def expand_inputs(inputs: Sequence[Path | str]) -> list[Path]:
@@ -37,9 +38,14 @@ def expand_inputs(inputs: Sequence[Path | str]) -> list[Path]:
 
 
 def load_document(path: Path, config: Config) -> AnalysisDocument:
-    """An analysis document from a JSON file, or from audio analyzed with ``config.analysis``."""
+    """An analysis document from a JSON file, a session log (the performer's frames), or audio
+    analyzed with ``config.analysis``."""
     if path.suffix.lower() == ".json":
         return read_analysis(path)
+    if path.suffix.lower() == ".jsonl":
+        from antiphon.realtime.session_log import read_session_log
+
+        return read_session_log(path)
     from antiphon.analysis import analyze_audio
 
     return analyze_audio(load_audio(path), config.analysis)

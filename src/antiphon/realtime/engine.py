@@ -8,22 +8,25 @@ random state draws the same frames in both.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 
 from antiphon.errors import ModelError
 from antiphon.model.directory import WEIGHTS_FILE, ModelInfo, read_model_info
-from antiphon.model.sampling import sample_mixture
-
-LayerState = tuple[np.ndarray, np.ndarray]
-
+from antiphon.model.sampling import choose_component
 
 class Engine:
     """Stateful one-step MDRNN: :meth:`feed` frames, :meth:`sample` the next, :meth:`reset`.
 
     Frames are in instrument units (the model's features, in its order) with ``dt_s`` in
     seconds; scaling, clipping and the model's scale factor are applied inside.
+
+    Written for a step of a few dozen NumPy calls (the cost at these sizes is per call, not per
+    multiply): each layer's gate rows are reordered to (input, forget, output, cell) so one tanh
+    serves all four gates (sigmoid(x) = (1 + tanh(x / 2)) / 2), buffers are preallocated, and
+    :meth:`sample` evaluates only the mixture logits and the chosen component's row of the head.
     """
 
     def __init__(self, info: ModelInfo, weights: dict[str, np.ndarray]) -> None:
@@ -33,21 +36,29 @@ class Engine:
         self.n_mixtures, self.sigma_floor = info.model.n_mixtures, info.model.sigma_floor
         self.scale = info.training.scale_factor
         self.pi_temperature, self.sigma_temperature = 1.0, 1.0
+        h, d, k = self.n_units, self.dimension, self.n_mixtures
+        order = np.r_[0:h, h : 2 * h, 3 * h : 4 * h, 2 * h : 3 * h]  # torch's (i, f, g, o) -> (i, f, o, g)
         try:
-            self._layers = [
-                (
-                    np.concatenate([weights[f"lstm.weight_ih_l{k}"], weights[f"lstm.weight_hh_l{k}"]], axis=1).astype(np.float64),
-                    (weights[f"lstm.bias_ih_l{k}"] + weights[f"lstm.bias_hh_l{k}"]).astype(np.float64),
-                )
-                for k in range(self.n_layers)
-            ]
-            self._head_w = weights["head.linear.weight"].astype(np.float64)
-            self._head_b = weights["head.linear.bias"].astype(np.float64)
+            self._layers = []
+            for layer in range(self.n_layers):
+                w = np.concatenate([weights[f"lstm.weight_ih_l{layer}"], weights[f"lstm.weight_hh_l{layer}"]], axis=1)
+                b = weights[f"lstm.bias_ih_l{layer}"] + weights[f"lstm.bias_hh_l{layer}"]
+                self._layers.append((np.ascontiguousarray(w[order], dtype=np.float64), b[order].astype(np.float64)))
+            head_w = weights["head.linear.weight"].astype(np.float64)
+            head_b = weights["head.linear.bias"].astype(np.float64)
         except KeyError as exc:
             raise ModelError(f"{info.folder / WEIGHTS_FILE}: no tensor {exc} for this model") from exc
-        expected = (4 * self.n_units, self.dimension + self.n_units)
-        if self._layers[0][0].shape != expected or self._head_w.shape[1] != self.n_units:
+        if self._layers[0][0].shape != (4 * h, d + h) or head_w.shape != (2 * k * d + k, h):
             raise ModelError(f"{info.folder / WEIGHTS_FILE}: weights do not fit the model in model.json")
+        self._mu_w, self._mu_b = head_w[: k * d].reshape(k, d, h), head_b[: k * d].reshape(k, d)
+        self._sigma_w, self._sigma_b = head_w[k * d : 2 * k * d].reshape(k, d, h), head_b[k * d : 2 * k * d].reshape(k, d)
+        self._logit_w, self._logit_b = head_w[2 * k * d :], head_b[2 * k * d :]
+        self._gate_scale = np.r_[np.full(3 * h, 0.5), np.ones(h)]
+        self._minimum = info.scaler.minimum
+        self._inv_span = 1.0 / info.scaler.span
+        self._span = info.scaler.maximum - info.scaler.minimum
+        self._constant = info.scaler.maximum <= info.scaler.minimum  # such features scale to 0
+        self._any_constant = bool(self._constant.any())
         self.reset()
 
     @classmethod
@@ -73,18 +84,21 @@ class Engine:
         return self.info.feature_names
 
     def reset(self) -> None:
-        """Zero the LSTM state; the next prediction is the model's unconditioned first step."""
-        self.state: list[LayerState] = [(np.zeros(self.n_units), np.zeros(self.n_units)) for _ in range(self.n_layers)]
-        self._params: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        """Zero the LSTM state; the next prediction is the model's first step from nothing."""
+        h, d = self.n_units, self.dimension
+        self._buffers = [np.zeros((d if layer == 0 else h) + h) for layer in range(self.n_layers)]
+        self._cells = [np.zeros(h) for _ in range(self.n_layers)]
+        self._output: np.ndarray | None = None  # last layer's h after the last step, None before any
 
-    def get_state(self) -> tuple[list[LayerState], tuple[np.ndarray, ...] | None]:
-        """A snapshot to :meth:`set_state` back (to undo frames that were never played)."""
-        return [(h.copy(), c.copy()) for h, c in self.state], self._params
+    def get_state(self) -> tuple:
+        """A snapshot to :meth:`set_state` back (to undo frames that were generated but never played)."""
+        return [b.copy() for b in self._buffers], [c.copy() for c in self._cells], None if self._output is None else self._output.copy()
 
-    def set_state(self, snapshot: tuple[list[LayerState], tuple[np.ndarray, ...] | None]) -> None:
-        state, params = snapshot
-        self.state = [(h.copy(), c.copy()) for h, c in state]
-        self._params = params
+    def set_state(self, snapshot: tuple) -> None:
+        buffers, cells, output = snapshot
+        self._buffers = [b.copy() for b in buffers]
+        self._cells = [c.copy() for c in cells]
+        self._output = None if output is None else output.copy()
 
     def scale_row(self, features: np.ndarray, dt_s: float) -> np.ndarray:
         """Instrument units -> the model's input row (D,): dt then features scaled to [0, 1], times the scale factor."""
@@ -93,42 +107,77 @@ class Engine:
 
     def feed(self, features: np.ndarray, dt_s: float) -> None:
         """Update the state with one frame (F,) in instrument units that came ``dt_s`` after the last."""
-        self.step(self.scale_row(features, dt_s))
+        x = self._buffers[0]
+        d = self.dimension
+        scaled = x[1:d]
+        np.multiply(np.subtract(features, self._minimum), self._inv_span, out=scaled)
+        np.minimum(np.maximum(scaled, 0.0, out=scaled), 1.0, out=scaled)
+        if self._any_constant:
+            x[1:d][self._constant] = 0.0
+        x[0] = dt_s
+        if self.scale != 1.0:
+            x[:d] *= self.scale
+        self._advance()
 
     def step(self, row: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One LSTM + head step on a model-space row (D,); returns and keeps mu, sigma (K, D), logits (K,)."""
-        x = np.asarray(row, dtype=np.float64)
-        state = []
-        for (weight, bias), (h, c) in zip(self._layers, self.state):
-            gates = weight @ np.concatenate([x, h]) + bias  # (4H,): input, forget, cell, output
-            i, f, g, o = np.split(gates, 4)
-            c = c * _sigmoid(f) + _sigmoid(i) * np.tanh(g)
-            h = _sigmoid(o) * np.tanh(c)
-            state.append((h, c))
-            x = h
-        self.state = state
-        raw = self._head_w @ x + self._head_b
-        k, d = self.n_mixtures, self.dimension
-        mu = raw[: k * d].reshape(k, d)
-        s = raw[k * d : 2 * k * d].reshape(k, d)
-        sigma = np.where(s > 0, s, np.expm1(np.minimum(s, 0.0))) + 1.0 + self.sigma_floor  # elu + 1 + floor
-        self._params = (mu, sigma, raw[2 * k * d :])
-        return self._params
+        """One step on a model-space row (D,); returns mu, sigma (K, D) and logits (K,) of the next frame."""
+        self._buffers[0][: self.dimension] = row
+        self._advance()
+        return self.params()
+
+    def _advance(self) -> None:
+        h = self.n_units
+        for layer, ((weight, bias), cell) in enumerate(zip(self._layers, self._cells)):
+            buffer = self._buffers[layer]
+            gates = weight @ buffer  # (4H,) in the order i, f, o, g
+            gates += bias
+            gates *= self._gate_scale
+            np.tanh(gates, out=gates)
+            sigmoids = gates[: 3 * h]
+            sigmoids *= 0.5
+            sigmoids += 0.5
+            cell *= sigmoids[h : 2 * h]
+            cell += sigmoids[:h] * gates[3 * h :]
+            out = sigmoids[2 * h : 3 * h] * np.tanh(cell)
+            buffer[-h:] = out  # the recurrent input of this layer's next step
+            if layer + 1 < self.n_layers:
+                self._buffers[layer + 1][:h] = out
+        self._output = out
+
+    def _last_output(self) -> np.ndarray:
+        if self._output is None:  # nothing fed yet: the model's step from a zero input
+            self._buffers[0][: self.dimension] = 0.0
+            self._advance()
+        return self._output
+
+    def params(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The full mixture after the last step: mu, sigma (K, D), logits (K,) (tests and diagnostics)."""
+        out = self._last_output()
+        mu = self._mu_w @ out + self._mu_b
+        raw = self._sigma_w @ out + self._sigma_b
+        sigma = np.where(raw > 0, raw, np.expm1(np.minimum(raw, 0.0))) + 1.0 + self.sigma_floor  # elu + 1 + floor
+        return mu, sigma, self._logit_w @ out + self._logit_b
 
     def sample(self, rng: np.random.Generator, min_dt_s: float = 0.001) -> tuple[float, np.ndarray]:
-        """Draw the next frame from the current prediction: (dt_s >= min_dt_s, features (F,) in instrument units).
+        """Draw the next frame: (dt_s >= min_dt_s, features (F,) in instrument units, clipped to the training range).
 
-        Uses the engine's temperatures; features are clipped to the training range. Does not
-        feed the frame back (call :meth:`feed` for that).
+        Same draws as :func:`~antiphon.model.sampling.sample_mixture` (one uniform, then D normals),
+        using the engine's temperatures. Does not feed the frame back (call :meth:`feed`).
         """
-        if self._params is None:
-            self.step(np.zeros(self.dimension))
-        mu, sigma, logits = self._params
-        row = sample_mixture(mu, sigma, logits, rng, pi_temperature=self.pi_temperature, sigma_temperature=self.sigma_temperature)
-        row = row / self.scale
-        scaled = np.clip(row[1:], 0.0, 1.0)
-        return max(float(row[0]), min_dt_s), self.info.scaler.inverse(scaled)
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+        out = self._last_output()
+        logits = self._logit_w @ out + self._logit_b
+        component = choose_component(logits, self.pi_temperature, rng.random())
+        noise = rng.standard_normal(self.dimension)
+        raw = self._sigma_w[component] @ out + self._sigma_b[component]
+        sigma = np.expm1(np.minimum(raw, 0.0))  # elu(raw) + 1 + floor, in place
+        sigma += np.maximum(raw, 0.0)
+        sigma += 1.0 + self.sigma_floor
+        sigma *= noise
+        sigma *= math.sqrt(self.sigma_temperature)
+        row = self._mu_w[component] @ out + self._mu_b[component]
+        row += sigma
+        row /= self.scale
+        features = np.minimum(np.maximum(row[1:], 0.0), 1.0)
+        features *= self._span
+        features += self._minimum
+        return max(float(row[0]), min_dt_s), features

@@ -117,6 +117,11 @@ class OscServer(BlockingOSCUDPServer):
                 continue
         super().server_bind()
 
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        """Take every datagram: python-osc would drop those that do not look like OSC unseen, and
+        :class:`PacketFilter` counts them instead."""
+        return True
+
     @property
     def effective_receive_buffer(self) -> int:
         """What the kernel granted (Linux reports twice the requested size)."""

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-SPIN_S = 0.001
+SPIN_S = 0.0005
 
 
 def wait_until(deadline: float) -> None:

@@ -253,7 +253,7 @@ class Session:
             if now >= threshold - ANSWER_LEAD_S:
                 self._start_answer(max(threshold, now))
         elif self.mode.play_alone and not self._answer:
-            self._start_answer(now)
+            self._start_answer(now + ANSWER_LEAD_S)
         if self._answer:
             while len(self._pending) < self.config.ahead_frames:
                 dt_s, features = self.engine.sample(self.rng, self.config.min_dt_s)
@@ -297,19 +297,21 @@ class Session:
     # ------------------------------------------------------------------ sender callbacks (send thread)
 
     def _sent(self, item: Scheduled, sent_at: float) -> None:
-        seq, features = item.payload
+        """Count the frame and hand the rest (logging, state bookkeeping) to the model thread: the
+        sender thread does nothing but send, so the next deadline is not delayed."""
         self.stats.frames_out += 1
         error = sent_at - item.deadline
         self.stats.send_errors_ms.append(error * 1000.0)
         if error > LATE_S:
             self.stats.late_frames += 1
-        self.log.event("out", at=sent_at, values=np.asarray(features).tolist(), answer=item.answer, planned_ms=self.log.ms(item.deadline))
-        if item.answer:
-            self.inputs.put(("sent", sent_at, (item.answer, seq, item.deadline, sent_at)))
+        self.inputs.put(("sent", sent_at, (item, sent_at)))
 
     def _confirm_sent(self, payload: tuple) -> None:
-        answer, seq, deadline, sent_at = payload
-        if answer != self._answer:
+        item, sent_at = payload
+        seq, features = item.payload
+        answer, deadline = item.answer, item.deadline
+        self.log.event("out", at=sent_at, values=np.asarray(features).tolist(), answer=answer, planned_ms=self.log.ms(deadline))
+        if not answer or answer != self._answer:
             return
         if deadline == self._answer_start:
             self.stats.first_frame_delay_ms.append((sent_at - deadline) * 1000.0)

@@ -5,7 +5,9 @@ A log is a JSON Lines file. The first line describes the session::
     {"format": "antiphon-session", "format_version": 1, "started_utc": "...", "model": "...",
      "features": ["SpectralCentroid", ...], "realtime": {...settings...}}
 
-then one event per line, ``t_ms`` counting milliseconds from the start of the session::
+(``clock_start_s`` is the monotonic clock at the start, so other processes on the machine can
+align their own measurements), then one event per line, ``t_ms`` counting milliseconds from
+the start of the session::
 
     {"t_ms": 1520.31, "kind": "in", "values": [...]}                      a performer frame
     {"t_ms": 1891.02, "kind": "out", "values": [...], "answer": 3, "planned_ms": 1890.95}
@@ -49,6 +51,7 @@ class SessionLog:
             "format": SESSION_FORMAT,
             "format_version": SESSION_FORMAT_VERSION,
             "started_utc": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "clock_start_s": self.start,  # time.perf_counter() (CLOCK_MONOTONIC) at t_ms = 0, to align other clocks
             **header,
         }
         self._write(head)

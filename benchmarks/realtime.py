@@ -1,0 +1,212 @@
+"""Real-time figures for `antiphon serve`, size s at dimension 21 (the demo model: run `make demo` first).
+
+Prints, in one run:
+- engine step (feed + sample) latency, median and p99 in microseconds, beside the torch model's
+  step (`MDRNN.step` + the same sampler) on the same weights;
+- time from the silence threshold to the first answer frame on the wire (client side: arrival
+  minus last frame sent minus the silence, so it includes two loopback hops);
+- output timing error against the planned deadlines over 3,000 frames in solo mode (median,
+  p99, and drift: the mean error of the last 100 frames minus that of the first 100);
+- the highest paced frame rate received with no loss, and a 5,000-frame burst;
+- `serve` start-up time (process start to "ready") and resident memory.
+
+`serve` runs as a separate process, as a performer would use it; the benchmark is its peer.
+Run: `.venv/bin/python benchmarks/realtime.py [MODEL_DIR]`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from antiphon.realtime.engine import Engine  # noqa: E402
+from antiphon.realtime.session import osc_datagram  # noqa: E402
+
+IMPSY_STEP_US = (165.0, 355.0)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Receiver:
+    """A UDP socket on a free port; a thread stamps each datagram on arrival and parses nothing then."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self.datagrams: list[tuple[float, bytes]] = []
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        self.socket.bind(("127.0.0.1", 0))
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            data = self.socket.recv(65536)
+            self.datagrams.append((time.perf_counter(), data))
+
+    @property
+    def port(self) -> int:
+        return self.socket.getsockname()[1]
+
+    def answers(self) -> list[tuple[float, bytes]]:
+        return [d for d in self.datagrams if d[1].startswith(b"/antiphon/prediction")]
+
+    def status(self, sock, destination, timeout: float = 2.0) -> dict:
+        from pythonosc.osc_message import OscMessage
+
+        before = len(self.datagrams)
+        sock.sendto(osc_datagram("/antiphon/status", []), destination)
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            for _, data in self.datagrams[before:]:
+                if data.startswith(b"/antiphon/status"):
+                    args = OscMessage(data).params
+                    return dict(zip(args[::2], args[1::2]))
+            time.sleep(0.005)
+        raise RuntimeError("no status reply")
+
+
+def start_serve(model: Path, receiver: Receiver, *settings: str) -> tuple[subprocess.Popen, int, float]:
+    log = Path(tempfile.mkdtemp()) / "session.jsonl"
+    command = [sys.executable, "-m", "antiphon", "serve", str(model), "--port", "0", "--send", f"127.0.0.1:{receiver.port}", "--log", str(log)]
+    started = time.perf_counter()
+    process = subprocess.Popen([*command, *settings], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    port = None
+    for line in process.stdout:
+        if line.startswith("listening on"):
+            port = int(line.split()[2].split(":")[1])
+        if line.startswith("ready"):
+            break
+    process.log = log  # type: ignore[attr-defined]
+    return process, port, time.perf_counter() - started
+
+
+def stop_serve(process: subprocess.Popen) -> None:
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def engine_vs_torch(model: Path, n: int = 5000) -> tuple[np.ndarray, np.ndarray]:
+    import torch
+
+    from antiphon.model.directory import load_model
+    from antiphon.model.sampling import sample_mixture
+
+    torch.set_num_threads(1)
+    engine = Engine.from_model_dir(model)
+    torch_model, info = load_model(model)
+    rng = np.random.default_rng(0)
+    features = info.scaler.minimum + 0.5 * (info.scaler.maximum - info.scaler.minimum)
+    engine_times, torch_times = np.empty(n), np.empty(n)
+    state = None
+    row = engine.scale_row(features, 0.0116)
+    for i in range(n + 200):
+        start = time.perf_counter()
+        engine.feed(features, 0.0116)
+        engine.sample(rng)
+        middle = time.perf_counter()
+        (mu, sigma, logits), state = torch_model.step(row, state)
+        sample_mixture(mu, sigma, logits, rng)
+        end = time.perf_counter()
+        if i >= 200:
+            engine_times[i - 200], torch_times[i - 200] = middle - start, end - middle
+    return engine_times * 1e6, torch_times * 1e6
+
+
+def main() -> None:
+    import socket
+
+    model = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "demo-output" / "model"
+    if not (model / "model.json").exists():
+        sys.exit(f"{model}: no model; run `make demo` first (it trains the model this benchmark serves)")
+    print(f"model {model}; serve runs as its own process; everything on 127.0.0.1")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    engine = Engine.from_model_dir(model)
+    features = engine.info.scaler.minimum + 0.5 * (engine.info.scaler.maximum - engine.info.scaler.minimum)
+    frame = osc_datagram("/antiphon/frame", [float(v) for v in features])
+
+    eng, tor = engine_vs_torch(model)
+    e50, e99, t50, t99 = np.median(eng), np.percentile(eng, 99), np.median(tor), np.percentile(tor, 99)
+    print(f"engine step (feed + sample): median {e50:.0f} us, p99 {e99:.0f} us  (target p99 < 100 us: {'meets' if e99 < 100 else 'MISSES'})")
+    print(f"torch step (MDRNN.step + sample): median {t50:.0f} us, p99 {t99:.0f} us; engine {t50 / e50:.1f}x faster (target >= 5x: {'meets' if t50 / e50 >= 5 else 'MISSES'})")
+    print(f"IMPSY's TFLite step (quoted): median {IMPSY_STEP_US[0]:.0f} us, p99 {IMPSY_STEP_US[1]:.0f} us")
+
+    # start-up, silence threshold -> first answer
+    receiver = Receiver()
+    process, port, startup = start_serve(model, receiver, "--silence-s", "0.2")
+    rss_mb = int(next(l for l in open(f"/proc/{process.pid}/status") if l.startswith("VmRSS")).split()[1]) / 1024
+    delays = []
+    for _ in range(20):
+        before = len(receiver.answers())
+        sock.sendto(frame, ("127.0.0.1", port))
+        sent = time.perf_counter()
+        time.sleep(0.35)
+        arrivals = [m[0] for m in receiver.answers()[before:] if m[0] > sent]
+        if arrivals:
+            delays.append((arrivals[0] - sent - 0.2) * 1000)
+    stop_serve(process)
+    print(f"serve start-up: {startup:.2f} s to ready, {rss_mb:.0f} MB resident (targets < 1 s, < 150 MB)")
+    print(f"silence threshold -> first answer frame on the wire: median {np.median(delays):.2f} ms, max {np.max(delays):.2f} ms over {len(delays)} answers (target < 2 ms)")
+
+    # timing over 3,000 frames
+    receiver = Receiver()
+    process, port, _ = start_serve(model, receiver, "--mode", "solo")
+    while len(receiver.answers()) < 3000:
+        time.sleep(0.2)
+    inside = receiver.status(sock, ("127.0.0.1", port))
+    stop_serve(process)
+    lines = [json.loads(line) for line in open(process.log)]
+    origin_ms = lines[0]["clock_start_s"] * 1000  # serve's monotonic clock at t_ms = 0 (shared across processes)
+    planned = np.array([r["planned_ms"] for r in lines if r.get("kind") == "out"][: len(receiver.answers())]) + origin_ms
+    arrivals = np.array([m[0] for m in receiver.answers()][: len(planned)]) * 1000
+    error = (arrivals - planned)[:3000]  # arrival on the receiver minus the planned deadline: includes the loopback hop
+    drift = error[-100:].mean() - error[:100].mean()
+    print(
+        f"answer timing over {error.size} frames (arrival - deadline): median {np.median(error):.3f} ms, "
+        f"p99 {np.percentile(error, 99):.3f} ms, drift {drift:+.3f} ms (target p99 < 1 ms, no drift)"
+    )
+    print(
+        f"  as serve measures its own sends: median {inside['send_error_ms_p50']:.3f} ms, p99 {inside['send_error_ms_p99']:.3f} ms, "
+        f"{inside['late_frames']} of {inside['frames_out']} frames more than 1 ms late"
+    )
+
+    # paced rates and a burst
+    best = 0
+    for rate in (1000, 2000, 5000, 10000, 20000):
+        receiver = Receiver()
+        process, port, _ = start_serve(model, receiver, "--mode", "useronly")
+        n = rate  # one second of frames
+        start = time.perf_counter()
+        for i in range(n):
+            deadline = start + i / rate
+            while time.perf_counter() < deadline:
+                pass
+            sock.sendto(frame, ("127.0.0.1", port))
+        time.sleep(0.5)
+        got = receiver.status(sock, ("127.0.0.1", port))["frames_in"]
+        stop_serve(process)
+        print(f"  {rate:6d} frames/s for 1 s: {got}/{n} received" + ("" if got == n else f" ({100 * (n - got) / n:.1f} % lost)"))
+        if got == n:
+            best = rate
+    receiver = Receiver()
+    process, port, _ = start_serve(model, receiver, "--mode", "useronly")
+    for _ in range(5000):
+        sock.sendto(frame, ("127.0.0.1", port))
+    time.sleep(1.0)
+    burst = receiver.status(sock, ("127.0.0.1", port))["frames_in"]
+    stop_serve(process)
+    print(f"highest paced rate with no loss: {best} frames/s (target >= 5,000); burst of 5,000 unpaced frames: {burst} received")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    main()

@@ -1,0 +1,149 @@
+"""`serve`'s session over real UDP sockets on loopback: modes, controls, timing, bad input, the log."""
+
+from __future__ import annotations
+
+import struct
+import time
+
+import numpy as np
+import pytest
+from pythonosc.osc_bundle_builder import OscBundleBuilder
+from pythonosc.osc_message_builder import OscMessageBuilder
+
+from antiphon.realtime.session import osc_datagram
+from antiphon.realtime.session_log import read_session_log
+from tests.realtime.conftest import log_events, status
+
+PREDICTION = "/antiphon/prediction"
+
+
+def test_call_and_response_end_to_end(live, receiver):
+    session, performer = live(silence_s=0.15)
+    last = performer.frames(30)
+    answers = receiver.wait_for(PREDICTION, 12, timeout=3.0)
+    assert len(answers) >= 12
+    first_delay = answers[0][0] - last - 0.15
+    assert 0.0 <= first_delay < 0.010  # the answer starts right after the silence (loopback and threads included)
+    assert all(len(args) == 3 and all(np.isfinite(args)) for _, _, args in answers)
+    # each frame leaves at its planned time: arrivals keep the planned intervals
+    planned = [e["planned_ms"] for e in log_events(session) if e.get("kind") == "out"][:10]
+    arrived = [1000 * a[0] for a in answers[:10]]
+    np.testing.assert_allclose(np.diff(arrived), np.diff(planned), atol=3.0)
+    # the performer plays again: the answer stops within one frame
+    resumed = performer.send("/antiphon/frame", 1000.0, 2.0, 0.5)
+    time.sleep(0.1)  # shorter than the silence: no new answer yet
+    assert len([a for a in receiver.at(PREDICTION) if a[0] > resumed]) <= 1
+    counters = status(session, receiver, performer)
+    assert counters["frames_in"] == 31 and counters["answers"] == 1 and counters["rejected"] == 0
+
+
+def test_filter_answers_every_frame(live, receiver):
+    session, performer = live(mode="filter", silence_s=5.0)
+    for _ in range(10):
+        performer.send("/antiphon/frame", 1000.0, 2.0, 0.5)
+        time.sleep(0.03)
+    assert len(receiver.wait_for(PREDICTION, 10, timeout=3.0)) == 10
+
+
+def test_solo_plays_without_input(live, receiver):
+    session, performer = live(mode="solo")
+    assert len(receiver.wait_for(PREDICTION, 10, timeout=5.0)) >= 10
+    performer.send("/antiphon/frame", 1000.0, 2.0, 0.5)
+    counters = status(session, receiver, performer)
+    assert counters["frames_in"] == 1 and counters["mode"] == "solo"
+
+
+def test_useronly_never_answers(live, receiver):
+    session, performer = live(mode="useronly", silence_s=0.05)
+    performer.frames(10)
+    time.sleep(0.3)
+    assert receiver.at(PREDICTION) == []
+    assert status(session, receiver, performer)["frames_in"] == 10
+
+
+def test_control_messages(live, receiver):
+    session, performer = live(silence_s=5.0)
+    performer.send("/antiphon/pi_temperature", 0.5)
+    performer.send("/antiphon/sigma_temperature", 0.0)
+    performer.send("/antiphon/mode", "filter")
+    time.sleep(0.1)
+    assert (session.engine.pi_temperature, session.engine.sigma_temperature, session.mode.name) == (0.5, 0.0, "filter")
+    performer.send("/antiphon/frame", 1000.0, 2.0, 0.5)
+    assert len(receiver.wait_for(PREDICTION, 1)) == 1  # filter mode now
+    performer.send("/antiphon/mode", "callresponse")
+    performer.send("/antiphon/silence_s", 0.05)
+    time.sleep(0.05)
+    sent = performer.send("/antiphon/frame", 1000.0, 2.0, 0.5)
+    time.sleep(0.2)
+    after = [a for a in receiver.at(PREDICTION) if a[0] > sent]
+    assert after and after[0][0] - sent == pytest.approx(0.05, abs=0.01)  # the new silence threshold
+    performer.send("/antiphon/reset")
+    time.sleep(0.1)
+    kinds = [(e.get("kind"), e.get("name"), e.get("mode")) for e in log_events(session)]
+    assert ("control", "pi_temperature", None) in kinds and ("control", "silence_s", None) in kinds
+    assert ("mode", None, "filter") in kinds and ("reset", None, None) in kinds
+    counters = status(session, receiver, performer)
+    assert {"frames_in", "frames_out", "rejected", "late_frames", "send_error_ms_p99", "feed_latency_ms_p50"} <= set(counters)
+
+
+def _bundle(address: str, values, seconds_ahead: float) -> bytes:
+    builder = OscBundleBuilder(time.time() + seconds_ahead)
+    message = OscMessageBuilder(address=address)
+    for v in values:
+        message.add_arg(v)
+    builder.add_content(message.build())
+    return builder.build().dgram
+
+
+BAD_INPUT = {
+    "malformed": [b"", bytes(range(64)), osc_datagram("/antiphon/frame", [1.0, 2.0, 3.0])[:-6], b"/\xff\xfe\x00,f\x00\x00" + struct.pack(">f", 1.0)],
+    "wrong_count": [osc_datagram("/antiphon/frame", [1.0, 2.0]), osc_datagram("/antiphon/frame", [])],
+    "wrong_type": [osc_datagram("/antiphon/frame", ["a", "b", "c"]), osc_datagram("/antiphon/mode", ["jazz"])],
+    "not_finite": [osc_datagram("/antiphon/frame", [float("nan"), 1.0, 2.0]), osc_datagram("/antiphon/frame", [float("inf"), 1.0, 2.0])],
+    "wildcard": [osc_datagram("/antiphon/*", [1.0, 2.0, 3.0]), osc_datagram("/*/reset", [])],
+    "unknown_address": [osc_datagram("/impsy", [1.0])],
+    "future_timetag": [_bundle("/antiphon/frame", [1.0, 2.0, 3.0], 3600.0)],
+    "oversize": [osc_datagram("/antiphon/frame", [1.0] * 2500)],
+}
+
+
+def test_bad_input_is_counted_and_the_next_good_frame_is_processed(live, receiver):
+    session, performer = live(mode="useronly")
+    for packets in BAD_INPUT.values():
+        for packet in packets:
+            performer.raw(packet)
+    performer.raw(_bundle("/antiphon/frame", [1.0, 2.0, 3.0], 0.2))  # near future: taken at once
+    performer.send("/antiphon/frame", 1000.0, 2.0, 0.5)
+    counters = status(session, receiver, performer)
+    for kind, packets in BAD_INPUT.items():
+        assert counters[f"rejected_{kind}"] == len(packets), kind
+    assert counters["frames_in"] == 2 and counters["rejected"] == sum(map(len, BAD_INPUT.values()))
+
+
+def test_a_burst_of_5000_frames_is_not_dropped(live, receiver):
+    session, performer = live(mode="useronly")
+    frame = osc_datagram("/antiphon/frame", [1000.0, 2.0, 0.5])
+    for _ in range(5000):
+        performer.raw(frame)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and session.stats.frames_in < 5000:
+        time.sleep(0.05)
+    assert session.stats.frames_in == 5000
+
+
+def test_the_log_reads_back_as_training_data(live, receiver, tmp_path):
+    from antiphon.cli import main
+
+    session, performer = live(silence_s=0.1)
+    performer.frames(60)
+    receiver.wait_for(PREDICTION, 5)
+    session.stop()
+    events = log_events(session)
+    assert events[0]["format"] == "antiphon-session" and events[0]["features"] == ["SpectralCentroid", "SpectralSkewness", "Chroma01"]
+    assert events[-1]["kind"] == "end"
+    document = read_session_log(session.log.path)
+    assert document.n_frames == 60
+    np.testing.assert_allclose(document.features["SpectralCentroid"], 1000.0 + 10 * np.arange(60))
+    assert np.all(np.diff(document.times_ms) > 5)  # the performer's real timing (10 ms apart)
+    features = '["SpectralCentroid", "SpectralSkewness", "Chroma01"]'
+    assert main(["dataset", str(session.log.path), "-o", str(tmp_path / "corpus"), "--set", f"corpus.features={features}"]) == 0
