@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean osc-peers
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/antiphon demo
 
-test: $(STAMP)
+test: $(STAMP) osc-peers
 	$(BIN)/python -m pytest -q
+
+# liblo's oscsend/oscdump: a real OSC implementation for the interop test (Debian package liblo-tools)
+osc-peers:
+	@command -v oscsend >/dev/null && command -v oscdump >/dev/null || \
+	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends liblo-tools) >/dev/null 2>&1 \
+	    || echo "warning: could not install liblo-tools (needs root and Debian's registry); the liblo interop test will be skipped"; }
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/analysis.py

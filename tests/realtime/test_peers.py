@@ -1,0 +1,93 @@
+"""`serve` and `play` as processes, and with a real OSC implementation nobody here wrote (liblo)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from antiphon.data.analysis_json import write_analysis
+from tests.conftest import synthetic_document
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_serve(model_dir, send_port: int, log, *extra: str) -> tuple[subprocess.Popen, int]:
+    command = [sys.executable, "-m", "antiphon", "serve", str(model_dir), "--port", "0", "--send", f"127.0.0.1:{send_port}", "--log", str(log), *extra]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    port = None
+    for line in process.stdout:
+        if line.startswith("listening on"):
+            port = int(line.split()[2].rsplit(":", 1)[1])
+        if line.startswith("ready"):
+            return process, port
+    raise AssertionError(f"serve did not start: {process.stderr.read()}")
+
+
+def test_sigterm_stops_cleanly_and_flushes_the_log(model_dir, receiver, tmp_path):
+    process, port = start_serve(model_dir, receiver.port, tmp_path / "s.jsonl", "--silence-s", "0.1")
+    from tests.realtime.conftest import Performer
+
+    Performer(port).frames(20)
+    receiver.wait_for("/antiphon/prediction", 3)
+    process.send_signal(signal.SIGTERM)
+    out, _ = process.communicate(timeout=10)
+    assert process.returncode == 0 and "stopped: 20 frames in" in out
+    lines = [json.loads(line) for line in (tmp_path / "s.jsonl").read_text().splitlines()]
+    assert lines[-1]["kind"] == "end" and sum(1 for r in lines if r.get("kind") == "in") == 20
+    assert sum(1 for r in lines if r.get("kind") == "out") >= 3
+
+
+def test_serve_refuses_a_broken_model_folder(tmp_path):
+    (tmp_path / "m").mkdir()
+    result = subprocess.run([sys.executable, "-m", "antiphon", "serve", str(tmp_path / "m")], capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "model.json: missing" in result.stderr
+
+
+def test_play_keeps_the_files_timing(model_dir, receiver, tmp_path):
+    document = synthetic_document(40, 0.0, "take.json", hop_ms=20.0)
+    write_analysis(tmp_path / "take.json", document)
+    result = subprocess.run(
+        [sys.executable, "-m", "antiphon", "play", str(tmp_path / "take.json"), "--to", f"127.0.0.1:{receiver.port}", "--model", str(model_dir)],
+        capture_output=True, text=True, check=True,
+    )
+    assert "sent 40 frames of 3 values" in result.stdout
+    frames = receiver.wait_for("/antiphon/frame", 40)
+    assert len(frames) == 40
+    np.testing.assert_allclose([f[2][0] for f in frames], document.features["SpectralCentroid"], rtol=1e-6)
+    intervals_ms = np.diff([f[0] for f in frames]) * 1000
+    assert np.median(np.abs(intervals_ms - 20.0)) < 1.0 and abs(intervals_ms.sum() - 39 * 20.0) < 5.0
+
+
+@pytest.mark.skipif(shutil.which("oscsend") is None or shutil.which("oscdump") is None, reason="liblo-tools not installed (make test installs it)")
+def test_liblo_oscsend_and_oscdump_talk_to_serve(model_dir, tmp_path):
+    dump_port = free_port()
+    dump = subprocess.Popen(["oscdump", "-L", str(dump_port)], stdout=subprocess.PIPE, text=True)
+    process, port = start_serve(model_dir, dump_port, tmp_path / "s.jsonl", "--silence-s", "0.2")
+    try:
+        for i in range(12):
+            subprocess.run(["oscsend", "localhost", str(port), "/antiphon/frame", "fff", str(1000 + 10 * i), "2.0", "0.5"], check=True)
+        time.sleep(1.0)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=10)
+        dump.send_signal(signal.SIGINT)
+        output, _ = dump.communicate(timeout=10)
+    answers = [line.split() for line in output.splitlines() if "/antiphon/prediction" in line]
+    assert len(answers) >= 3, output
+    for fields in answers:
+        address_at = fields.index("/antiphon/prediction")
+        assert fields[address_at + 1] == "fff" and all(np.isfinite(float(v)) for v in fields[address_at + 2 :])
+    log = [json.loads(line) for line in (tmp_path / "s.jsonl").read_text().splitlines()]
+    assert sum(1 for r in log if r.get("kind") == "in") == 12
