@@ -28,6 +28,8 @@ osc-peers:
 bench: $(STAMP)
 	$(BIN)/python benchmarks/analysis.py
 	$(BIN)/python benchmarks/training.py
+	test -f demo-output/model/model.json || $(BIN)/antiphon demo
+	$(BIN)/python benchmarks/realtime.py
 
 clean:
 	rm -rf $(VENV) demo-output bench-output

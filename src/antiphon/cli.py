@@ -102,8 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
             "The whole path on the bundled demo corpus (four 60 s guitar stems from the Sectoid song\n"
             "pack, MIT-style licence): analyze them (OUTDIR/analysis: a JSON and a PNG each), build a\n"
             "corpus (OUTDIR/corpus), train a model for a few epochs (OUTDIR/model), and continue 917 ms\n"
-            "of a held-out passage for 5 s (OUTDIR/generated: JSON and the paper's figure). The demo\n"
-            "trains 12 epochs unless --set training.epochs=N says otherwise; a few minutes on 2 cores."
+            "of a held-out passage for 5 s (OUTDIR/generated: JSON and the paper's figure); then serve\n"
+            "the model over OSC, play the same prompt into it and record its answer (OUTDIR/live, with\n"
+            "the session log in OUTDIR/sessions). The demo trains 12 epochs unless --set\n"
+            "training.epochs=N says otherwise; a minute or two on 2 cores."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -535,6 +537,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     )
     print(f"4. prompt:     {result.prompt_path}  (the held-out test block of one recording)")
     print(f"5. answer:     {result.continuation_path}  ({result.n_predicted} frames) and {result.figure_path}")
+    print(
+        f"6. live:       {result.live_path} and {result.live_figure_path}  (served over OSC: {result.live_frames} answer frames, "
+        f"the first {result.live_first_answer_ms:.0f} ms after the prompt's last frame; session log {result.session_log})"
+    )
     print(f"everything is in {out.resolve()}")
     return 0
 

@@ -2,7 +2,8 @@
 
 analyze (JSON + PNG per recording) -> dataset -> train a small model for a few epochs ->
 generate a continuation of a prompt the model never saw (the held-out test block of one
-recording) -> JSON + PNG.
+recording) -> JSON + PNG -> serve the model over OSC, play the same prompt into it from
+another socket, and record its real-time answer -> JSON + PNG (and the session log).
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ class DemoResult:
     continuation_path: Path
     figure_path: Path
     n_predicted: int
+    live_path: Path
+    live_figure_path: Path
+    live_frames: int
+    live_first_answer_ms: float
+    session_log: Path
 
 
 def held_out_prompt(document: AnalysisDocument, file: CorpusFile) -> AnalysisDocument:
@@ -90,6 +96,62 @@ def run_demo(
     continuation_path = generated / "continuation.json"
     figure_path = generated / "continuation.png"
     continuation = generate(result.folder, prompt_path, continuation_path, config.generate, plot_path=figure_path)
+    live_path, live_figure, session_log = _serve_and_record(result.folder, prompt_path, out_dir, config)
     return DemoResult(
-        analyzed, corpus, corpus_dir, result, prompt_path, continuation_path, figure_path, int(continuation.times_ms.size)
+        analyzed,
+        corpus,
+        corpus_dir,
+        result,
+        prompt_path,
+        continuation_path,
+        figure_path,
+        int(continuation.times_ms.size),
+        live_path,
+        live_figure,
+        *live_figure_stats(live_path),
+        session_log,
     )
+
+
+def live_figure_stats(path: Path) -> tuple[int, float]:
+    document = read_analysis(path)
+    return document.n_frames, float(document.metadata.get("first_answer_after_ms", float("nan")))
+
+
+def _serve_and_record(model_dir: Path, prompt_path: Path, out_dir: Path, config: Config) -> tuple[Path, Path, Path]:
+    """Serve the model, play the prompt into it over OSC, record the answer as JSON + PNG."""
+    from antiphon.realtime.engine import Engine
+    from antiphon.realtime.rehearsal import rehearse
+    from antiphon.render.plots import plot_continuation, save_figure
+
+    prompt = read_analysis(prompt_path)
+    prompt_ms = config.generate.prompt_ms
+    session_log = out_dir / "sessions" / "demo-session.jsonl"
+    recording = rehearse(Engine.from_model_dir(model_dir), config.realtime, prompt, prompt_ms, config.generate.duration_s, session_log)
+    live_path = out_dir / "live" / "answer.json"
+    live_figure = out_dir / "live" / "answer.png"
+    features = recording.features
+    answer = prompt.with_frames(recording.times_ms, {n: recording.values[:, i] for i, n in enumerate(features)}).with_metadata(
+        {
+            "format": "antiphon-analysis",
+            "format_version": 1,
+            "kind": "prediction",
+            "time": {"unit": "ms", "reference": "from the first answer frame received over OSC"},
+            "model": str(model_dir.name),
+            "prompt": {"file": prompt_path.name, "prompt_ms": prompt_ms},
+            "first_answer_after_ms": recording.first_answer_after_ms,
+            "session_log": str(session_log),
+        }
+    )
+    write_analysis(live_path, answer)
+    shown = [n for n in config.generate.plot_features if n in features] or list(features[:4])
+    in_prompt = prompt.times_ms <= prompt_ms
+    figure = plot_continuation(
+        prompt.times_ms[in_prompt],
+        {n: prompt.features[n][in_prompt] for n in shown},
+        recording.times_ms + (recording.first_answer_after_ms if recording.times_ms.size else 0.0),
+        {n: recording.values[:, features.index(n)] for n in shown},
+        title=f"live over OSC: {prompt_ms:g} ms played into `serve`, then its answer (silence {config.realtime.silence_s:g} s)",
+    )
+    save_figure(figure, live_figure)
+    return live_path, live_figure, session_log

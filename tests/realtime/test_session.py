@@ -28,7 +28,8 @@ def test_call_and_response_end_to_end(live, receiver):
     # each frame leaves at its planned time: arrivals keep the planned intervals
     planned = [e["planned_ms"] for e in log_events(session) if e.get("kind") == "out"][:10]
     arrived = [1000 * a[0] for a in answers[:10]]
-    np.testing.assert_allclose(np.diff(arrived), np.diff(planned), atol=3.0)
+    interval_error = np.abs(np.diff(arrived) - np.diff(planned))  # ms; the receiving thread adds its own jitter
+    assert np.median(interval_error) < 1.0 and interval_error.max() < 15.0, interval_error
     # the performer plays again: the answer stops within one frame
     resumed = performer.send("/antiphon/frame", 1000.0, 2.0, 0.5)
     time.sleep(0.1)  # shorter than the silence: no new answer yet

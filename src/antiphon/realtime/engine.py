@@ -43,7 +43,11 @@ class Engine:
             for layer in range(self.n_layers):
                 w = np.concatenate([weights[f"lstm.weight_ih_l{layer}"], weights[f"lstm.weight_hh_l{layer}"]], axis=1)
                 b = weights[f"lstm.bias_ih_l{layer}"] + weights[f"lstm.bias_hh_l{layer}"]
-                self._layers.append((np.ascontiguousarray(w[order], dtype=np.float64), b[order].astype(np.float64)))
+                # the gate scale (1/2 for the sigmoid gates, 1 for the cell) is folded into the weights
+                scale = np.r_[np.full(3 * h, 0.5), np.ones(h)][:, None]
+                self._layers.append(
+                    (np.ascontiguousarray(w[order] * scale, dtype=np.float64), (b[order] * scale[:, 0]).astype(np.float64))
+                )
             head_w = weights["head.linear.weight"].astype(np.float64)
             head_b = weights["head.linear.bias"].astype(np.float64)
         except KeyError as exc:
@@ -53,7 +57,6 @@ class Engine:
         self._mu_w, self._mu_b = head_w[: k * d].reshape(k, d, h), head_b[: k * d].reshape(k, d)
         self._sigma_w, self._sigma_b = head_w[k * d : 2 * k * d].reshape(k, d, h), head_b[k * d : 2 * k * d].reshape(k, d)
         self._logit_w, self._logit_b = head_w[2 * k * d :], head_b[2 * k * d :]
-        self._gate_scale = np.r_[np.full(3 * h, 0.5), np.ones(h)]
         self._minimum = info.scaler.minimum
         self._inv_span = 1.0 / info.scaler.span
         self._span = info.scaler.maximum - info.scaler.minimum
@@ -131,8 +134,7 @@ class Engine:
             buffer = self._buffers[layer]
             gates = weight @ buffer  # (4H,) in the order i, f, o, g
             gates += bias
-            gates *= self._gate_scale
-            np.tanh(gates, out=gates)
+            np.tanh(gates, out=gates)  # tanh(x/2) for i, f, o (scale folded in), tanh(x) for the cell
             sigmoids = gates[: 3 * h]
             sigmoids *= 0.5
             sigmoids += 0.5
@@ -173,10 +175,12 @@ class Engine:
         sigma += np.maximum(raw, 0.0)
         sigma += 1.0 + self.sigma_floor
         sigma *= noise
-        sigma *= math.sqrt(self.sigma_temperature)
+        if self.sigma_temperature != 1.0:
+            sigma *= math.sqrt(self.sigma_temperature)
         row = self._mu_w[component] @ out + self._mu_b[component]
         row += sigma
-        row /= self.scale
+        if self.scale != 1.0:
+            row /= self.scale
         features = np.minimum(np.maximum(row[1:], 0.0), 1.0)
         features *= self._span
         features += self._minimum

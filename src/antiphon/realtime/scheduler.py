@@ -25,7 +25,7 @@ def wait_until(deadline: float) -> None:
     if remaining > SPIN_S:
         time.sleep(remaining - SPIN_S)
     while time.perf_counter() < deadline:
-        pass
+        time.sleep(0)  # stay runnable but let the other threads take the GIL meanwhile
 
 
 @dataclass(order=True)

@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import logging
 import queue
+import struct
 import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +50,31 @@ ANSWER_LEAD_S = 0.005
 
 
 def osc_datagram(address: str, values: list[float] | list[Any]) -> bytes:
+    """An OSC message; all-float messages (every frame) take the fast path of :func:`float_datagram`."""
+    if values and all(type(v) is float for v in values):
+        return float_datagram(address, values)
     builder = OscMessageBuilder(address=address)
     for value in values:
         builder.add_arg(value)
     return builder.build().dgram
+
+
+@lru_cache(maxsize=16)
+def _float_message_head(address: str, count: int) -> tuple[bytes, struct.Struct]:
+    def padded(text: bytes) -> bytes:
+        return text + b"\0" * (4 - len(text) % 4)
+
+    return padded(address.encode()) + padded(b"," + b"f" * count), struct.Struct(f">{count}f")
+
+
+def float_datagram(address: str, values: Sequence[float]) -> bytes:
+    """An OSC message of float32 arguments, encoded directly.
+
+    python-osc's builder takes about 35 us for 20 floats, on the thread that must also keep the
+    answer schedule; this takes a few. The bytes are identical (a test compares them).
+    """
+    head, packer = _float_message_head(address, len(values))
+    return head + packer.pack(*values)
 
 
 @dataclass
@@ -288,7 +312,7 @@ class Session:
         self.log.event("mode", at=at, mode=name)
 
     def _schedule(self, deadline: float, features: np.ndarray, answer: int) -> int:
-        datagram = osc_datagram(self.config.prediction_address, [float(v) for v in features])
+        datagram = float_datagram(self.config.prediction_address, features.tolist())
         self._seq += 1
         seq = self._seq
         self.sender.schedule(deadline, datagram, answer=answer, payload=(seq, features))
