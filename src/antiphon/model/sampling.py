@@ -46,9 +46,9 @@ def choose_component(logits: np.ndarray, pi_temperature: float, uniform: float) 
     Plain Python over the K values: for a handful of components it is several times faster than
     NumPy calls, which matters on the real-time path.
     """
-    scaled = [value / pi_temperature for value in np.asarray(logits, dtype=np.float64).tolist()]
-    top = max(scaled)
-    weights = [math.exp(value - top) for value in scaled]
+    values = logits.tolist() if isinstance(logits, np.ndarray) else list(logits)
+    top, inverse = max(values), 1.0 / pi_temperature
+    weights = [math.exp((value - top) * inverse) for value in values]
     target = uniform * sum(weights)
     cumulative = 0.0
     for component, weight in enumerate(weights):
