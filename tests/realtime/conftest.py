@@ -77,8 +77,11 @@ class Performer:
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 
     def send(self, address: str, *values) -> float:
-        self.socket.sendto(osc_datagram(address, list(values)), self.destination)
-        return time.perf_counter()
+        """Send one message; returns the time just before it left (the server cannot have it earlier)."""
+        datagram = osc_datagram(address, list(values))
+        sent = time.perf_counter()
+        self.socket.sendto(datagram, self.destination)
+        return sent
 
     def raw(self, data: bytes) -> None:
         self.socket.sendto(data, self.destination)

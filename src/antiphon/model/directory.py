@@ -139,27 +139,40 @@ def read_model_info(folder: Path | str) -> ModelInfo:
     return info
 
 
+def read_weights(folder: Path | str, framework: str = "numpy") -> tuple[ModelInfo, dict[str, Any]]:
+    """``model.json`` and the weights, as NumPy arrays (``"numpy"``: no torch needed) or torch tensors.
+
+    Raises:
+        ModelError: as :func:`read_model_info`, or a corrupt weights file.
+    """
+    import importlib
+
+    from safetensors import SafetensorError
+
+    load_file = importlib.import_module(f"safetensors.{framework}").load_file
+    info = read_model_info(folder)
+    path = info.folder / WEIGHTS_FILE
+    try:
+        return info, load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelError(f"{path}: corrupt weights file ({exc})") from exc
+
+
 def load_model(folder: Path | str):
     """The trained MDRNN (eval mode) and its :class:`ModelInfo`.
 
     Raises:
-        ModelError: as :func:`read_model_info`, or weights that are corrupt or do not fit.
+        ModelError: as :func:`read_weights`, or weights that do not fit the model.
     """
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     from antiphon.model.mdrnn import MDRNN
 
-    info = read_model_info(folder)
-    path = info.folder / WEIGHTS_FILE
-    try:
-        weights = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise ModelError(f"{path}: corrupt weights file ({exc})") from exc
+    info, weights = read_weights(folder, "torch")
     model = MDRNN(len(info.features), info.model)
     try:
         model.load_state_dict(weights)
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()
-        raise ModelError(f"{path}: weights do not fit the model in {META_FILE} ({first[0] if first else exc})") from exc
+        raise ModelError(
+            f"{info.folder / WEIGHTS_FILE}: weights do not fit the model in {META_FILE} ({first[0] if first else exc})"
+        ) from exc
     return model.eval(), info

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from antiphon.errors import ModelError
-from antiphon.model.directory import WEIGHTS_FILE, ModelInfo, read_model_info
+from antiphon.model.directory import WEIGHTS_FILE, ModelInfo, read_weights
 from antiphon.model.sampling import choose_component
 
 #: the engine computes in single precision, as the torch model it was trained as (and twice as fast here)
@@ -78,16 +78,7 @@ class Engine:
         Raises:
             ModelError: a file is missing or corrupt, or the weights do not fit.
         """
-        from safetensors import SafetensorError
-        from safetensors.numpy import load_file
-
-        info = read_model_info(folder)
-        path = info.folder / WEIGHTS_FILE
-        try:
-            weights = load_file(str(path))
-        except (SafetensorError, OSError, ValueError) as exc:
-            raise ModelError(f"{path}: corrupt weights file ({exc})") from exc
-        return cls(info, weights)
+        return cls(*read_weights(folder, "numpy"))
 
     @property
     def feature_names(self) -> tuple[str, ...]:
