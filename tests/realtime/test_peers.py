@@ -67,7 +67,7 @@ def test_play_keeps_the_files_timing(model_dir, receiver, tmp_path):
     assert len(frames) == 40
     np.testing.assert_allclose([f[2][0] for f in frames], document.features["SpectralCentroid"], rtol=1e-6)
     intervals_ms = np.diff([f[0] for f in frames]) * 1000
-    assert np.median(np.abs(intervals_ms - 20.0)) < 1.0 and abs(intervals_ms.sum() - 39 * 20.0) < 5.0
+    assert np.median(np.abs(intervals_ms - 20.0)) < 2.0 and abs(intervals_ms.sum() - 39 * 20.0) < 20.0
 
 
 @pytest.mark.skipif(shutil.which("oscsend") is None or shutil.which("oscdump") is None, reason="liblo-tools not installed (make test installs it)")

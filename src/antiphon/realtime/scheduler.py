@@ -53,13 +53,25 @@ class Sender:
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._running = True
+        self._refused = 0  # answers up to this id are no longer sent
         self._thread = threading.Thread(target=self._run, name="osc-send", daemon=True)
         self._thread.start()
 
     def schedule(self, deadline: float, datagram: bytes, answer: int = 0, payload: object = None) -> None:
         with self._cond:
+            if 0 < answer <= self._refused:
+                return
             heapq.heappush(self._heap, Scheduled(deadline, next(self._seq), datagram, answer, payload))
             self._cond.notify()
+
+    def refuse(self, answer: int) -> None:
+        """Drop the pending frames of ``answer`` and any it is given later (thread-safe; for the
+        receive thread, so an answer stops the moment the performer plays, whatever the model
+        thread is doing)."""
+        with self._cond:
+            self._refused = max(self._refused, answer)
+            self._heap = [s for s in self._heap if not 0 < s.answer <= answer]
+            heapq.heapify(self._heap)
 
     def cancel(self, answer: int | None = None) -> int:
         """Drop pending datagrams of ``answer`` (all when None); returns how many were dropped."""

@@ -144,7 +144,10 @@ class Session:
         model at once (in call-and-response it also stops an answer)."""
         values = float_arguments(args, self.n_features, address, self.rejects)
         if values is not None:
-            self.inputs.put(("frame", time.perf_counter(), values))
+            at = time.perf_counter()
+            if self._answer and self.mode.answer_after_silence:
+                self.sender.refuse(self._answer)  # silence the answer now; the model thread rolls back its state
+            self.inputs.put(("frame", at, values))
 
     def _on_mode(self, address: str, *args: Any) -> None:
         """s: the interaction mode: callresponse, filter, solo or useronly."""
