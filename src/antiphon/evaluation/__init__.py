@@ -1,0 +1,1 @@
+"""How much an answer resembles the music that followed: metrics, baselines, the evaluate report."""
