@@ -272,6 +272,29 @@ class GenerateConfig:
 
 
 @dataclass(frozen=True)
+class EvaluateConfig:
+    """``antiphon evaluate`` (docs/evaluation.md): prompts from the test split and their continuations."""
+
+    prompt_ms: float = _doc(917.0, "prompt length, ms (the paper's 917)")
+    horizon_s: float = _doc(5.0, "length of each continuation compared with the real one, s")
+    n_prompts: int = _doc(10, "prompts drawn evenly from the test split")
+    n_continuations: int = _doc(3, "continuations generated per prompt (for the spread and the diversity)")
+    grid_ms: float = _doc(20.0, "the common time grid on which shapes are compared, ms")
+    novelty_rows: int = _doc(50, "rows of a continuation compared with every training window of that length")
+    copy_threshold: float = _doc(0.02, "RMS distance (normalised) to a training window under which an answer counts as copied")
+    plot_features: tuple[str, ...] = _doc(
+        ("Chroma03", "Chroma04", "Chroma05", "SpectralSkewness"), "features drawn in the band figure"
+    )
+    seed: int = _doc(0, "seed of the sampling and the random-walk baseline")
+
+    def __post_init__(self) -> None:
+        if self.prompt_ms <= 0 or self.horizon_s <= 0 or self.grid_ms <= 0:
+            raise ConfigError("evaluate.prompt_ms, horizon_s and grid_ms must be > 0")
+        if self.n_prompts < 1 or self.n_continuations < 1 or self.novelty_rows < 2:
+            raise ConfigError("evaluate.n_prompts and n_continuations must be >= 1, novelty_rows >= 2")
+
+
+@dataclass(frozen=True)
 class RealtimeConfig:
     """``antiphon serve`` and ``antiphon play`` (design §5): OSC addresses, ports, timing, modes."""
 
@@ -321,6 +344,7 @@ class Config:
     training: TrainingConfig = field(default_factory=TrainingConfig, metadata={"doc": "training"})
     generate: GenerateConfig = field(default_factory=GenerateConfig, metadata={"doc": "offline improvisation"})
     realtime: RealtimeConfig = field(default_factory=RealtimeConfig, metadata={"doc": "real time over OSC"})
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig, metadata={"doc": "resemblance metrics"})
 
 
 # --------------------------------------------------------------------------------------------

@@ -47,3 +47,15 @@ def mdn_log_likelihood(mu: torch.Tensor, sigma: torch.Tensor, logits: torch.Tens
 def mdn_nll(mu: torch.Tensor, sigma: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """The training loss: negative log-likelihood averaged over every step (batch x time), in nats."""
     return -mdn_log_likelihood(mu, sigma, logits, y).mean()
+
+
+def mdn_marginals(mu: torch.Tensor, sigma: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per dimension: the log-likelihood of y_d under the mixture's marginal, and the mixture mean.
+
+    mu, sigma (..., K, D), logits (..., K), y (..., D) -> (log p_d (..., D), mean (..., D)).
+    """
+    log_weights = torch.log_softmax(logits, dim=-1).unsqueeze(-1)  # (..., K, 1)
+    z = (y.unsqueeze(-2) - mu) / sigma
+    log_normal = -0.5 * math.log(2 * math.pi) - torch.log(sigma) - 0.5 * z * z  # (..., K, D)
+    mean = (log_weights.exp() * mu).sum(dim=-2)
+    return torch.logsumexp(log_weights + log_normal, dim=-2), mean

@@ -132,3 +132,49 @@ def plot_continuation(
     if title:
         figure.suptitle(title)
     return figure
+
+
+def plot_evaluation_bands(
+    grid_s: np.ndarray, real: np.ndarray, continuations: np.ndarray, names: tuple[str, ...], shown: list[str]
+) -> Figure:
+    """For one prompt: the real continuation and the band (min-max, median) of the model's continuations.
+
+    ``real`` (G, F) and ``continuations`` (C, G, F) are normalised values on the grid ``grid_s`` (s).
+    """
+    figure = Figure(figsize=(10, 2.2 * len(shown) + 0.6), layout="constrained")
+    axes = figure.subplots(len(shown), 1, sharex=True, squeeze=False)[:, 0]
+    t = grid_s * 1000.0
+    for ax, name in zip(axes, shown):
+        f = names.index(name)
+        ax.fill_between(t, continuations[:, :, f].min(axis=0), continuations[:, :, f].max(axis=0), color="tab:orange", alpha=0.3, step="post", label="model: range of continuations")
+        ax.step(t, np.median(continuations[:, :, f], axis=0), where="post", color="tab:orange", linewidth=1.0, label="model: median")
+        ax.step(t, real[:, f], where="post", color="black", linewidth=1.0, label="what followed")
+        ax.set_title(f"{name} (normalised)", fontsize="small", loc="left")
+        ax.set_ylim(-0.05, 1.05)
+        ax.grid(True, alpha=0.3)
+    axes[0].legend(loc="upper right", fontsize="x-small", ncol=3)
+    axes[-1].set_xlabel("time after the prompt (ms)")
+    return figure
+
+
+def plot_system_scores(free_running: dict[str, dict]) -> Figure:
+    """Bars of the headline score and its components for the model and each baseline."""
+    systems = list(free_running)
+    parts = ["score_percent", "distribution", "shape", "chroma", "timing", "originality"]
+    parts = [p for p in parts if all(p in free_running[s] for s in systems)]
+    figure = Figure(figsize=(11, 4.5), layout="constrained")
+    axes = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1, 3]})
+    scores = [free_running[s]["score_percent"] for s in systems]
+    axes[0].bar(systems, scores, color=["tab:orange"] + ["tab:grey"] * (len(systems) - 1))
+    axes[0].set_ylabel("resemblance score (%)")
+    axes[0].tick_params(axis="x", rotation=45)
+    width = 0.8 / len(systems)
+    for i, system in enumerate(systems):
+        values = [free_running[system][p] for p in parts[1:]]
+        axes[1].bar(np.arange(len(parts) - 1) + i * width, values, width, label=system)
+    axes[1].set_xticks(np.arange(len(parts) - 1) + 0.4 - width / 2, parts[1:])
+    axes[1].set_ylabel("component (1 = best)")
+    axes[1].legend(fontsize="x-small")
+    for ax in axes:
+        ax.grid(True, axis="y", alpha=0.3)
+    return figure
