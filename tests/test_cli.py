@@ -216,9 +216,10 @@ def test_dataset_train_generate(tmp_path, capsys):
     code, stdout, _ = run(
         capsys, "generate", str(tmp_path / "model"), "--prompt", str(tmp_path / "analysis" / "t0.json"),
         "--prompt-ms", "400", "--duration-s", "1", "-o", str(tmp_path / "out.json"), "--plot", str(tmp_path / "out.png"),
-        "--seed", "3", "--pi-temperature", "0.5",
+        "--seed", "3", "--pi-temperature", "0.5", "--audio", str(tmp_path / "out.wav"),
     )
     assert code == 0 and "prompt frames" in stdout
+    assert sf.info(str(tmp_path / "out.wav")).frames > 0 and sf.info(str(tmp_path / "out_prompt.wav")).duration > 0.3
     written = json.loads((tmp_path / "out.json").read_text())
     assert written["antiphon"]["generate"]["seed"] == 3 and written["antiphon"]["generate"]["pi_temperature"] == 0.5
     assert (tmp_path / "out.png").exists()

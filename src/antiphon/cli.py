@@ -102,10 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
             "The whole path on the bundled demo corpus (four 60 s guitar stems from the Sectoid song\n"
             "pack, MIT-style licence): analyze them (OUTDIR/analysis: a JSON and a PNG each), build a\n"
             "corpus (OUTDIR/corpus), train a model for a few epochs (OUTDIR/model), and continue 917 ms\n"
-            "of a held-out passage for 5 s (OUTDIR/generated: JSON and the paper's figure); then serve\n"
-            "the model over OSC, play the same prompt into it and record its answer (OUTDIR/live, with\n"
-            "the session log in OUTDIR/sessions). The demo trains 12 epochs unless --set\n"
-            "training.epochs=N says otherwise; a minute or two on 2 cores."
+            "of a held-out passage for 5 s (OUTDIR/generated: JSON, the paper's figure, and WAVs of\n"
+            "the prompt and the answer); evaluate the model against four baselines on the test split\n"
+            "(OUTDIR/evaluation); then serve the model over OSC, play the same prompt into it and\n"
+            "record its answer (OUTDIR/live, session log in OUTDIR/sessions). The demo trains 12\n"
+            "epochs unless --set training.epochs=N says otherwise; a minute or two on 2 cores."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -190,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--prompt", type=Path, required=True, metavar="FILE.json", help="analysis JSON to start from")
     generate.add_argument("-o", "--out", type=Path, required=True, metavar="OUT.json", help="continuation to write")
     generate.add_argument("--plot", type=Path, metavar="OUT.png", help="also draw the prompt and the prediction")
+    generate.add_argument("--audio", type=Path, metavar="OUT.wav", help="also render the prediction (and the prompt, as OUT_prompt.wav)")
     generate.add_argument("--prompt-ms", type=float, help="generate.prompt_ms (default 917)")
     generate.add_argument("--duration-s", type=float, help="generate.duration_s (default 5)")
     generate.add_argument("--pi-temperature", type=float, help="generate.pi_temperature (default 1)")
@@ -218,6 +220,23 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--prompt-ms", dest="eval_prompt_ms", type=float, help="evaluate.prompt_ms (default 917)")
     evaluate.add_argument("--horizon-s", type=float, help="evaluate.horizon_s (default 5)")
     _add_config_options(evaluate)
+
+    render = commands.add_parser(
+        "render",
+        help="hear analysis frames: synthesise audio from an analysis or prediction JSON",
+        description=(
+            "Synthesise audio from analysis frames, so a performer can hear an answer without the\n"
+            "instrument: partials on the pitch classes weighted by chroma, tilted so the centroid\n"
+            "(and with it Peeters' slope) matches, low-passed at the rolloff, at the level of the\n"
+            "frame's energy where the file has it. The result is checked by re-analysis: analyze(render(\n"
+            "frames)) comes back close on centroid and strongest chroma (docs/evaluation.md)."
+        ),
+        epilog="example:\n  antiphon render answer.json -o answer.wav",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    render.add_argument("file", type=Path, metavar="FRAMES.json", help="analysis or prediction JSON")
+    render.add_argument("-o", "--out", type=Path, required=True, metavar="OUT.wav", help="WAV to write")
+    render.add_argument("--sample-rate", type=int, default=44100, help="Hz (default 44100)")
 
     serve = commands.add_parser(
         "serve",
@@ -469,6 +488,19 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         f"{args.prompt}: {continuation.prompt_ms.size} prompt frames -> {continuation.times_ms.size} predicted frames "
         f"({continuation.times_ms[-1] / 1000:.2f} s) in {args.out}" + (f" and {args.plot}" if args.plot else "")
     )
+    if args.audio:
+        from antiphon.generate import render_continuation
+
+        prompt_wav = render_continuation(continuation, args.audio)
+        print(f"audio: {args.audio} (the prediction) and {prompt_wav} (the prompt)")
+    return 0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from antiphon.render.audio import render_file
+
+    seconds = render_file(args.file, args.out, args.sample_rate)
+    print(f"{args.file} -> {args.out} ({seconds:.2f} s at {args.sample_rate} Hz)")
     return 0
 
 
@@ -589,8 +621,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     )
     print(f"4. prompt:     {result.prompt_path}  (the held-out test block of one recording)")
     print(f"5. answer:     {result.continuation_path}  ({result.n_predicted} frames) and {result.figure_path}")
+    print(f"   hear it:    {result.answer_wav} (the answer) and {result.prompt_wav} (the prompt), rendered from the frames")
+    print(f"6. evaluation: {result.evaluation_dir}/  (report.json, bands.png, scores.png)")
+    print_evaluation(result.evaluation)
     print(
-        f"6. live:       {result.live_path} and {result.live_figure_path}  (served over OSC: {result.live_frames} answer frames, "
+        f"7. live:       {result.live_path} and {result.live_figure_path}  (served over OSC: {result.live_frames} answer frames, "
         f"the first {result.live_first_answer_ms:.0f} ms after the prompt's last frame; session log {result.session_log})"
     )
     print(f"everything is in {out.resolve()}")
@@ -633,6 +668,7 @@ _COMMANDS = {
     "train": _cmd_train,
     "generate": _cmd_generate,
     "evaluate": _cmd_evaluate,
+    "render": _cmd_render,
     "serve": _cmd_serve,
     "play": _cmd_play,
     "demo": _cmd_demo,

@@ -2,8 +2,9 @@
 
 analyze (JSON + PNG per recording) -> dataset -> train a small model for a few epochs ->
 generate a continuation of a prompt the model never saw (the held-out test block of one
-recording) -> JSON + PNG -> serve the model over OSC, play the same prompt into it from
-another socket, and record its real-time answer -> JSON + PNG (and the session log).
+recording) -> JSON + PNG + WAV (prompt and answer) -> evaluate the model against baselines on
+the test split -> serve the model over OSC, play the same prompt into it from another socket,
+and record its real-time answer -> JSON + PNG (and the session log).
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ class DemoResult:
     live_frames: int
     live_first_answer_ms: float
     session_log: Path
+    answer_wav: Path
+    prompt_wav: Path
+    evaluation: dict
+    evaluation_dir: Path
 
 
 def held_out_prompt(document: AnalysisDocument, file: CorpusFile) -> AnalysisDocument:
@@ -96,6 +101,12 @@ def run_demo(
     continuation_path = generated / "continuation.json"
     figure_path = generated / "continuation.png"
     continuation = generate(result.folder, prompt_path, continuation_path, config.generate, plot_path=figure_path)
+    from antiphon.evaluation.evaluate import evaluate
+    from antiphon.generate import render_continuation
+
+    answer_wav = generated / "continuation.wav"
+    prompt_wav = render_continuation(continuation, answer_wav)
+    evaluation = evaluate(result.folder, corpus, config.evaluate, out_dir / "evaluation")
     live_path, live_figure, session_log = _serve_and_record(result.folder, prompt_path, out_dir, config)
     return DemoResult(
         analyzed,
@@ -110,6 +121,10 @@ def run_demo(
         live_figure,
         *live_figure_stats(live_path),
         session_log,
+        answer_wav,
+        prompt_wav,
+        evaluation,
+        out_dir / "evaluation",
     )
 
 

@@ -142,3 +142,18 @@ def generate(
         )
         save_figure(figure, plot_path)
     return continuation
+
+
+def render_continuation(continuation: Continuation, out_wav: Path | str, sample_rate_hz: int = 44100) -> Path:
+    """Render the prediction to ``out_wav`` and the prompt beside it (``<stem>_prompt.wav``); returns the latter."""
+    from antiphon.render.audio import synthesize, write_wav
+
+    out_wav = Path(out_wav)
+    prompt_wav = out_wav.with_name(f"{out_wav.stem}_prompt{out_wav.suffix or '.wav'}")
+    for path, times, values in (
+        (out_wav, continuation.times_ms, continuation.values),
+        (prompt_wav, continuation.prompt_ms, continuation.prompt),
+    ):
+        features = {name: values[:, i] for i, name in enumerate(continuation.features)}
+        write_wav(path, synthesize(times, features, sample_rate_hz=sample_rate_hz), sample_rate_hz)
+    return prompt_wav

@@ -165,7 +165,7 @@ def plot_system_scores(free_running: dict[str, dict]) -> Figure:
     figure = Figure(figsize=(11, 4.5), layout="constrained")
     axes = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1, 3]})
     scores = [free_running[s]["score_percent"] for s in systems]
-    axes[0].bar(systems, scores, color=["tab:orange"] + ["tab:grey"] * (len(systems) - 1))
+    axes[0].bar(systems, scores, color=[f"C{i}" for i in range(len(systems))])  # the same colour per system in both panels
     axes[0].set_ylabel("resemblance score (%)")
     axes[0].tick_params(axis="x", rotation=45)
     width = 0.8 / len(systems)
