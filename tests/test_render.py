@@ -56,3 +56,14 @@ def test_render_command(tmp_path, capsys):
     (tmp_path / "empty.json").write_text('{"Analysis": {"Time": []}}')
     assert main(["render", str(tmp_path / "empty.json"), "-o", str(tmp_path / "x.wav")]) == 2
     assert "has no frames" in capsys.readouterr().err and not (tmp_path / "x.wav").exists()
+
+
+@pytest.mark.parametrize("spread", [600.0, 1200.0])
+def test_the_spread_is_shaped_too(spread):
+    times, features = frames(centroid=np.linspace(900, 1800, 120))
+    features["SpectralSpread"] = np.full(120, spread)
+    audio = synthesize(times, features)
+    d = analyze_signal(audio.astype(np.float64), sample_rate_hz=SR)
+    assert np.median(d.column("SpectralSpread")[3:-3]) == pytest.approx(spread, rel=0.1)  # measured: within 5 %
+    error, classes = measured(audio, times, features)
+    assert np.median(error) < 0.03

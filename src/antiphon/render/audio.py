@@ -1,11 +1,12 @@
 """Hearing analysis frames: a spectral synthesiser driven by chroma and the spectral shape.
 
 Each frame sounds as equal-tempered partials from ``fmin_hz`` to ``fmax_hz``, each weighted by the
-chroma of its pitch class, low-passed at the frame's rolloff, and tilted by a factor (f / 1 kHz)^b
-whose exponent b is solved per frame so that the partials' amplitude-weighted centroid equals the
-frame's SpectralCentroid. Under Peeters' definitions the slope is an affine function of the
-centroid, so the slope follows; the spread is not controlled separately (one tilt cannot set two
-moments) and comes out as the chroma and the range make it. The level is the frame's TotalEnergy
+chroma of its pitch class, low-passed at the frame's rolloff, shaped by a Gaussian in
+log-frequency around the centroid whose width (from :data:`SPREAD_WIDTHS_OCTAVES`) brings the
+spread nearest the frame's SpectralSpread, and tilted by a factor (f / 1 kHz)^b whose exponent b
+is solved per frame so that the partials' amplitude-weighted centroid equals the frame's
+SpectralCentroid. Under Peeters' definitions the slope is an affine function of the centroid,
+so the slope follows. The level is the frame's TotalEnergy
 (mean square) or Yin Energy (RMS) where the file has one, else ``level_dbfs``. Amplitudes move
 linearly from frame to frame (no clicks) and every partial keeps its phase.
 """
@@ -29,27 +30,56 @@ def partial_frequencies(fmin_hz: float = 55.0, fmax_hz: float = 8000.0, tuning_h
     return tuning_hz * 2.0 ** ((notes - 69) / 12), notes % 12
 
 
+#: envelope widths tried for the spread, in octaves (a Gaussian in log-frequency around the centroid)
+SPREAD_WIDTHS_OCTAVES = (0.25, 0.4, 0.6, 0.9, 1.3, 2.0, 3.0, 5.0, np.inf)
+
+
 def frame_amplitudes(
-    freqs: np.ndarray, classes: np.ndarray, *, chroma: np.ndarray | None, centroid_hz: float | None, rolloff_hz: float | None, rms: float
+    freqs: np.ndarray,
+    classes: np.ndarray,
+    *,
+    chroma: np.ndarray | None,
+    centroid_hz: float | None,
+    rolloff_hz: float | None,
+    rms: float,
+    spread_hz: float | None = None,
 ) -> np.ndarray:
     """Amplitudes (P,) of the partials for one frame (see the module docstring)."""
     weights = np.ones_like(freqs) if chroma is None else np.maximum(chroma[classes], 0.0) + 1e-6
     if rolloff_hz is not None and rolloff_hz > 0:
         weights = weights / (1.0 + (freqs / rolloff_hz) ** 8)
     if centroid_hz is not None and centroid_hz > 0:
-        log_f = np.log(freqs / 1000.0)
-        low, high = -12.0, 12.0
-        target = np.clip(centroid_hz, freqs[0], freqs[-1])
-        for _ in range(40):  # the weighted centroid grows with the tilt exponent: bisect
-            tilt = 0.5 * (low + high)
-            amplitudes = weights * np.exp(tilt * log_f - np.max(tilt * log_f))
-            if amplitudes @ freqs / amplitudes.sum() < target:
-                low = tilt
-            else:
-                high = tilt
-        weights = weights * np.exp(tilt * log_f - np.max(tilt * log_f))
+        target = float(np.clip(centroid_hz, freqs[0], freqs[-1]))
+        octaves = np.log2(freqs / target)
+        widths = SPREAD_WIDTHS_OCTAVES if spread_hz is not None and spread_hz > 0 else (np.inf,)
+        best, best_gap = weights, np.inf
+        for width in widths:
+            shaped = weights * (np.exp(-0.5 * (octaves / width) ** 2) if np.isfinite(width) else 1.0) + 1e-12
+            candidate = _tilted_to_centroid(freqs, shaped, target)
+            if spread_hz is None or spread_hz <= 0:
+                best = candidate
+                break
+            p = candidate / candidate.sum()
+            spread = float(np.sqrt(p @ (freqs - p @ freqs) ** 2))
+            if abs(spread - spread_hz) < best_gap:
+                best, best_gap = candidate, abs(spread - spread_hz)
+        weights = best
     power = float(np.sum(weights**2) / 2.0)  # mean square of a sum of sines with these amplitudes
     return weights * (rms / np.sqrt(power)) if power > 0 and rms > 0 else np.zeros_like(weights)
+
+
+def _tilted_to_centroid(freqs: np.ndarray, weights: np.ndarray, target: float) -> np.ndarray:
+    """weights x (f / 1 kHz)^b with b such that the amplitude-weighted centroid is ``target`` (bisection)."""
+    log_f = np.log(freqs / 1000.0)
+    low, high = -12.0, 12.0
+    for _ in range(30):  # the weighted centroid grows with the exponent
+        tilt = 0.5 * (low + high)
+        amplitudes = weights * np.exp(tilt * log_f - np.max(tilt * log_f))
+        if amplitudes @ freqs / amplitudes.sum() < target:
+            low = tilt
+        else:
+            high = tilt
+    return weights * np.exp(tilt * log_f - np.max(tilt * log_f))
 
 
 def synthesize(
@@ -76,13 +106,15 @@ def synthesize(
         return audio
     from antiphon.features import analyze_signal
 
-    wanted = np.asarray(features["SpectralCentroid"], dtype=np.float64)
     start_ms = float(times_ms[0])
+    shaped = [n for n in ("SpectralCentroid", "SpectralSpread") if n in features]
     for _ in range(calibration_passes):
         measured = analyze_signal(audio.astype(np.float64), sample_rate_hz=sample_rate_hz, categories=("Spectral",))
-        at_frames = np.interp(np.asarray(times_ms) - start_ms, measured.times_ms, measured.column("SpectralCentroid"))
-        ratio = np.where(at_frames > 0, wanted / np.maximum(at_frames, 1e-9), 1.0)
-        targets["SpectralCentroid"] = np.asarray(targets["SpectralCentroid"]) * np.clip(ratio, 0.5, 2.0)
+        for name in shaped:
+            wanted = np.asarray(features[name], dtype=np.float64)
+            at_frames = np.interp(np.asarray(times_ms) - start_ms, measured.times_ms, measured.column(name))
+            ratio = np.where(at_frames > 0, wanted / np.maximum(at_frames, 1e-9), 1.0)
+            targets[name] = np.asarray(targets[name]) * np.clip(ratio, 0.5, 2.0)
         audio = _render(times_ms, targets, sample_rate_hz, fmin_hz, fmax_hz, level_dbfs)
     return audio
 
@@ -114,6 +146,7 @@ def _render(
                 centroid_hz=float(features["SpectralCentroid"][i]) if "SpectralCentroid" in features else None,
                 rolloff_hz=float(features["SpectralRolloff"][i]) if "SpectralRolloff" in features else None,
                 rms=level(i),
+                spread_hz=float(features["SpectralSpread"][i]) if "SpectralSpread" in features else None,
             )
             for i in range(times.size)
         ]
