@@ -226,9 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="hear analysis frames: synthesise audio from an analysis or prediction JSON",
         description=(
             "Synthesise audio from analysis frames, so a performer can hear an answer without the\n"
-            "instrument: partials on the pitch classes weighted by chroma, tilted so the centroid\n"
-            "(and with it Peeters' slope) matches, low-passed at the rolloff, at the level of the\n"
-            "frame's energy where the file has it. The result is checked by re-analysis: analyze(render(\n"
+            "instrument: partials on the pitch classes weighted by chroma, an envelope whose width\n"
+            "sets the spread and whose tilt sets the centroid (and with it Peeters' slope), low-passed\n"
+            "at the rolloff, at the level of the frame's energy where the file has it. The result is checked by re-analysis: analyze(render(\n"
             "frames)) comes back close on centroid and strongest chroma (docs/evaluation.md)."
         ),
         epilog="example:\n  antiphon render answer.json -o answer.wav",
