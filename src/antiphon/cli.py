@@ -26,8 +26,9 @@ antiphon: an automated real-time music improviser.
 A performer plays; antiphon listens to frames of audio features (chroma, spectral centroid,
 spread, skewness, kurtosis, slope, decrease, rolloff, variation) and, when the performer pauses,
 answers with a continuation of its own. This release analyses audio into the instrument's
-analysis JSON, builds corpora, trains the MDRNN with the paper's optimizers, and improvises
-offline; real-time serving and the optimizer study come next.
+analysis JSON, builds corpora, trains the MDRNN with the paper's optimizers, improvises offline
+and in real time over OSC, measures how much its answers resemble what followed, and renders
+frames to audio; the optimizer study comes next.
 """
 
 EPILOG = """\
@@ -36,7 +37,9 @@ typical session:
   antiphon analyze take1.wav take2.flac -o analysis/ --plot
   antiphon dataset analysis/ -o corpus/       rows of [dt, features], split, scaler
   antiphon train corpus/ -o model/ --optimizer sgd --lr 0.0005 --set training.momentum=0.8
-  antiphon generate model/ --prompt analysis/take1.json -o answer.json --plot answer.png
+  antiphon generate model/ --prompt analysis/take1.json -o answer.json --plot answer.png --audio answer.wav
+  antiphon evaluate model/ corpus/ -o report/  the model against baselines, as a resemblance score
+  antiphon serve model/                        improvise with a performer over OSC (127.0.0.1:9000)
   antiphon analyze solo.ogg -o out/ --set analysis.convention=librosa
   antiphon inspect analysis/take1.json        check a file (yours or the instrument's)
   antiphon config --set analysis.hop_length=256   show the settings that would be used
@@ -115,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     dataset = commands.add_parser(
         "dataset",
-        help="build a training corpus from analysis JSON files or audio",
+        help="build a training corpus from analysis JSON, session logs or audio",
         description=(
             "Turn analysis JSON files, session logs of `antiphon serve` (.jsonl: the performer's frames),\n"
             "or audio (analyzed on the way; folders are searched for all three)\n"
