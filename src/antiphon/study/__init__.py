@@ -1,0 +1,1 @@
+"""The optimizer study (in progress): sharpness measures so far."""
