@@ -1,0 +1,50 @@
+"""Study specs: the bundled Table I, run keys, errors that name the file and the run."""
+
+from __future__ import annotations
+
+import pytest
+
+from antiphon.errors import ConfigError
+from antiphon.study.spec import load_spec, run_key, with_seed
+
+
+def test_table_one_as_the_paper_has_it():
+    spec = load_spec()
+    assert len(spec.configurations) == 10 and spec.seeds == (0, 1, 2, 3, 4)
+    rows = {c.name: c for c in spec.configurations}
+    sgd = rows["SGD, lr 0.0005, decay 0.0005/130, Nesterov momentum 0.8"].config.training
+    assert (sgd.optimizer, sgd.lr, sgd.momentum, sgd.nesterov) == ("sgd", 0.0005, 0.8, True)
+    assert sgd.decay == pytest.approx(0.0005 / 130)
+    assert rows["Adam, lr 0.00005"].paper == {"min_val_loss": -80.77, "epoch": 21}
+    for c in spec.configurations:
+        t = c.config.training
+        assert (t.batch_size, t.epochs, t.patience, t.scale_factor, c.config.model.size) == (64, 130, 20, 10.0, "s")
+        assert c.config.corpus.validation_fraction == 0.1
+
+
+def test_run_keys_are_stable_and_distinct():
+    spec = load_spec()
+    runs = spec.runs()
+    assert len(runs) == 50 and len({key for _, _, key in runs}) == 50
+    assert [key for _, _, key in runs] == [key for _, _, key in load_spec().runs()]
+    config = spec.configurations[0].config
+    assert run_key(with_seed(config, 3), 3) == run_key(config, 3)  # the seed in the key is the run's
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('seeds = [0]\n[[run]]\nname = "a"\ntraining = { optimizer = "adam", momentum = 0.5 }\n', r"\[\[run\]\] 1 \(a\): training.momentum and nesterov are sgd settings"),
+        ('seeds = [0]\n[[run]]\nname = "a"\ntraining = { optimiser = "adam" }\n', r"\[\[run\]\] 1 \(a\): unknown key 'training.optimiser'"),
+        ('seeds = [0]\n[[run]]\nname = "a"\nrealtime = { port = 1 }\n', r"\[\[run\]\] 1: can only change model, training, corpus"),
+        ('seeds = []\n[[run]]\nname = "a"\n', "seeds must be a non-empty list"),
+        ('seeds = [0]\n', "needs at least one"),
+        ('seeds = [0]\n[[run]]\nname = "a"\n[[run]]\nname = "a"\n', "used twice"),
+    ],
+)
+def test_bad_specs(tmp_path, text, message):
+    path = tmp_path / "spec.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_spec(path)
+    assert str(info.value).startswith(str(path))
