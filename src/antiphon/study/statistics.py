@@ -1,0 +1,112 @@
+"""Statistics for comparing configurations over seeds (paired design: seed s is the same
+initial weights and batch order for every configuration).
+
+Intervals: a t-interval (honest at few seeds) and a percentile bootstrap. Paired comparisons:
+mean difference with its interval, paired t-test, Wilcoxon signed-rank, and the probability of
+improvement; p-values over a family of comparisons are Holm-adjusted. Rank correlations
+(Spearman, Kendall) carry a bootstrap interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Interval:
+    mean: float
+    low: float
+    high: float
+
+
+def t_interval(values: Sequence[float], confidence: float = 0.95) -> Interval:
+    """Mean and the Student-t interval; one value gives a zero-width interval."""
+    from scipy import stats
+
+    x = np.asarray(values, dtype=np.float64)
+    mean = float(x.mean())
+    if x.size < 2:
+        return Interval(mean, mean, mean)
+    half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
+    return Interval(mean, mean - half, mean + half)
+
+
+def bootstrap_interval(values: Sequence[float], confidence: float = 0.95, n_resamples: int = 10_000, seed: int = 0) -> Interval:
+    """Mean and the percentile-bootstrap interval of the mean."""
+    x = np.asarray(values, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, x.size, (n_resamples, x.size))].mean(axis=1)
+    tail = (1 - confidence) / 2 * 100
+    return Interval(float(x.mean()), float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail)))
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """a - b over paired seeds: lower is better for losses."""
+
+    mean_difference: Interval
+    p_t: float
+    p_wilcoxon: float
+    probability_a_lower: float
+    n: int
+
+
+def paired_comparison(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> PairedComparison:
+    """Compare two configurations on the same seeds (``a[i]`` and ``b[i]`` share seed i)."""
+    from scipy import stats
+
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if x.shape != y.shape or x.size == 0:
+        raise ValueError(f"paired comparison needs equal, non-empty samples, got {x.size} and {y.size}")
+    difference = x - y
+    if np.all(difference == 0):
+        p_t = p_w = 1.0
+    else:
+        p_t = float(stats.ttest_rel(x, y).pvalue) if x.size > 1 else 1.0
+        p_w = float(stats.wilcoxon(x, y).pvalue) if x.size > 1 and np.any(difference != 0) else 1.0
+    return PairedComparison(t_interval(difference, confidence), p_t, p_w, float(np.mean(x < y)), int(x.size))
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (step-down, monotone, capped at 1), in the input order."""
+    p = np.asarray(p_values, dtype=np.float64)
+    order = np.argsort(p)
+    adjusted = np.empty_like(p)
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, (p.size - rank) * p[index])
+        adjusted[index] = min(1.0, running)
+    return adjusted.tolist()
+
+
+def rank_correlation(x: Sequence[float], y: Sequence[float], n_resamples: int = 2000, seed: int = 0) -> dict[str, float]:
+    """Spearman's rho and Kendall's tau of paired values, each with a 95 % bootstrap interval."""
+    from scipy import stats
+
+    a, b = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    out: dict[str, float] = {}
+    for name, function in (("spearman", stats.spearmanr), ("kendall", stats.kendalltau)):
+        out[name] = float(function(a, b).statistic)
+        samples = []
+        for _ in range(n_resamples):
+            pick = rng.integers(0, a.size, a.size)
+            if np.ptp(a[pick]) > 0 and np.ptp(b[pick]) > 0:
+                samples.append(function(a[pick], b[pick]).statistic)
+        out[f"{name}_low"], out[f"{name}_high"] = (float(np.percentile(samples, 2.5)), float(np.percentile(samples, 97.5))) if samples else (np.nan, np.nan)
+    return out
+
+
+def in_words(name_a: str, name_b: str, comparison: PairedComparison, adjusted_p: float, quantity: str = "validation loss", alpha: float = 0.05) -> str:
+    """One sentence a musician can read, e.g. 'A reaches a lower validation loss than B in 5 of 5 seeds ...'."""
+    d = comparison.mean_difference
+    wins = round(comparison.probability_a_lower * comparison.n)
+    direction = "lower" if d.mean < 0 else "higher"
+    verdict = "a real difference" if adjusted_p < alpha else "not distinguishable from chance"
+    return (
+        f"{name_a} reaches a {direction} {quantity} than {name_b} (mean difference {d.mean:+.2f}, 95 % interval "
+        f"{d.low:+.2f} to {d.high:+.2f}; lower in {wins} of {comparison.n} seeds; Holm-adjusted p = {adjusted_p:.3g}): {verdict}."
+    )

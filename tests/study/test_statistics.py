@@ -1,0 +1,51 @@
+"""Statistics with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from antiphon.study import statistics as st
+
+
+def test_t_interval_matches_the_formula():
+    x = [1.0, 2.0, 3.0, 4.0, 5.0]
+    interval = st.t_interval(x)
+    half = scipy_stats.t.ppf(0.975, 4) * np.std(x, ddof=1) / np.sqrt(5)
+    assert (interval.mean, interval.low, interval.high) == pytest.approx((3.0, 3.0 - half, 3.0 + half))
+    assert st.t_interval([2.0]) == st.Interval(2.0, 2.0, 2.0)
+
+
+def test_bootstrap_interval_contains_the_mean_and_shrinks_with_n():
+    rng = np.random.default_rng(0)
+    small, large = st.bootstrap_interval(rng.normal(0, 1, 10)), st.bootstrap_interval(rng.normal(0, 1, 1000))
+    assert small.low < small.mean < small.high and large.high - large.low < small.high - small.low
+
+
+def test_holm_known_example():
+    # p = (0.01, 0.04, 0.03, 0.005): sorted 0.005*4, 0.01*3, 0.03*2, 0.04*1 -> 0.02, 0.03, 0.06, 0.06 (monotone)
+    assert st.holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert st.holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
+
+
+def test_paired_comparison():
+    same = st.paired_comparison([1.0, 2.0, 3.0], [1.0, 2.0, 3.0])
+    assert same.p_t == 1.0 and same.mean_difference.mean == 0.0
+    a = [-80.1, -79.5, -81.0, -80.7, -79.9, -80.3, -80.8, -79.7]
+    b = [-62.0, -61.4, -63.1, -62.5, -60.9, -62.2, -61.8, -62.7]
+    better = st.paired_comparison(a, b)
+    assert better.p_t < 1e-6 and better.probability_a_lower == 1.0 and better.mean_difference.high < 0
+    sentence = st.in_words("Adam 5e-5", "Adam 1e-3", better, st.holm([better.p_t])[0])
+    assert sentence.startswith("Adam 5e-5 reaches a lower validation loss than Adam 1e-3") and "8 of 8 seeds" in sentence
+    assert "a real difference" in sentence
+    with pytest.raises(ValueError):
+        st.paired_comparison([1.0], [1.0, 2.0])
+
+
+def test_rank_correlation():
+    x = np.arange(10.0)
+    perfect = st.rank_correlation(x, x**3)
+    assert perfect["spearman"] == pytest.approx(1.0) and perfect["kendall"] == pytest.approx(1.0)
+    reverse = st.rank_correlation(x, -x)
+    assert reverse["spearman"] == pytest.approx(-1.0)
