@@ -1,7 +1,8 @@
 """Offline improvisation (paper III-D/E): feed the first ``prompt_ms`` of a file, let the model continue.
 
-The prompt's rows (dt and features, scaled as in training) update the model state one step at
-a time; then each sampled row is fed back until the continuation lasts ``duration_s``. The
+The prompt's frames update the model state one step at a time; then each sampled frame is fed
+back until the continuation lasts ``duration_s``. The model runs in the NumPy engine (the one
+``serve`` uses, tested equal to the torch model), so generating needs no torch. The
 continuation is written as an analysis JSON in the prompt file's layout: times in ms from the
 start of the prediction, values de-normalised to instrument units.
 """
@@ -10,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
 import numpy as np
 
 from antiphon import __version__
@@ -19,8 +18,7 @@ from antiphon.config import GenerateConfig, to_dict
 from antiphon.data.analysis_json import FORMAT_VERSION, AnalysisDocument, read_analysis, write_analysis
 from antiphon.data.corpus import rows_from_document
 from antiphon.errors import DataError
-from antiphon.model.directory import ModelInfo
-from antiphon.model.sampling import sample_mixture
+from antiphon.realtime.engine import Engine
 
 
 @dataclass(frozen=True)
@@ -38,13 +36,13 @@ class Continuation:
     values: np.ndarray
 
 
-def continue_prompt(model: Any, info: ModelInfo, document: AnalysisDocument, config: GenerateConfig) -> Continuation:
-    """Prompt ``model`` with the first ``config.prompt_ms`` of ``document`` and sample a continuation.
+def continue_prompt(engine: Engine, document: AnalysisDocument, config: GenerateConfig) -> Continuation:
+    """Prompt the model with the first ``config.prompt_ms`` of ``document`` and sample a continuation.
 
     Raises:
         DataError: the document lacks a feature of the model, or the prompt holds fewer than two frames.
     """
-    features = info.feature_names
+    features = engine.feature_names
     missing = [name for name in features if name not in document.features]
     if missing:
         raise DataError(
@@ -59,34 +57,19 @@ def continue_prompt(model: Any, info: ModelInfo, document: AnalysisDocument, con
         )
     prompt_doc = document.with_frames(document.times_ms[:n_prompt], {n: document.features[n][:n_prompt] for n in features})
     dt, raw = rows_from_document(prompt_doc, features)
-    scale = info.training.scale_factor
-    scaled, _ = info.scaler.transform(raw)
-    rows = np.concatenate([dt[:, None], scaled], axis=1) * scale
-
-    state = None
-    for row in rows:
-        params, state = model.step(row, state)
-    rng = np.random.default_rng(config.seed)
-    steps, values, elapsed = [], [], 0.0
-    while elapsed < config.duration_s:
-        mu, sigma, logits = params
-        row = sample_mixture(
-            mu, sigma, logits, rng, pi_temperature=config.pi_temperature, sigma_temperature=config.sigma_temperature
-        ) / scale
-        row[0] = max(float(row[0]), config.min_dt_s)
-        if config.clip:
-            row[1:] = np.clip(row[1:], 0.0, 1.0)
-        steps.append(row[0])
-        values.append(row[1:])
-        elapsed += row[0]
-        params, state = model.step(row * scale, state)
-    times_ms = np.cumsum(steps) * 1000.0
+    engine.reset()
+    engine.pi_temperature, engine.sigma_temperature = config.pi_temperature, config.sigma_temperature
+    for step, frame in zip(dt, raw):
+        engine.feed(frame, float(step))
+    steps, values = engine.continue_for(
+        config.duration_s, np.random.default_rng(config.seed), min_dt_s=config.min_dt_s, clip=config.clip
+    )
     return Continuation(
         features=features,
         prompt_ms=prompt_doc.times_ms,
         prompt=prompt_doc.matrix(features),
-        times_ms=times_ms,
-        values=info.scaler.inverse(np.array(values)),
+        times_ms=np.cumsum(steps) * 1000.0,
+        values=values,
     )
 
 
@@ -104,11 +87,9 @@ def generate(
         ModelError: the model folder is missing a file or corrupt.
         DataError: the prompt is unreadable or does not fit the model.
     """
-    from antiphon.model.directory import load_model
-
-    model, info = load_model(model_dir)
+    engine = Engine.from_model_dir(model_dir)
     document = read_analysis(prompt_path)
-    continuation = continue_prompt(model, info, document, config)
+    continuation = continue_prompt(engine, document, config)
     out = document.with_frames(
         continuation.times_ms, {name: continuation.values[:, i] for i, name in enumerate(continuation.features)}
     ).with_metadata(

@@ -88,20 +88,9 @@ def model_continuation(engine, prompt: np.ndarray, horizon_s: float, rng: np.ran
     engine.reset()
     for row in prompt:
         engine.feed(scaler.inverse(row[1:]), float(row[0]))
-    rows, elapsed = [], 0.0
-    while elapsed < horizon_s and len(rows) < 100_000:
-        if mean:
-            mu, _, logits = engine.params()
-            weights = np.exp(logits - logits.max())
-            row = (weights / weights.sum()) @ mu / engine.scale
-            dt, features = max(float(row[0]), 0.001), scaler.inverse(np.clip(row[1:], 0.0, 1.0))
-        else:
-            dt, features = engine.sample(rng)
-        engine.feed(features, dt)
-        scaled, _ = scaler.transform(features)
-        rows.append(np.concatenate([[dt], scaled]))
-        elapsed += dt
-    return np.array(rows)
+    steps, frames = engine.continue_for(horizon_s, rng, mean=mean)
+    scaled, _ = scaler.transform(frames)
+    return np.concatenate([steps[:, None], scaled], axis=1)
 
 
 def compare(continuation: np.ndarray, real: np.ndarray, training: list[np.ndarray], names: tuple[str, ...], config: EvaluateConfig) -> dict[str, Any]:

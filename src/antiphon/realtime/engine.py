@@ -42,6 +42,18 @@ class Engine:
         self.pi_temperature, self.sigma_temperature = 1.0, 1.0
         h, d, k = self.n_units, self.dimension, self.n_mixtures
         order = np.r_[0:h, h : 2 * h, 3 * h : 4 * h, 2 * h : 3 * h]  # torch's (i, f, g, o) -> (i, f, o, g)
+        expected = {
+            **{f"lstm.weight_ih_l{k}": (4 * h, d if k == 0 else h) for k in range(self.n_layers)},
+            **{f"lstm.weight_hh_l{k}": (4 * h, h) for k in range(self.n_layers)},
+            "head.linear.weight": (2 * k * d + k, h),
+        }
+        for name, shape in expected.items():
+            found = weights.get(name)
+            if found is None or tuple(found.shape) != shape:
+                actual = "missing" if found is None else f"shaped {tuple(found.shape)}"
+                raise ModelError(
+                    f"{info.folder / WEIGHTS_FILE}: weights do not fit the model in model.json ({name} is {actual}, expected {shape})"
+                )
         try:
             self._layers = []
             for layer in range(self.n_layers):
@@ -56,8 +68,6 @@ class Engine:
             head_b = weights["head.linear.bias"].astype(DTYPE)
         except KeyError as exc:
             raise ModelError(f"{info.folder / WEIGHTS_FILE}: no tensor {exc} for this model") from exc
-        if self._layers[0][0].shape != (4 * h, d + h) or head_w.shape != (2 * k * d + k, h):
-            raise ModelError(f"{info.folder / WEIGHTS_FILE}: weights do not fit the model in model.json")
         self._mu_w, self._mu_b = head_w[: k * d].reshape(k, d, h), head_b[: k * d].reshape(k, d)
         self._sigma_w, self._sigma_b = head_w[k * d : 2 * k * d].reshape(k, d, h), head_b[k * d : 2 * k * d].reshape(k, d)
         self._logit_w, self._logit_b = head_w[2 * k * d :], head_b[2 * k * d :]
@@ -158,11 +168,12 @@ class Engine:
         sigma = np.where(raw > 0, raw, np.expm1(np.minimum(raw, 0.0))) + 1.0 + self.sigma_floor  # elu + 1 + floor
         return mu, sigma, self._logit_w @ out + self._logit_b
 
-    def sample(self, rng: np.random.Generator, min_dt_s: float = 0.001) -> tuple[float, np.ndarray]:
-        """Draw the next frame: (dt_s >= min_dt_s, features (F,) in instrument units, clipped to the training range).
+    def sample(self, rng: np.random.Generator, min_dt_s: float = 0.001, clip: bool = True) -> tuple[float, np.ndarray]:
+        """Draw the next frame: (dt_s >= min_dt_s, features (F,) in instrument units).
 
-        Same draws as :func:`~antiphon.model.sampling.sample_mixture` (one uniform, then D normals),
-        using the engine's temperatures. Does not feed the frame back (call :meth:`feed`).
+        Features are clipped to the training range unless ``clip`` is False. Same draws as
+        :func:`~antiphon.model.sampling.sample_mixture` (one uniform, then D normals), using the
+        engine's temperatures. Does not feed the frame back (call :meth:`feed`).
         """
         out = self._last_output()
         logits = self._logit_w @ out + self._logit_b
@@ -181,7 +192,33 @@ class Engine:
         row += sigma
         if self.scale != 1.0:
             row /= self.scale
-        features = np.minimum(np.maximum(row[1:], 0.0), 1.0).astype(np.float64)
+        features = (np.minimum(np.maximum(row[1:], 0.0), 1.0) if clip else row[1:]).astype(np.float64)
         features *= self._span
         features += self._minimum
         return max(float(row[0]), min_dt_s), features
+
+    def mean_frame(self, min_dt_s: float = 0.001) -> tuple[float, np.ndarray]:
+        """The mixture's mean as the next frame (dt_s >= min_dt_s, features clipped, instrument units)."""
+        mu, _, logits = self.params()
+        weights = np.exp(logits - logits.max())
+        row = (weights / weights.sum()) @ mu / self.scale
+        features = np.minimum(np.maximum(row[1:], 0.0), 1.0).astype(np.float64) * self._span + self._minimum
+        return max(float(row[0]), min_dt_s), features
+
+    def continue_for(
+        self, duration_s: float, rng: np.random.Generator, *, min_dt_s: float = 0.001, clip: bool = True, mean: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Let the model play on from its current state, each frame fed back, until ``duration_s`` is covered.
+
+        Returns the time steps (N,) in seconds and the frames (N, F) in instrument units; ``mean``
+        follows the mixture mean instead of sampling (no randomness).
+        """
+        steps, frames, elapsed = [], [], 0.0
+        while elapsed < duration_s and len(steps) < 1_000_000:
+            dt, features = self.mean_frame(min_dt_s) if mean else self.sample(rng, min_dt_s, clip)
+            self.feed(features, dt)
+            steps.append(dt)
+            frames.append(features)
+            elapsed += dt
+        return np.array(steps), np.array(frames).reshape(len(frames), len(self.feature_names))
+
