@@ -27,8 +27,8 @@ A performer plays; antiphon listens to frames of audio features (chroma, spectra
 spread, skewness, kurtosis, slope, decrease, rolloff, variation) and, when the performer pauses,
 answers with a continuation of its own. This release analyses audio into the instrument's
 analysis JSON, builds corpora, trains the MDRNN with the paper's optimizers, improvises offline
-and in real time over OSC, measures how much its answers resemble what followed, and renders
-frames to audio; the optimizer study comes next.
+and in real time over OSC, measures how much its answers resemble what followed, renders
+frames to audio, and runs the paper's optimizer study (Table I and beyond) on Dask.
 """
 
 EPILOG = """\
@@ -40,6 +40,7 @@ typical session:
   antiphon generate model/ --prompt analysis/take1.json -o answer.json --plot answer.png --audio answer.wav
   antiphon evaluate model/ corpus/ -o report/  the model against baselines, as a resemblance score
   antiphon serve model/                        improvise with a performer over OSC (127.0.0.1:9000)
+  antiphon study run --corpus corpus/ -o table1/   the paper's optimizer comparison, on Dask
   antiphon analyze solo.ogg -o out/ --set analysis.convention=librosa
   antiphon inspect analysis/take1.json        check a file (yours or the instrument's)
   antiphon config --set analysis.hop_length=256   show the settings that would be used
@@ -108,8 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
             "of a held-out passage for 5 s (OUTDIR/generated: JSON, the paper's figure, and WAVs of\n"
             "the prompt and the answer); evaluate the model against four baselines on the test split\n"
             "(OUTDIR/evaluation); then serve the model over OSC, play the same prompt into it and\n"
-            "record its answer (OUTDIR/live, session log in OUTDIR/sessions). The demo trains 12\n"
-            "epochs unless --set training.epochs=N says otherwise; a minute or two on 2 cores."
+            "record its answer (OUTDIR/live, session log in OUTDIR/sessions); last, run a small optimizer\n"
+            "study on a local Dask cluster (three optimizers x two seeds, 4 epochs: OUTDIR/study/report.html).\n"
+            "The demo trains 12 epochs unless --set training.epochs=N says otherwise (the study keeps its\n"
+            "own spec); about three minutes on 2 cores."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -301,6 +304,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     inspect.add_argument("files", nargs="+", type=Path, metavar="ANALYSIS.json", help="analysis JSON files")
     inspect.add_argument("--plot", type=Path, metavar="OUTDIR", help="also write <name>.png, the features over time")
+
+    from antiphon import cli_study
+
+    cli_study.add_parser(commands)
 
     config = commands.add_parser(
         "config",
@@ -607,12 +614,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     out = args.out
     print(f"antiphon demo: the bundled guitar recordings through the whole path, into {out}/")
     progress, advance = _progress(len(demo_corpus()), "analyzing the demo corpus")
-    bar = _TrainingBar()
+    from antiphon.cli_study import StudyBar, print_table
+
+    bar, study_bar = _TrainingBar(), StudyBar()
     try:
         with progress:
-            result = run_demo(out, config, on_file=advance, training_progress=bar)
+            result = run_demo(out, config, on_file=advance, training_progress=bar, study_progress=study_bar)
     finally:
         bar.stop()
+        study_bar.stop()
     seconds = sum(a.duration_s for a in result.analyzed)
     print(f"1. analysis:   {out / 'analysis'}/  ({len(result.analyzed)} recordings, {seconds:.0f} s of audio: a JSON and a PNG each)")
     rows = result.corpus.summary()["rows_per_split"]
@@ -631,6 +641,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         f"7. live:       {result.live_path} and {result.live_figure_path}  (served over OSC: {result.live_frames} answer frames, "
         f"the first {result.live_first_answer_ms:.0f} ms after the prompt's last frame; session log {result.session_log})"
     )
+    print(f"8. study:      {result.study_dir}/report.html  (a small optimizer study on Dask: the `demo` spec; figures and report.json beside it)")
+    print_table(result.study_report)
     print(f"everything is in {out.resolve()}")
     return 0
 
@@ -665,8 +677,15 @@ def _cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_study(args: argparse.Namespace) -> int:
+    from antiphon import cli_study
+
+    return cli_study.run(args)
+
+
 _COMMANDS = {
     "analyze": _cmd_analyze,
+    "study": _cmd_study,
     "dataset": _cmd_dataset,
     "train": _cmd_train,
     "generate": _cmd_generate,

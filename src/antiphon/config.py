@@ -26,7 +26,8 @@ Convention = Literal["peeters", "librosa"]
 ChromaMethod = Literal["ircam", "librosa"]
 
 
-def _doc(default: Any, doc: str) -> Any:
+def setting(default: Any, doc: str) -> Any:
+    """A dataclass field with its default and the one-line doc `antiphon config` prints."""
     return field(default=default, metadata={"doc": doc})
 
 
@@ -39,35 +40,35 @@ class AnalysisConfig:
     0.11's choices so that the two can be cross-checked.
     """
 
-    convention: Convention = _doc("peeters", "descriptor conventions: 'peeters' (IrcamDescriptor) or 'librosa'")
-    n_fft: int = _doc(2048, "window and FFT length in samples")
-    hop_length: int = _doc(512, "samples between successive frames")
-    window: str | None = _doc(None, "window name for scipy.signal.get_window (peeters: blackman, librosa: hann)")
-    center: bool | None = _doc(
+    convention: Convention = setting("peeters", "descriptor conventions: 'peeters' (IrcamDescriptor) or 'librosa'")
+    n_fft: int = setting(2048, "window and FFT length in samples")
+    hop_length: int = setting(512, "samples between successive frames")
+    window: str | None = setting(None, "window name for scipy.signal.get_window (peeters: blackman, librosa: hann)")
+    center: bool | None = setting(
         None, "frames centred on t*hop with zero padding (librosa) instead of starting at t*hop (peeters)"
     )
-    rolloff_threshold: float | None = _doc(None, "fraction of the total reached at the rolloff (peeters: 0.95, librosa: 0.85)")
-    rolloff_power: float | None = _doc(
+    rolloff_threshold: float | None = setting(None, "fraction of the total reached at the rolloff (peeters: 0.95, librosa: 0.85)")
+    rolloff_power: float | None = setting(
         None, "exponent of the magnitude summed for the rolloff: 2 = energy (peeters), 1 = magnitude (librosa)"
     )
-    chroma_method: ChromaMethod | None = _doc(
+    chroma_method: ChromaMethod | None = setting(
         None, "'ircam': semitone bands between chroma_fmin_hz and chroma_fmax_hz; 'librosa': Ellis filter bank"
     )
-    chroma_fmin_hz: float = _doc(77.0, "lowest frequency counted in chroma (ircam method), Hz")
-    chroma_fmax_hz: float = _doc(1500.0, "highest frequency counted in chroma (ircam method), Hz")
-    tuning_hz: float = _doc(440.0, "frequency of A4, Hz")
-    chroma_center_octave: float = _doc(5.0, "centre octave of the librosa chroma weighting")
-    chroma_octave_width: float = _doc(2.0, "Gaussian octave width of the librosa chroma weighting (0 = flat)")
-    fft_precision: Literal["single", "double"] = _doc(
+    chroma_fmin_hz: float = setting(77.0, "lowest frequency counted in chroma (ircam method), Hz")
+    chroma_fmax_hz: float = setting(1500.0, "highest frequency counted in chroma (ircam method), Hz")
+    tuning_hz: float = setting(440.0, "frequency of A4, Hz")
+    chroma_center_octave: float = setting(5.0, "centre octave of the librosa chroma weighting")
+    chroma_octave_width: float = setting(2.0, "Gaussian octave width of the librosa chroma weighting (0 = flat)")
+    fft_precision: Literal["single", "double"] = setting(
         "single", "FFT arithmetic: 'single' (as IrcamDescriptor/PiPo; about twice as fast) or 'double'"
     )
-    variation_first_frame: Literal["zero", "next"] = _doc(
+    variation_first_frame: Literal["zero", "next"] = setting(
         "zero", "SpectralVariation of the first frame: 0, or the second frame's value (Timbre Toolbox); streaming needs 'zero'"
     )
-    silence_dbfs: float = _doc(-120.0, "frames whose windowed RMS is below this level (dB full scale) count as silent")
-    yin_downsampling: int = _doc(2, "Yin works on the frame averaged down by 2**yin_downsampling (pipo.yin: 2)")
-    yin_threshold: float = _doc(0.68, "Yin threshold on the cumulative mean normalised difference (pipo.yin: 0.68)")
-    yin_min_freq_hz: float = _doc(0.0, "lowest Yin frequency, Hz; 0 = as low as the frame allows")
+    silence_dbfs: float = setting(-120.0, "frames whose windowed RMS is below this level (dB full scale) count as silent")
+    yin_downsampling: int = setting(2, "Yin works on the frame averaged down by 2**yin_downsampling (pipo.yin: 2)")
+    yin_threshold: float = setting(0.68, "Yin threshold on the cumulative mean normalised difference (pipo.yin: 0.68)")
+    yin_min_freq_hz: float = setting(0.0, "lowest Yin frequency, Hz; 0 = as low as the frame allows")
 
     def __post_init__(self) -> None:
         checks: list[tuple[bool, str]] = [
@@ -122,12 +123,12 @@ _CONVENTION_DEFAULTS: dict[str, dict[str, Any]] = {
 class CorpusConfig:
     """How analysis files become a training corpus (design §2.3)."""
 
-    features: tuple[str, ...] = _doc(SPECTRAL_NAMES, "features after dt in each row (default: the 20 Spectral values)")
-    split: Literal["block", "file"] = _doc(
+    features: tuple[str, ...] = setting(SPECTRAL_NAMES, "features after dt in each row (default: the 20 Spectral values)")
+    split: Literal["block", "file"] = setting(
         "block", "'block': each file is cut into contiguous train/validation/test blocks; 'file': whole files"
     )
-    train_fraction: float = _doc(0.8, "share of frames (block) or files (file) for training")
-    validation_fraction: float = _doc(0.1, "share for validation (early stopping); the rest is the test split")
+    train_fraction: float = setting(0.8, "share of frames (block) or files (file) for training")
+    validation_fraction: float = setting(0.1, "share for validation (early stopping); the rest is the test split")
 
     def __post_init__(self) -> None:
         if not self.features:
@@ -153,14 +154,14 @@ MODEL_SIZES: dict[str, int] = {"xxs": 16, "xs": 32, "s": 64, "m": 128, "l": 256,
 class ModelConfig:
     """The MDRNN (design §3): LSTM layers and a mixture density head."""
 
-    size: Literal["xxs", "xs", "s", "m", "l", "xl"] = _doc("s", "LSTM units per layer: xxs 16, xs 32, s 64, m 128, l 256, xl 512")
-    n_layers: int = _doc(2, "LSTM layers")
-    n_mixtures: int = _doc(5, "Gaussian components of the mixture density head")
-    dropout: float = _doc(0.0, "dropout between LSTM layers (IMPSY: none)")
-    init: Literal["keras", "torch"] = _doc(
+    size: Literal["xxs", "xs", "s", "m", "l", "xl"] = setting("s", "LSTM units per layer: xxs 16, xs 32, s 64, m 128, l 256, xl 512")
+    n_layers: int = setting(2, "LSTM layers")
+    n_mixtures: int = setting(5, "Gaussian components of the mixture density head")
+    dropout: float = setting(0.0, "dropout between LSTM layers (IMPSY: none)")
+    init: Literal["keras", "torch"] = setting(
         "keras", "weight initialisation: 'keras' (glorot/orthogonal, forget bias 1, one bias: as the paper) or 'torch'"
     )
-    sigma_floor: float = _doc(1e-7, "added to every sigma: sigma = elu(x) + 1 + sigma_floor (keras-mdn-layer)")
+    sigma_floor: float = setting(1e-7, "added to every sigma: sigma = elu(x) + 1 + sigma_floor (keras-mdn-layer)")
 
     def __post_init__(self) -> None:
         if self.n_layers < 1 or self.n_mixtures < 1:
@@ -182,33 +183,33 @@ OptimizerName = Literal["adam", "nadam", "sgd", "rmsprop", "adagrad", "adadelta"
 class TrainingConfig:
     """Training (design §4). Optimizer hyper-parameters follow Keras's meaning and defaults."""
 
-    optimizer: OptimizerName = _doc("adam", "adam, nadam, sgd, rmsprop, adagrad or adadelta (Keras semantics)")
-    lr: float | None = _doc(None, "learning rate; unset = the Keras default (sgd 0.01, the others 0.001)")
-    momentum: float = _doc(0.0, "sgd momentum")
-    nesterov: bool = _doc(False, "sgd: Nesterov momentum")
-    decay: float = _doc(0.0, "Keras time-based decay per batch: lr_t = lr / (1 + decay * t), t = batches so far")
-    beta_1: float = _doc(0.9, "adam, nadam: first-moment decay")
-    beta_2: float = _doc(0.999, "adam, nadam: second-moment decay")
-    epsilon: float = _doc(1e-7, "adam, nadam, rmsprop, adagrad, adadelta: Keras's epsilon")
-    rho: float | None = _doc(None, "rmsprop, adadelta: moving-average decay; unset = Keras (0.9, 0.95)")
-    nadam_variant: Literal["legacy", "keras3"] = _doc(
+    optimizer: OptimizerName = setting("adam", "adam, nadam, sgd, rmsprop, adagrad or adadelta (Keras semantics)")
+    lr: float | None = setting(None, "learning rate; unset = the Keras default (sgd 0.01, the others 0.001)")
+    momentum: float = setting(0.0, "sgd momentum")
+    nesterov: bool = setting(False, "sgd: Nesterov momentum")
+    decay: float = setting(0.0, "Keras time-based decay per batch: lr_t = lr / (1 + decay * t), t = batches so far")
+    beta_1: float = setting(0.9, "adam, nadam: first-moment decay")
+    beta_2: float = setting(0.999, "adam, nadam: second-moment decay")
+    epsilon: float = setting(1e-7, "adam, nadam, rmsprop, adagrad, adadelta: Keras's epsilon")
+    rho: float | None = setting(None, "rmsprop, adadelta: moving-average decay; unset = Keras (0.9, 0.95)")
+    nadam_variant: Literal["legacy", "keras3"] = setting(
         "legacy",
         "nadam momentum schedule: 'legacy' 0.96^(0.004 t) (Keras <= 2.10, tf.keras legacy) or 'keras3' 0.96^t",
     )
-    initial_accumulator: float = _doc(0.1, "adagrad: initial accumulator value (Keras)")
-    l1: float = _doc(0.0, "L1 penalty on weight matrices, added to the loss: l1 * sum |w|")
-    l2: float = _doc(0.0, "L2 penalty on weight matrices, added to the loss: l2 * sum w^2")
-    clip_norm: float | None = _doc(None, "clip the global gradient norm to this value (unset: no clipping)")
-    clip_value: float | None = _doc(None, "clip every gradient element to [-clip_value, clip_value] (unset: none)")
-    batch_size: int = _doc(64, "windows per batch")
-    epochs: int = _doc(130, "most epochs to train (the paper: 130)")
-    patience: int = _doc(20, "stop after this many epochs without a lower validation loss (the paper: 20)")
-    sequence_length: int = _doc(50, "steps per training window (IMPSY: 50)")
-    window_stride: int = _doc(1, "steps between the starts of successive training windows (IMPSY: 1)")
-    scale_factor: float = _doc(
+    initial_accumulator: float = setting(0.1, "adagrad: initial accumulator value (Keras)")
+    l1: float = setting(0.0, "L1 penalty on weight matrices, added to the loss: l1 * sum |w|")
+    l2: float = setting(0.0, "L2 penalty on weight matrices, added to the loss: l2 * sum w^2")
+    clip_norm: float | None = setting(None, "clip the global gradient norm to this value (unset: no clipping)")
+    clip_value: float | None = setting(None, "clip every gradient element to [-clip_value, clip_value] (unset: none)")
+    batch_size: int = setting(64, "windows per batch")
+    epochs: int = setting(130, "most epochs to train (the paper: 130)")
+    patience: int = setting(20, "stop after this many epochs without a lower validation loss (the paper: 20)")
+    sequence_length: int = setting(50, "steps per training window (IMPSY: 50)")
+    window_stride: int = setting(1, "steps between the starts of successive training windows (IMPSY: 1)")
+    scale_factor: float = setting(
         1.0, "inputs and targets are multiplied by this (IMPSY: 10, which adds D ln 10 nats to the loss)"
     )
-    seed: int = _doc(0, "seed of the weights, the batch order and dropout")
+    seed: int = setting(0, "seed of the weights, the batch order and dropout")
 
     def __post_init__(self) -> None:
         checks = [
@@ -251,16 +252,16 @@ class TrainingConfig:
 class GenerateConfig:
     """Offline improvisation (paper III-D/E): a prompt, then the model's continuation."""
 
-    prompt_ms: float = _doc(917.0, "prompt length: the first frames of the prompt file up to this time, ms")
-    duration_s: float = _doc(5.0, "length of the continuation, seconds")
-    pi_temperature: float = _doc(1.0, "temperature of the mixture weights (< 1: the likeliest component more often)")
-    sigma_temperature: float = _doc(1.0, "variance scale of the sampled component (0: its mean; 1: the model's spread)")
-    min_dt_s: float = _doc(0.001, "sampled time steps are at least this long, s")
-    clip: bool = _doc(True, "clip sampled features to the training range (normalised [0, 1])")
-    plot_features: tuple[str, ...] = _doc(
+    prompt_ms: float = setting(917.0, "prompt length: the first frames of the prompt file up to this time, ms")
+    duration_s: float = setting(5.0, "length of the continuation, seconds")
+    pi_temperature: float = setting(1.0, "temperature of the mixture weights (< 1: the likeliest component more often)")
+    sigma_temperature: float = setting(1.0, "variance scale of the sampled component (0: its mean; 1: the model's spread)")
+    min_dt_s: float = setting(0.001, "sampled time steps are at least this long, s")
+    clip: bool = setting(True, "clip sampled features to the training range (normalised [0, 1])")
+    plot_features: tuple[str, ...] = setting(
         ("Chroma03", "Chroma04", "Chroma05", "SpectralSkewness"), "features drawn in the prompt-then-prediction figure"
     )
-    seed: int = _doc(0, "seed of the sampling")
+    seed: int = setting(0, "seed of the sampling")
 
     def __post_init__(self) -> None:
         if self.prompt_ms <= 0 or self.duration_s <= 0:
@@ -275,17 +276,17 @@ class GenerateConfig:
 class EvaluateConfig:
     """``antiphon evaluate`` (docs/evaluation.md): prompts from the test split and their continuations."""
 
-    prompt_ms: float = _doc(917.0, "prompt length, ms (the paper's 917)")
-    horizon_s: float = _doc(5.0, "length of each continuation compared with the real one, s")
-    n_prompts: int = _doc(10, "prompts drawn evenly from the test split")
-    n_continuations: int = _doc(3, "continuations generated per prompt (for the spread and the diversity)")
-    grid_ms: float = _doc(20.0, "the common time grid on which shapes are compared, ms")
-    novelty_rows: int = _doc(50, "rows of a continuation compared with every training window of that length")
-    copy_threshold: float = _doc(0.02, "RMS distance (normalised) to a training window under which an answer counts as copied")
-    plot_features: tuple[str, ...] = _doc(
+    prompt_ms: float = setting(917.0, "prompt length, ms (the paper's 917)")
+    horizon_s: float = setting(5.0, "length of each continuation compared with the real one, s")
+    n_prompts: int = setting(10, "prompts drawn evenly from the test split")
+    n_continuations: int = setting(3, "continuations generated per prompt (for the spread and the diversity)")
+    grid_ms: float = setting(20.0, "the common time grid on which shapes are compared, ms")
+    novelty_rows: int = setting(50, "rows of a continuation compared with every training window of that length")
+    copy_threshold: float = setting(0.02, "RMS distance (normalised) to a training window under which an answer counts as copied")
+    plot_features: tuple[str, ...] = setting(
         ("Chroma03", "Chroma04", "Chroma05", "SpectralSkewness"), "features drawn in the band figure"
     )
-    seed: int = _doc(0, "seed of the sampling and the random-walk baseline")
+    seed: int = setting(0, "seed of the sampling and the random-walk baseline")
 
     def __post_init__(self) -> None:
         if self.prompt_ms <= 0 or self.horizon_s <= 0 or self.grid_ms <= 0:
@@ -298,24 +299,24 @@ class EvaluateConfig:
 class RealtimeConfig:
     """``antiphon serve`` and ``antiphon play`` (design §5): OSC addresses, ports, timing, modes."""
 
-    host: str = _doc("127.0.0.1", "address serve listens on (127.0.0.1: this machine only)")
-    port: int = _doc(9000, "UDP port serve listens on for frames and control (0: any free port)")
-    send_host: str = _doc("127.0.0.1", "where answers go")
-    send_port: int = _doc(9001, "UDP port answers go to (a fixed port: Max's udpreceive cannot follow the sender's)")
-    frame_address: str = _doc("/antiphon/frame", "incoming frames: one float per model feature, in the model's order")
-    prediction_address: str = _doc("/antiphon/prediction", "outgoing answers: the same layout as frames")
-    control_prefix: str = _doc("/antiphon", "control messages are <prefix>/mode, /pi_temperature, ...")
-    mode: Literal["callresponse", "filter", "solo", "useronly"] = _doc("callresponse", "interaction mode at start")
-    silence_s: float = _doc(0.3, "call-and-response: answer once the performer has been silent this long, s")
-    pi_temperature: float = _doc(1.0, "temperature of the mixture weights at start")
-    sigma_temperature: float = _doc(1.0, "variance scale of the sampled component at start")
-    min_dt_s: float = _doc(0.001, "answer frames are at least this far apart, s")
-    ahead_frames: int = _doc(8, "answer frames generated ahead of their send time")
-    receive_buffer_bytes: int = _doc(4 << 20, "socket receive buffer (bursts of 5,000 frames fit in 4 MiB)")
-    max_packet_bytes: int = _doc(8192, "larger datagrams are counted as oversize and dropped")
-    max_timetag_ahead_s: float = _doc(1.0, "bundles timetagged further ahead than this are counted and dropped")
-    log_dir: str = _doc("sessions", "folder for session logs (one JSON Lines file per session)")
-    seed: int = _doc(0, "seed of the sampling")
+    host: str = setting("127.0.0.1", "address serve listens on (127.0.0.1: this machine only)")
+    port: int = setting(9000, "UDP port serve listens on for frames and control (0: any free port)")
+    send_host: str = setting("127.0.0.1", "where answers go")
+    send_port: int = setting(9001, "UDP port answers go to (a fixed port: Max's udpreceive cannot follow the sender's)")
+    frame_address: str = setting("/antiphon/frame", "incoming frames: one float per model feature, in the model's order")
+    prediction_address: str = setting("/antiphon/prediction", "outgoing answers: the same layout as frames")
+    control_prefix: str = setting("/antiphon", "control messages are <prefix>/mode, /pi_temperature, ...")
+    mode: Literal["callresponse", "filter", "solo", "useronly"] = setting("callresponse", "interaction mode at start")
+    silence_s: float = setting(0.3, "call-and-response: answer once the performer has been silent this long, s")
+    pi_temperature: float = setting(1.0, "temperature of the mixture weights at start")
+    sigma_temperature: float = setting(1.0, "variance scale of the sampled component at start")
+    min_dt_s: float = setting(0.001, "answer frames are at least this far apart, s")
+    ahead_frames: int = setting(8, "answer frames generated ahead of their send time")
+    receive_buffer_bytes: int = setting(4 << 20, "socket receive buffer (bursts of 5,000 frames fit in 4 MiB)")
+    max_packet_bytes: int = setting(8192, "larger datagrams are counted as oversize and dropped")
+    max_timetag_ahead_s: float = setting(1.0, "bundles timetagged further ahead than this are counted and dropped")
+    log_dir: str = setting("sessions", "folder for session logs (one JSON Lines file per session)")
+    seed: int = setting(0, "seed of the sampling")
 
     def __post_init__(self) -> None:
         checks = [

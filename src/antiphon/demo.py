@@ -4,7 +4,8 @@ analyze (JSON + PNG per recording) -> dataset -> train a small model for a few e
 generate a continuation of a prompt the model never saw (the held-out test block of one
 recording) -> JSON + PNG + WAV (prompt and answer) -> evaluate the model against baselines on
 the test split -> serve the model over OSC, play the same prompt into it from another socket,
-and record its real-time answer -> JSON + PNG (and the session log).
+and record its real-time answer -> JSON + PNG (and the session log) -> a small optimizer study
+on Dask (the bundled ``demo`` spec: three optimizers, two seeds, a few epochs) and its report.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class DemoResult:
     prompt_wav: Path
     evaluation: dict
     evaluation_dir: Path
+    study_dir: Path
+    study_report: dict
 
 
 def held_out_prompt(document: AnalysisDocument, file: CorpusFile) -> AnalysisDocument:
@@ -82,8 +85,10 @@ def run_demo(
     *,
     on_file: Callable[[Path], None] | None = None,
     training_progress: object | None = None,
+    study_progress: object | None = None,
 ) -> DemoResult:
-    """Run the whole path on the demo corpus into ``out_dir`` (analysis/, corpus/, model/, generated/)."""
+    """Run the whole path on the demo corpus into ``out_dir`` (analysis/, corpus/, model/,
+    generated/, evaluation/, live/, study/)."""
     from antiphon.data.corpus import build_corpus, save_corpus
     from antiphon.generate import generate
     from antiphon.training.loop import train
@@ -108,6 +113,7 @@ def run_demo(
     prompt_wav = render_continuation(continuation, answer_wav)
     evaluation = evaluate(result.folder, corpus, config.evaluate, out_dir / "evaluation")
     live_path, live_figure, session_log = _serve_and_record(result.folder, prompt_path, out_dir, config)
+    study_dir, study_report = _small_study(corpus_dir, out_dir / "study", study_progress)
     return DemoResult(
         analyzed,
         corpus,
@@ -125,7 +131,28 @@ def run_demo(
         prompt_wav,
         evaluation,
         out_dir / "evaluation",
+        study_dir,
+        study_report,
     )
+
+
+def _small_study(corpus_dir: Path, folder: Path, progress: object | None) -> tuple[Path, dict]:
+    """The bundled ``demo`` study on the demo corpus, from scratch, and its report."""
+    import shutil
+
+    from antiphon.errors import ConfigError
+    from antiphon.study.report import write_report
+    from antiphon.study.runner import run_study
+    from antiphon.study.spec import bundled_specs, load_spec
+    from antiphon.study.store import STUDY_FILE, prepare_study
+
+    if folder.exists():
+        if not (folder / STUDY_FILE).exists() and any(folder.iterdir()):
+            raise ConfigError(f"{folder}: holds files the demo did not write; choose another -o")
+        shutil.rmtree(folder)
+    prepare_study(load_spec(bundled_specs()["demo"]), folder, corpus_dir)
+    run_study(folder, progress=progress)
+    return folder, write_report(folder)
 
 
 def live_figure_stats(path: Path) -> tuple[int, float]:

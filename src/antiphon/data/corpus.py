@@ -143,8 +143,28 @@ def build_corpus(documents: Sequence[AnalysisDocument], config: CorpusConfig | N
         raise DataError("the corpus is empty: no input files")
     rows = [rows_from_document(doc, cfg.features) for doc in documents]
     names = _unique_names([Path(doc.source).name for doc in documents])
+    return _split(names, rows, cfg)
+
+
+def resplit(corpus: Corpus, config: CorpusConfig) -> Corpus:
+    """The same rows split (and the scaler fitted) by ``config``, e.g. a study's 10 % validation.
+
+    Raises:
+        DataError: ``config`` selects other features than the corpus holds, or the split fails
+            as in :func:`build_corpus`.
+    """
+    if tuple(config.features) != tuple(corpus.features):
+        raise DataError(
+            f"the corpus holds {len(corpus.features)} features ({', '.join(corpus.features[:3])}...) and the settings "
+            f"ask for {len(config.features)} ({', '.join(config.features[:3])}...): build a corpus with those features"
+        )
+    return _split([f.name for f in corpus.files], [(f.dt_s, f.values) for f in corpus.files], config)
+
+
+def _split(names: list[str], rows: list[tuple[np.ndarray, np.ndarray]], cfg: CorpusConfig) -> Corpus:
+    """Assign rows to splits (block or file) and fit the scaler on the training rows."""
     if cfg.split == "file":
-        n = len(documents)
+        n = len(rows)
         n_train = max(1, round(n * cfg.train_fraction))
         n_validation = max(1, round(n * cfg.validation_fraction))
         if n_train + n_validation > n:
@@ -163,6 +183,18 @@ def build_corpus(documents: Sequence[AnalysisDocument], config: CorpusConfig | N
     scaler = MinMaxScaler.fit(train, cfg.features)
     files = tuple(CorpusFile(name, dt, values, seg) for name, (dt, values), seg in zip(names, rows, segments))
     return Corpus(tuple(cfg.features), files, scaler, cfg)
+
+
+def corpus_fingerprint(corpus: Corpus) -> str:
+    """A hash of the features, every file's rows and its split (40 hex digits): equal for equal corpora."""
+    import hashlib
+
+    digest = hashlib.sha1(json.dumps(list(corpus.features)).encode())
+    for file in corpus.files:
+        digest.update(np.ascontiguousarray(file.dt_s).tobytes())
+        digest.update(np.ascontiguousarray(file.values).tobytes())
+        digest.update(json.dumps(file.segments, sort_keys=True).encode())
+    return digest.hexdigest()
 
 
 def _blocks(n_rows: int, train_fraction: float, validation_fraction: float) -> dict[str, tuple[int, int]]:

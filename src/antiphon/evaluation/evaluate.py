@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,9 +152,17 @@ def teacher_forced(model_dir: Path, segments: list[np.ndarray], scale: float, na
 
 
 def evaluate(
-    model_dir: Path | str, corpus: Corpus, config: EvaluateConfig, out_dir: Path | str | None = None, on_prompt: Callable[[], None] | None = None
+    model_dir: Path | str,
+    corpus: Corpus,
+    config: EvaluateConfig,
+    out_dir: Path | str | None = None,
+    on_prompt: Callable[[], None] | None = None,
+    systems: Sequence[str] = SYSTEMS,
 ) -> dict[str, Any]:
     """The whole report (see the module docstring); with ``out_dir``, also report.json and the figures.
+
+    ``systems`` are the ones continued and scored ("model" first; the optimizer study asks for
+    the model alone, as the baselines do not depend on how it was trained).
 
     Raises:
         DataError: the model and the corpus have different features, no test split, or test blocks
@@ -178,18 +186,21 @@ def evaluate(
     step_std, median_dt = baselines.step_statistics(training)
     rng = np.random.default_rng(config.seed)
 
-    results: dict[str, list[dict[str, Any]]] = {system: [] for system in SYSTEMS}
+    if not systems or systems[0] != "model" or set(systems) - set(SYSTEMS):
+        raise ValueError(f"systems must start with 'model' and be among {', '.join(SYSTEMS)}, got {list(systems)}")
+    results: dict[str, list[dict[str, Any]]] = {system: [] for system in systems}
     diversity: list[float] = []
     bands = []
     for prompt in prompts:
         continuations = {
-            "model": [model_continuation(engine, prompt.rows, config.horizon_s, rng) for _ in range(config.n_continuations)],
-            "repeat_last": [baselines.repeat_last(prompt.rows, config.horizon_s)],
-            "random_walk": [baselines.random_walk(prompt.rows, config.horizon_s, step_std, median_dt, rng)],
-            "nearest_neighbour": [baselines.nearest_neighbour(prompt.rows, config.horizon_s, training)],
-            "model_mean": [model_continuation(engine, prompt.rows[:0], config.horizon_s, rng, mean=True)],
+            "model": lambda: [model_continuation(engine, prompt.rows, config.horizon_s, rng) for _ in range(config.n_continuations)],
+            "repeat_last": lambda: [baselines.repeat_last(prompt.rows, config.horizon_s)],
+            "random_walk": lambda: [baselines.random_walk(prompt.rows, config.horizon_s, step_std, median_dt, rng)],
+            "nearest_neighbour": lambda: [baselines.nearest_neighbour(prompt.rows, config.horizon_s, training)],
+            "model_mean": lambda: [model_continuation(engine, prompt.rows[:0], config.horizon_s, rng, mean=True)],
         }
-        for system, found in continuations.items():
+        for system in systems:
+            found = continuations[system]()
             compared = [compare(c, prompt.real, training, names, config) for c in found]
             results[system].extend(compared)
             if system == "model":
@@ -208,7 +219,7 @@ def evaluate(
     }
     report["free_running"]["model"]["diversity"] = float(np.mean(diversity))
     model_score = report["free_running"]["model"]["score_percent"]
-    report["model_beats"] = {s: model_score > report["free_running"][s]["score_percent"] for s in SYSTEMS[1:]}
+    report["model_beats"] = {s: model_score > report["free_running"][s]["score_percent"] for s in systems[1:]}
     if out_dir is not None:
         out = Path(out_dir)
         write_text_atomic(out / "report.json", json.dumps(report, indent=1, default=_jsonable) + "\n")

@@ -110,3 +110,20 @@ def in_words(name_a: str, name_b: str, comparison: PairedComparison, adjusted_p:
         f"{name_a} reaches a {direction} {quantity} than {name_b} (mean difference {d.mean:+.2f}, 95 % interval "
         f"{d.low:+.2f} to {d.high:+.2f}; lower in {wins} of {comparison.n} seeds; Holm-adjusted p = {adjusted_p:.3g}): {verdict}."
     )
+
+
+def partial_rank_correlation(x: Sequence[float], y: Sequence[float], control: Sequence[float]) -> float:
+    """Spearman's rho of ``x`` and ``y`` with ``control`` held fixed: the Pearson correlation of
+    their ranks after the linear effect of the control's ranks is removed from each (e.g.
+    sharpness vs generalisation gap with the mean log sigma controlled). NaN for fewer than 4
+    values or a constant residual."""
+    from scipy import stats
+
+    ranks = [stats.rankdata(np.asarray(v, dtype=np.float64)) for v in (x, y, control)]
+    if ranks[0].size < 4:
+        return float("nan")
+    design = np.column_stack([np.ones_like(ranks[2]), ranks[2]])
+    residuals = [r - design @ np.linalg.lstsq(design, r, rcond=None)[0] for r in ranks[:2]]
+    if min(np.ptp(r) for r in residuals) < 1e-12:
+        return float("nan")
+    return float(np.corrcoef(residuals[0], residuals[1])[0, 1])

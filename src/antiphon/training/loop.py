@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
 import torch
 
 from antiphon.atomic import atomic_path
 from antiphon.config import Config, to_dict
-from antiphon.data.corpus import Corpus
+from antiphon.data.corpus import Corpus, corpus_fingerprint
 from antiphon.errors import DataError, ModelError
 from antiphon.model.directory import CHECKPOINT_FILE, META_FILE, write_history, write_model_files
 from antiphon.model.mdn import mdn_nll
@@ -232,15 +231,10 @@ def _check_folder(folder: Path, resume: bool) -> None:
 
 def _fingerprint(corpus: Corpus, config: Config) -> str:
     """A hash of the settings that shape training and of the corpus rows, to refuse a mismatched resume."""
-    digest = hashlib.sha1()
     settings = {"model": to_dict(config.model), "training": to_dict(config.training), "corpus": to_dict(corpus.config)}
     settings["training"].pop("epochs")  # a resumed run may be given more epochs
-    digest.update(json.dumps(settings, sort_keys=True).encode())
-    for file in corpus.files:
-        digest.update(np.ascontiguousarray(file.dt_s).tobytes())
-        digest.update(np.ascontiguousarray(file.values).tobytes())
-        digest.update(json.dumps(file.segments, sort_keys=True).encode())
-    return digest.hexdigest()
+    text = json.dumps({"settings": settings, "corpus": corpus_fingerprint(corpus)}, sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()
 
 
 def _save_checkpoint(
@@ -273,6 +267,20 @@ def _save_checkpoint(
     }
     with atomic_path(path) as tmp:
         save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata={"antiphon": json.dumps(meta)})
+
+
+def checkpoint_epoch(folder: Path | str) -> int:
+    """Epochs finished according to the checkpoint in ``folder`` (0 when there is none or it is unreadable)."""
+    from safetensors import SafetensorError, safe_open
+
+    path = Path(folder) / CHECKPOINT_FILE
+    if not path.exists():
+        return 0
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return int(json.loads(handle.metadata()["antiphon"])["state"]["epoch"])
+    except (SafetensorError, OSError, KeyError, ValueError, TypeError):
+        return 0
 
 
 def _load_checkpoint(

@@ -1,0 +1,155 @@
+"""What the study measures on each trained model besides its training: sharpness of the minimum
+and an input-then-prediction example.
+
+Sharpness (:func:`sharpness`) is measured on fixed windows, evenly spaced over the training split
+(and as many validation windows, for the generalisation gap), in float64 with oneDNN off: double
+backward through the LSTM is exact there and faster (reference notes, optim.md section 3). The
+1/sigma^2 confound is controlled two ways: the pi-weighted mean log sigma is reported beside
+every number, and the top eigenvalue is measured again on a fixed-scale loss, the NLL with sigma
+and pi frozen at their values at the minimum, so only the geometry of the means remains.
+
+Units: losses in nats per step (summed over dimensions, data x ``scale_factor``, as training
+reports them); eigenvalues in nats per unit parameter squared.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from antiphon.config import EvaluateConfig
+from antiphon.data.corpus import Corpus
+from antiphon.study.spec import MeasureSettings
+
+
+def evenly_spaced(n_available: int, n_wanted: int) -> np.ndarray:
+    """``min(n_wanted, n_available)`` indices spread evenly over ``range(n_available)`` (the same for every run)."""
+    return np.unique(np.linspace(0, n_available - 1, min(n_wanted, n_available)).round().astype(np.int64))
+
+
+def sharpness(model_dir: Path | str, corpus: Corpus, settings: MeasureSettings) -> dict[str, Any]:
+    """The sharpness set of one trained model (its best-validation weights).
+
+    Returns a dict of plain numbers: ``train_loss`` and ``validation_loss`` on the measured windows
+    and their difference ``gap`` (validation - train, the generalisation gap), ``mean_log_sigma``,
+    ``gradient_norm``, ``weight_norm``, ``lambda_max`` and ``lambda_max_fixed_sigma`` with their
+    power iterations, ``epsilon_sharpness`` {epsilon: {delta, relative}} and ``slices``
+    {"alpha": [...], "loss": [[...] per direction]}.
+    """
+    import torch
+
+    from antiphon.model.directory import load_model
+    from antiphon.training.windows import make_windows
+
+    model, info = load_model(model_dir)
+    model = model.double()
+    scale, length = info.training.scale_factor, info.training.sequence_length
+    batches = {}
+    for split in ("train", "validation"):
+        windows = make_windows(corpus.segments(split, scale), length, 1)
+        picked = torch.from_numpy(evenly_spaced(len(windows), settings.windows))
+        x, y = windows.batch(picked)
+        batches[split] = (x.double(), y.double())
+    x, y = batches["train"]
+    params = [p for p in model.parameters() if p.requires_grad]
+    with warnings.catch_warnings():  # torch warns about Intel-GPU TF32 whenever the oneDNN flags change
+        warnings.filterwarnings("ignore", message="TF32 acceleration on top of oneDNN")
+        return _measure(model, params, x, y, batches["validation"], settings)
+
+
+def _measure(model, params, x, y, validation, settings: MeasureSettings) -> dict[str, Any]:
+    import torch
+
+    from antiphon.model.mdn import mdn_nll
+    from antiphon.study import sharpness as measures
+
+    def loss() -> torch.Tensor:
+        (mu, sigma, logits), _ = model(x)
+        return mdn_nll(mu, sigma, logits, y)
+
+    with torch.backends.mkldnn.flags(enabled=False):
+        with torch.no_grad():
+            (_, sigma_star, logits_star), _ = model(x)
+            weights = torch.softmax(logits_star, dim=-1).unsqueeze(-1)  # (B, T, K, 1)
+            mean_log_sigma = float((weights * torch.log(sigma_star)).sum(-2).mean())
+            train_loss = float(loss())
+            xv, yv = validation
+            (mu_v, sigma_v, logits_v), _ = model(xv)
+            validation_loss = float(mdn_nll(mu_v, sigma_v, logits_v, yv))
+
+        def fixed_sigma_loss() -> torch.Tensor:
+            (mu, _, _), _ = model(x)
+            return mdn_nll(mu, sigma_star, logits_star, y)
+
+        gradients = torch.autograd.grad(loss(), params)
+        gradient_norm = float(torch.sqrt(sum((g * g).sum() for g in gradients)))
+        lambda_max, iterations = measures.top_eigenvalue(loss, params, iterations=settings.power_iterations, tolerance=settings.tolerance)
+        lambda_fixed, iterations_fixed = measures.top_eigenvalue(
+            fixed_sigma_loss, params, iterations=settings.power_iterations, tolerance=settings.tolerance
+        )
+        epsilon = {
+            f"{e:g}": {k: v for k, v in measures.epsilon_sharpness(loss, params, epsilon=e, steps=settings.ascent_steps).items() if k != "loss"}
+            for e in settings.epsilons
+        }
+        alphas = np.linspace(-settings.slice_span, settings.slice_span, settings.slice_points).tolist()
+        slices = [
+            measures.loss_slice(loss, params, measures.filter_normalised_direction(params, seed=d), alphas)
+            for d in range(settings.slice_directions)
+        ]
+    return {
+        "windows": int(x.shape[0]),
+        "train_loss": train_loss,
+        "validation_loss": validation_loss,
+        "gap": validation_loss - train_loss,
+        "mean_log_sigma": mean_log_sigma,
+        "gradient_norm": gradient_norm,
+        "weight_norm": float(torch.sqrt(sum((p.detach() ** 2).sum() for p in params))),
+        "lambda_max": lambda_max,
+        "lambda_max_iterations": iterations,
+        "lambda_max_fixed_sigma": lambda_fixed,
+        "lambda_max_fixed_sigma_iterations": iterations_fixed,
+        "epsilon_sharpness": epsilon,
+        "slices": {"alpha": alphas, "loss": [[_finite(v) for v in s] for s in slices]},
+    }
+
+
+def prediction_example(model_dir: Path | str, corpus: Corpus, config: EvaluateConfig, features: tuple[str, ...]) -> dict[str, Any]:
+    """The paper's figure for one model: the first evaluation prompt of the test split, the model's
+    continuation (sampled with ``config.seed``) and what really followed, for ``features``
+    (those the model has; its first four if none), in instrument units with times in ms."""
+    from antiphon.evaluation.evaluate import draw_prompts, model_continuation, normalised_segments
+    from antiphon.realtime.engine import Engine
+
+    engine = Engine.from_model_dir(model_dir)
+    names = engine.info.feature_names
+    shown = [f for f in features if f in names] or list(names[:4])
+    scaler = engine.info.scaler
+    prompt = draw_prompts(normalised_segments(corpus, "test", scaler), config)[0]
+    continuation = model_continuation(engine, prompt.rows, config.horizon_s, np.random.default_rng(config.seed))
+
+    def columns(rows: np.ndarray, start_ms: float) -> tuple[list[float], dict[str, list[float]]]:
+        times = start_ms + np.cumsum(rows[:, 0]) * 1000.0
+        values = scaler.inverse(rows[:, 1:])
+        return times.tolist(), {name: values[:, names.index(name)].tolist() for name in shown}
+
+    prompt_ms, prompt_values = columns(prompt.rows, -float(prompt.rows[0, 0]) * 1000.0)
+    end = prompt_ms[-1]
+    predicted_ms, predicted = columns(continuation, 0.0)
+    real_ms, real = columns(prompt.real, end)
+    return {
+        "features": shown,
+        "prompt_ms": prompt_ms,
+        "prompt": prompt_values,
+        "predicted_ms": predicted_ms,
+        "predicted": predicted,
+        "real_ms": real_ms,
+        "real": real,
+    }
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None

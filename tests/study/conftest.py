@@ -1,0 +1,60 @@
+"""A tiny corpus and study spec: 2 configurations x 2 seeds x 2 epochs that train in about a second each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FEATURES, synthetic_document
+
+TINY_SPEC = """\
+name = "tiny"
+description = "two optimizers, two seeds, two epochs"
+seeds = [0, 1]
+[base.model]
+size = "xxs"
+n_mixtures = 2
+[base.training]
+batch_size = 16
+epochs = 2
+patience = 5
+sequence_length = 10
+window_stride = 1
+[base.corpus]
+features = {features}
+train_fraction = 0.7
+validation_fraction = 0.15
+[base.evaluate]
+prompt_ms = 100
+horizon_s = 0.3
+n_prompts = 2
+n_continuations = 2
+[measure]
+windows = 64
+power_iterations = {iterations}
+slice_points = 5
+[[run]]
+name = "Adam"
+training = {{ optimizer = "adam", lr = 0.01 }}
+paper = {{ min_val_loss = -10.0, epoch = 2 }}
+[[run]]
+name = "SGD"
+training = {{ optimizer = "sgd", lr = 0.01, momentum = 0.9 }}
+{extra}"""
+
+
+def write_tiny_spec(folder: Path, *, iterations: int = 5, extra: str = "") -> Path:
+    path = folder / "spec.toml"
+    path.write_text(TINY_SPEC.format(features=list(FEATURES), iterations=iterations, extra=extra).replace("'", '"'))
+    return path
+
+
+@pytest.fixture
+def tiny_corpus_dir(tmp_path) -> Path:
+    """A saved corpus of three 1,200-frame synthetic takes (12 s each at 10 ms)."""
+    from antiphon.config import CorpusConfig
+    from antiphon.data.corpus import build_corpus, save_corpus
+
+    documents = [synthetic_document(1200, phase, f"take{i}.json") for i, phase in enumerate((0.0, 1.0, 2.0))]
+    return save_corpus(build_corpus(documents, CorpusConfig(features=FEATURES)), tmp_path / "corpus")
