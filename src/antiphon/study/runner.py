@@ -53,6 +53,7 @@ def run_one(study_dir: str, key: str) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(1)  # one worker per core: threads would only fight
+    keep_freed_memory()
     started = time.perf_counter()
     study = read_study(study_dir)
     run = study.run(key)
@@ -69,6 +70,28 @@ def run_one(study_dir: str, key: str) -> dict[str, Any]:
     write_run_file(study, run, "result.json", result)
     (folder / FAILED_FILE).unlink(missing_ok=True)
     return {"key": key, "status": result["status"], "skipped": False, "seconds": time.perf_counter() - started}
+
+
+def keep_freed_memory() -> None:
+    """Let glibc keep freed memory for reuse, as it does by default (no-op elsewhere).
+
+    Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536. Setting any trim threshold turns off
+    glibc's dynamic mmap threshold, so every tensor above 128 KiB is mmap'd and unmapped again,
+    page faults included: training ran 2.8x slower in a worker than in a plain process (6.4 s vs
+    2.3 s per demo epoch, measured). Fixed thresholds of 64/128 MiB restore the plain speed.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name is None or "libc.so" not in name:
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        libc.mallopt(-3, 64 << 20)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 128 << 20)  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):  # not glibc
+        return
 
 
 def _train_and_measure(study: Study, run: PlannedRun, attempts: list[dict[str, Any]]) -> dict[str, Any]:
