@@ -48,3 +48,53 @@ def test_bad_specs(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message) as info:
         load_spec(path)
     assert str(info.value).startswith(str(path))
+
+
+def test_bundled_specs_all_load_and_are_named():
+    from antiphon.study.spec import bundled_specs, resolve_spec
+
+    specs = bundled_specs()
+    assert {"table1", "decay-ignored", "nadam-variants", "random-search", "demo"} <= set(specs)
+    for name in specs:
+        assert load_spec(resolve_spec(name)).configurations
+    decay = {c.name: c.config.training for c in load_spec(specs["decay-ignored"]).configurations}
+    assert decay["SGD 0.01, momentum 0.8, decay ignored"].decay == 0 and decay["SGD 0.01, momentum 0.8, decay 0.01/130"].decay > 0
+    variants = {c.config.training.nadam_variant for c in load_spec(specs["nadam-variants"]).configurations}
+    assert variants == {"legacy", "keras3"}
+
+
+def test_random_search_gives_every_family_the_same_budget_inside_its_space():
+    from antiphon.study.spec import bundled_specs
+
+    spec = load_spec(bundled_specs()["random-search"])
+    families: dict[str, list] = {}
+    for c in spec.configurations:
+        families.setdefault(c.family, []).append(c.config.training)
+    assert {name: len(t) for name, t in families.items()} == {"SGD": 20, "Adam": 20, "Nadam": 20}
+    for name, trainings in families.items():
+        lrs = [t.lr for t in trainings]
+        assert all(1e-5 <= lr <= 1e-1 for lr in lrs)
+        assert max(lrs) / min(lrs) > 100  # the low-discrepancy sequence covers the log range
+        assert {t.optimizer for t in trainings} == {name.lower()}
+    assert all(0.8 <= t.momentum <= 0.99 for t in families["SGD"])
+    assert {t.nesterov for t in families["SGD"]} == {False, True}
+    again = load_spec(bundled_specs()["random-search"])
+    assert [c.config for c in again.configurations] == [c.config for c in spec.configurations]  # seeded: the same trials
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[[search]]\nname = "A"\ntrials = 2\nspace = { "training.lr" = { gauss = [1, 2] } }\n', "must be { uniform"),
+        ('[[search]]\nname = "A"\ntrials = 0\nspace = { "training.lr" = { uniform = [1, 2] } }\n', "trials must be a positive integer"),
+        ('[[search]]\nname = "A"\ntrials = 2\nspace = { "lr" = { uniform = [1, 2] } }\n', "must be section.key"),
+        ('[[search]]\nname = "A"\ntrials = 2\nspace = { "training.lr" = { log_uniform = [0, 2] } }\n', "positive bounds"),
+        ('[[run]]\nname = "a"\ncorpus = { train_fraction = 0.5 }\n[[run]]\nname = "b"\n', "same corpus settings"),
+        ('[measure]\nwindows = 0\n[[run]]\nname = "a"\n', r"\[measure\]: measure.windows must be >= 1"),
+    ],
+)
+def test_bad_searches_and_measures(tmp_path, text, message):
+    path = tmp_path / "spec.toml"
+    path.write_text("seeds = [0]\n" + text)
+    with pytest.raises(ConfigError, match=message):
+        load_spec(path)

@@ -49,3 +49,15 @@ def test_rank_correlation():
     assert perfect["spearman"] == pytest.approx(1.0) and perfect["kendall"] == pytest.approx(1.0)
     reverse = st.rank_correlation(x, -x)
     assert reverse["spearman"] == pytest.approx(-1.0)
+
+
+def test_partial_rank_correlation_removes_a_shared_cause():
+    rng = np.random.default_rng(0)
+    sigma = rng.normal(size=200)  # the confound: both quantities follow it
+    sharp = sigma + 0.3 * rng.normal(size=200)
+    gap = sigma + 0.3 * rng.normal(size=200)
+    assert scipy_stats.spearmanr(sharp, gap).statistic > 0.8
+    assert abs(st.partial_rank_correlation(sharp, gap, sigma)) < 0.15
+    linked = gap + 2.0 * (sharp - sigma)  # a real link beyond the confound survives
+    assert st.partial_rank_correlation(sharp, linked, sigma) > 0.5
+    assert np.isnan(st.partial_rank_correlation([1, 2, 3], [1, 2, 3], [3, 2, 1]))

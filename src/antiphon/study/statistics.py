@@ -9,6 +9,7 @@ improvement; p-values over a family of comparisons are Holm-adjusted. Rank corre
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -65,8 +66,10 @@ def paired_comparison(a: Sequence[float], b: Sequence[float], confidence: float 
     if np.all(difference == 0):
         p_t = p_w = 1.0
     else:
-        p_t = float(stats.ttest_rel(x, y).pvalue) if x.size > 1 else 1.0
-        p_w = float(stats.wilcoxon(x, y).pvalue) if x.size > 1 and np.any(difference != 0) else 1.0
+        with warnings.catch_warnings():  # equal non-zero differences: t is infinite, p = 0, and scipy says so loudly
+            warnings.simplefilter("ignore", RuntimeWarning)
+            p_t = float(stats.ttest_rel(x, y).pvalue) if x.size > 1 else 1.0
+            p_w = float(stats.wilcoxon(x, y).pvalue) if x.size > 1 else 1.0
     return PairedComparison(t_interval(difference, confidence), p_t, p_w, float(np.mean(x < y)), int(x.size))
 
 
