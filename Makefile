@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/training.py
 	test -f demo-output/model/model.json || $(BIN)/antiphon demo
 	$(BIN)/python benchmarks/realtime.py
+	$(BIN)/python benchmarks/study.py
 
 clean:
 	rm -rf $(VENV) demo-output bench-output

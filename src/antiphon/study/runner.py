@@ -248,7 +248,7 @@ class _client:
             n_workers = len(self.client.scheduler_info()["workers"])
         else:
             self.cluster = LocalCluster(
-                n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+                n_workers=self.workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR
             )
             self.client = Client(self.cluster)
             n_workers = self.workers

@@ -1,0 +1,152 @@
+"""Optimizer-study throughput on a local Dask cluster with 1 and then 2 workers, side by side.
+
+The same study (4 configurations x 2 seeds = 8 runs of the paper's size-s model, 3 epochs on
+6,000 synthetic rows, evaluation and a light sharpness set each) runs twice from scratch in
+fresh folders: on a one-worker and on a two-worker local cluster (one thread each, as
+`antiphon study run` makes them). Each cluster is started and its workers warmed (torch and
+antiphon imported) first, then the study runs on it through its scheduler address, so the
+runs/min figure is the study's throughput on a running cluster (what a 50-run Table I study sees
+after its first seconds); the start-up is printed beside it, and the ratio with start-up
+included too. Also printed: the median seconds per training epoch inside the runs, which shows
+how much two workers slow each other down on 2 cores. Target: 2 workers at least 1.8x one
+worker's throughput. Run: `.venv/bin/python benchmarks/study.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from training import synthetic_corpus  # noqa: E402
+
+from antiphon.data.corpus import save_corpus  # noqa: E402
+from antiphon.study.runner import run_study  # noqa: E402
+from antiphon.study.spec import load_spec  # noqa: E402
+from antiphon.study.store import prepare_study  # noqa: E402
+
+TARGET_RATIO = 1.8
+SPEC = """\
+name = "bench"
+seeds = [0, 1]
+[base.model]
+size = "s"
+[base.training]
+batch_size = 64
+epochs = 3
+patience = 10
+[base.corpus]
+train_fraction = 0.8
+validation_fraction = 0.1
+[base.evaluate]
+prompt_ms = 300
+horizon_s = 2.0
+n_prompts = 2
+n_continuations = 2
+[measure]
+windows = 64
+power_iterations = 8
+ascent_steps = 4
+slice_points = 9
+[[run]]
+name = "adam"
+training = { optimizer = "adam", lr = 0.001 }
+[[run]]
+name = "nadam"
+training = { optimizer = "nadam", lr = 0.001 }
+[[run]]
+name = "sgd"
+training = { optimizer = "sgd", lr = 0.01, momentum = 0.8 }
+[[run]]
+name = "sgd-nesterov"
+training = { optimizer = "sgd", lr = 0.01, momentum = 0.8, nesterov = true }
+"""
+
+
+def warm() -> None:
+    """What every run needs imported, so the start-up is measured as start-up."""
+    import matplotlib.figure  # noqa: F401
+    import torch  # noqa: F401
+
+    import antiphon.evaluation.evaluate  # noqa: F401
+    import antiphon.study.measure  # noqa: F401
+    import antiphon.training.loop  # noqa: F401
+
+
+def one_study(root: Path, corpus_dir: Path, workers: int) -> tuple[float, float, int, float]:
+    """Start-up seconds, study seconds, runs done and the median epoch seconds of a fresh study on ``workers`` workers."""
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    spec_path = root / "spec.toml"
+    spec_path.write_text(SPEC)
+    folder = root / f"study-{workers}"
+    prepare_study(load_spec(spec_path), folder, corpus_dir)
+    started = time.perf_counter()
+    with LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR) as cluster:
+        with Client(cluster) as client:
+            client.run(warm)
+            ready = time.perf_counter()
+            outcome = run_study(folder, scheduler=cluster.scheduler_address)
+            done = time.perf_counter()
+    epochs = [h["seconds"] for p in folder.glob("runs/*/result.json") for h in json.loads(p.read_text())["history"]]
+    return ready - started, done - ready, outcome.finished, statistics.median(epochs)
+
+
+def epoch_seconds(corpus_dir: str) -> float:
+    """The fastest of 2 training epochs (size s, one thread) in this process, without Dask."""
+    import torch
+
+    from antiphon.config import Config, ModelConfig, TrainingConfig
+    from antiphon.data.corpus import load_corpus
+    from antiphon.training.loop import train
+
+    torch.set_num_threads(1)
+    config = Config(model=ModelConfig(size="s"), training=TrainingConfig(epochs=2, patience=5))
+    with tempfile.TemporaryDirectory() as folder:
+        return min(r["seconds"] for r in train(load_corpus(corpus_dir), config, Path(folder) / "m").history)
+
+
+def ceiling(corpus_dir: Path) -> float:
+    """How much faster two plain processes train side by side than one: the most two workers can give."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        alone = pool.apply(epoch_seconds, (str(corpus_dir),))
+    with context.Pool(2) as pool:
+        together = pool.map(epoch_seconds, [str(corpus_dir)] * 2)
+    return 2 * alone / max(together)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        corpus_dir = save_corpus(synthetic_corpus(6000), root / "corpus")
+        print("study throughput: 8 runs (4 configurations x 2 seeds), size s, 3 epochs, 6,000 rows, one thread per worker")
+        results = {}
+        for workers in (1, 2):
+            startup, seconds, runs, epoch_s = one_study(root, corpus_dir, workers)
+            results[workers] = (startup, seconds)
+            print(
+                f"  {workers} worker{'s' if workers > 1 else ' '}: {runs} runs in {seconds:6.1f} s = {runs / seconds * 60:5.1f} runs/min "
+                f"(cluster start and warm-up {startup:.1f} s before), median epoch {epoch_s:.2f} s"
+            )
+        limit = ceiling(corpus_dir)
+        print(f"  ceiling on this machine: two plain training processes side by side (no Dask) do {limit:.2f}x the work of one")
+        ratio = results[1][1] / results[2][1]
+        with_startup = sum(results[1]) / sum(results[2])
+        verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
+        print(f"  2 workers / 1 worker throughput: {ratio:.2f}x on running clusters (target >= {TARGET_RATIO}x: {verdict}); "
+              f"{with_startup:.2f}x counting each cluster's start-up")
+
+
+if __name__ == "__main__":
+    main()
