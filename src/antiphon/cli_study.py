@@ -155,16 +155,23 @@ class StudyBar:
         self.last = ""
 
     def start(self, total: int, already_done: int, workers: int) -> None:
-        self.total, self.before = total, already_done
+        import time
+
+        self.total, self.before, self.started = total, already_done, time.monotonic()
         self.console.print(f"{total - already_done} runs to do on {workers} workers ({already_done} already finished)")
         self.progress.start()
         self.task = self.progress.add_task("runs", total=total, completed=already_done)
 
     def update(self, done: int, running: int, failed: int, diverged: int) -> None:
+        import time
+
         text = f"runs: {self.before + done} done, {running} running, {failed} failed, {diverged} diverged"
         self.progress.update(self.task, completed=self.before + done, description=text)
         if not self.console.is_terminal and text != self.last:
-            print(text, file=sys.stderr, flush=True)
+            left = self.total - self.before - done
+            elapsed = time.monotonic() - self.started
+            eta = f", about {elapsed / done * left / 60:.1f} min left" if done and left else ""
+            print(f"{text}{eta}", file=sys.stderr, flush=True)
         self.last = text
 
     def stop(self) -> None:

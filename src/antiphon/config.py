@@ -26,6 +26,13 @@ Convention = Literal["peeters", "librosa"]
 ChromaMethod = Literal["ircam", "librosa"]
 
 
+def require(checks: Sequence[tuple[bool, str]], section: str) -> None:
+    """Raise ConfigError("section.message") for the first check that is False (cross-field rules)."""
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(f"{section}.{message}")
+
+
 def setting(default: Any, doc: str) -> Any:
     """A dataclass field with its default and the one-line doc `antiphon config` prints."""
     return field(default=default, metadata={"doc": doc})
@@ -90,9 +97,7 @@ class AnalysisConfig:
             (0.0 < self.yin_threshold <= 1.0, f"yin_threshold must be in (0, 1], got {self.yin_threshold}"),
             (self.yin_min_freq_hz >= 0, f"yin_min_freq_hz must be >= 0, got {self.yin_min_freq_hz}"),
         ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(f"analysis.{message}")
+        require(checks, "analysis")
 
     def resolved(self) -> AnalysisConfig:
         """This config with every ``None`` replaced by its convention's value."""
@@ -238,9 +243,7 @@ class TrainingConfig:
                 f"momentum and nesterov are sgd settings, not {self.optimizer}'s",
             ),
         ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(f"training.{message}")
+        require(checks, "training")
 
     @property
     def learning_rate(self) -> float:
@@ -330,9 +333,7 @@ class RealtimeConfig:
         ]
         for address in (self.frame_address, self.prediction_address, self.control_prefix):
             checks.append((address.startswith("/") and not any(c in address for c in "*?[]{} #,"), f"bad OSC address {address!r}"))
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(f"realtime.{message}")
+        require(checks, "realtime")
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from antiphon import __version__
-from antiphon.config import Config, from_dict, setting, to_dict
+from antiphon.config import Config, from_dict, require, setting, to_dict
 from antiphon.errors import ConfigError
 
 #: the sections that shape a run (hashed into its key)
@@ -67,9 +67,7 @@ class MeasureSettings:
             (self.slice_points >= 3, f"slice_points must be >= 3, got {self.slice_points}"),
             (self.slice_span > 0, f"slice_span must be > 0, got {self.slice_span}"),
         ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(f"measure.{message}")
+        require(checks, "measure")
 
 
 @dataclass(frozen=True)
