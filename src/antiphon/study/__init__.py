@@ -1,1 +1,3 @@
-"""The optimizer study (in progress): sharpness measures so far."""
+"""The optimizer study: specs (spec), the study folder (store), one run on a Dask worker and the
+driver (runner), what is measured on a trained model (measure, sharpness), statistics, and the
+report with its figures (report, plots). docs/study.md describes it for users."""

@@ -61,7 +61,8 @@ def sharpness(model_dir: Path | str, corpus: Corpus, settings: MeasureSettings) 
         return _measure(model, params, x, y, batches["validation"], settings)
 
 
-def _measure(model, params, x, y, validation, settings: MeasureSettings) -> dict[str, Any]:
+def _measure(model: Any, params: list[Any], x: Any, y: Any, validation: tuple[Any, Any], settings: MeasureSettings) -> dict[str, Any]:
+    """The measures of :func:`sharpness` on float64 inputs and targets ``x``, ``y`` (B, T, D)."""
     import torch
 
     from antiphon.model.mdn import mdn_nll

@@ -143,7 +143,10 @@ def write_report(study_dir: Path | str) -> dict[str, Any]:
         if example is None:
             continue
         p = example["prediction"]
-        as_arrays = lambda d: {k: np.asarray(v) for k, v in d.items()}  # noqa: E731
+
+        def as_arrays(columns: dict[str, list[float]]) -> dict[str, np.ndarray]:
+            return {name: np.asarray(values) for name, values in columns.items()}
+
         figure = plot_continuation(
             np.asarray(p["prompt_ms"]), as_arrays(p["prompt"]), np.asarray(p["predicted_ms"]), as_arrays(p["predicted"]),
             title=f"{c['name']} (seed {example['seed']}): input, then prediction", real_ms=np.asarray(p["real_ms"]), real=as_arrays(p["real"]),

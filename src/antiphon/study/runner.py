@@ -200,7 +200,7 @@ def run_study(
     done_before = len(study.runs) - len(pending)
     failed = diverged = 0
     if pending:
-        with _client(scheduler, min(workers or default_workers(), len(pending))) as (client, n_workers):
+        with _DaskClient(scheduler, min(workers or default_workers(), len(pending))) as (client, n_workers):
             if progress is not None:
                 progress.start(len(study.runs), done_before, n_workers)
             futures = {
@@ -233,7 +233,7 @@ def run_study(
     return StudyOutcome(len(study.runs), len(pending), finished, diverged, len(study.runs) - finished, time.perf_counter() - started)
 
 
-class _client:
+class _DaskClient:
     """A Dask client on a fresh local cluster, or on ``scheduler``; closed (cluster too) on exit."""
 
     def __init__(self, scheduler: str | None, workers: int) -> None:
