@@ -3,7 +3,7 @@
 The same study (4 configurations x 2 seeds = 8 runs of the paper's size-s model, 3 epochs on
 6,000 synthetic rows, evaluation and a light sharpness set each) runs twice from scratch in
 fresh folders: on a one-worker and on a two-worker local cluster (one thread each, as
-`antiphon study run` makes them). Each cluster is started and its workers warmed (torch and
+`antiphon study run` makes them, with `local_cluster`). Each cluster is started and its workers warmed (torch and
 antiphon imported) first, then the study runs on it through its scheduler address, so the
 runs/min figure is the study's throughput on a running cluster (what a 50-run Table I study sees
 after its first seconds); the start-up is printed beside it, and the ratio with start-up
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from training import synthetic_corpus  # noqa: E402
 
 from antiphon.data.corpus import save_corpus  # noqa: E402
-from antiphon.study.runner import run_study  # noqa: E402
+from antiphon.study.runner import local_cluster, run_study  # noqa: E402
 from antiphon.study.spec import load_spec  # noqa: E402
 from antiphon.study.store import prepare_study  # noqa: E402
 
@@ -81,16 +81,14 @@ def warm() -> None:
 
 def one_study(root: Path, corpus_dir: Path, workers: int) -> tuple[float, float, int, float]:
     """Start-up seconds, study seconds, runs done and the median epoch seconds of a fresh study on ``workers`` workers."""
-    import logging
-
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     spec_path = root / "spec.toml"
     spec_path.write_text(SPEC)
     folder = root / f"study-{workers}"
     prepare_study(load_spec(spec_path), folder, corpus_dir)
     started = time.perf_counter()
-    with LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR) as cluster:
+    with local_cluster(workers) as cluster:
         with Client(cluster) as client:
             client.run(warm)
             ready = time.perf_counter()
