@@ -116,6 +116,8 @@ def print_table(report: dict[str, Any]) -> None:
     def ci(s: dict[str, Any], digits: int = 2) -> str:
         return "-" if s.get("mean") is None else f"{s['mean']:.{digits}f} ± {(s['high'] - s['low']) / 2:.{digits}f}"
 
+    counts = report["study"]["counts"]
+    print(f"\nruns: {counts['finished']} finished, {counts['diverged']} diverged, {counts['failed']} failed, {counts['missing']} not run yet")
     width = max(len(c["name"]) for c in report["configurations"])
     print(f"\n{'configuration':{width}s}  {'min val loss':>16s}  {'epoch':>11s}  {'diverged':>8s}  {'paper':>7s}  {'test NLL':>16s}  {'score %':>12s}")
     for c in report["configurations"]:

@@ -48,7 +48,10 @@ def plot_validation_curves(curves: dict[str, list[list[float | None]]]) -> Figur
     ax.set_ylabel("validation NLL (nats per step)")
     ax.set_title("Validation loss: median over seeds, band = lowest to highest seed", loc="left", fontsize="medium")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="x-small", ncol=2, loc="upper right")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="x-small", ncol=2, loc="upper right")
+    else:
+        ax.text(0.5, 0.5, "no run has finished yet", transform=ax.transAxes, ha="center")
     return figure
 
 
