@@ -18,6 +18,7 @@ worker skips finished runs and resumes the others from their last checkpoint.
 
 bundled specs (give the name instead of a file; `antiphon study specs` lists them):
   table1          the paper's 10 configurations x 5 seeds, its published numbers beside ours (default)
+  table1-quick    the same 10 configurations at a fraction of the cost: 2 seeds, 30 epochs, stride 4
   decay-ignored   the SGD rows with decay as described vs ignored (what Keras 3 does)
   nadam-variants  the Nadam rows with the Keras <= 2.10 and the Keras 3 momentum schedule
   random-search   an equal tuning budget per optimizer family, then winners.toml to re-run with 10 seeds
