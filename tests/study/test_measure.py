@@ -41,7 +41,8 @@ def test_sharpness_numbers_agree_with_each_other(trained):
         assert values[2] == pytest.approx(s["train_loss"], rel=1e-9)
     assert s["epsilon_sharpness"]["0.001"]["delta"] >= 0
     assert s["epsilon_sharpness"]["0.001"]["relative"] == pytest.approx(s["epsilon_sharpness"]["0.001"]["delta"] / abs(s["train_loss"]))
-    assert np.isfinite([s["lambda_max"], s["lambda_max_fixed_sigma"], s["mean_log_sigma"], s["gradient_norm"]]).all()
+    assert np.isfinite([s["lambda_max"], s["lambda_max_fixed_sigma"], s["lambda_max_mean_mse"], s["mean_log_sigma"], s["gradient_norm"]]).all()
+    assert s["lambda_max_mean_mse"] > 0  # half a squared error: positive curvature along the means
     assert s["lambda_max_iterations"] <= 30
     again = sharpness(folder, corpus, settings)
     assert again["lambda_max"] == s["lambda_max"]  # seeded, on fixed windows: the same number every time

@@ -33,7 +33,7 @@ def _result(run, best_val, test, score, *, status="finished", gap=0.1, lam=10.0,
                     {"epoch": 2, "train_loss": 0.5, "val_loss": best_val, "lr": 0.01, "seconds": 0.1}],
         "resumed_from_epoch": 0, "attempts": 1,
         "evaluation": {"score_percent": score, "distribution": 0.5, "shape": 0.5, "timing": 0.5, "originality": 1.0, "teacher_forced_nll": test},
-        "sharpness": {"gap": gap, "lambda_max": lam, "lambda_max_fixed_sigma": lam / 2, "mean_log_sigma": log_sigma, "gradient_norm": 1.0,
+        "sharpness": {"gap": gap, "lambda_max": lam, "lambda_max_fixed_sigma": lam / 2, "lambda_max_mean_mse": lam / 10, "mean_log_sigma": log_sigma, "gradient_norm": 1.0,
                       "epsilon_sharpness": {"0.001": {"delta": lam / 100, "relative": 0.0}}, "slices": {"alpha": [-1, 0, 1], "loss": [[2.0, 1.0, 2.5]]}},
     }
 
@@ -74,7 +74,9 @@ def test_table_intervals_divergences_and_the_central_correlation(study):
     assert pair["mean_difference"] == pytest.approx(-8.5)
     assert pair["p_holm"] == pytest.approx(stats.ttest_rel([-4, -6], [4, 3]).pvalue)
     assert pair["words"].startswith("Adam reaches a lower test NLL than SGD")
-    assert "epsilon_sharpness_0.001" in report["questions"]["sharpness_vs_generalisation"]
+    sharp = report["questions"]["sharpness_vs_generalisation"]
+    assert set(sharp) == {"lambda_max", "lambda_max_fixed_sigma", "lambda_max_mean_mse", "epsilon_sharpness_0.001"}
+    assert sharp["lambda_max_mean_mse"]["spearman"] == pytest.approx(stats.spearmanr([5, 7, 3, 1], [0.5, 0.7, -0.3, -0.1]).statistic)  # diverged runs keep their measures
 
 
 def test_written_report_has_every_figure_and_a_winners_spec(study, tmp_path):

@@ -101,6 +101,9 @@ def test_a_crashed_study_resumes_from_its_checkpoints(tmp_path, tiny_corpus_dir)
     assert results[interrupted.name]["resumed_from_epoch"] >= 1 and results[interrupted.name]["attempts"] == 2
     assert [h["epoch"] for h in results[interrupted.name]["history"]] == [1, 2]
     assert all(results[key]["attempts"] == 1 for key in finished_before)
+    report = json.loads((out / "report.json").read_text())
+    assert report["study"]["counts"] == {"finished": 4, "diverged": 0, "failed": 0, "missing": 0}
+    assert f"ran {4 - len(finished_before)} runs" in again.stdout  # the finished ones were not run again
 
 
 def test_an_existing_scheduler_and_a_run_that_cannot_work(tmp_path, tiny_corpus_dir):

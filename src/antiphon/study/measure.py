@@ -4,9 +4,11 @@ and an input-then-prediction example.
 Sharpness (:func:`sharpness`) is measured on fixed windows, evenly spaced over the training split
 (and as many validation windows, for the generalisation gap), in float64 with oneDNN off: double
 backward through the LSTM is exact there and faster (reference notes, optim.md section 3). The
-1/sigma^2 confound is controlled two ways: the pi-weighted mean log sigma is reported beside
-every number, and the top eigenvalue is measured again on a fixed-scale loss, the NLL with sigma
-and pi frozen at their values at the minimum, so only the geometry of the means remains.
+1/sigma^2 confound is controlled three ways: the pi-weighted mean log sigma is reported beside
+every number (and held fixed in the report's partial correlations); the top eigenvalue is
+measured again with sigma and pi frozen at their values at the minimum, so only the geometry of
+the means moves (its scale is still 1/sigma*^2); and once more on a loss with no sigma at all,
+half the squared error of the mixture mean.
 
 Units: losses in nats per step (summed over dimensions, data x ``scale_factor``, as training
 reports them); eigenvalues in nats per unit parameter squared.
@@ -36,8 +38,8 @@ def sharpness(model_dir: Path | str, corpus: Corpus, settings: MeasureSettings) 
 
     Returns a dict of plain numbers: ``train_loss`` and ``validation_loss`` on the measured windows
     and their difference ``gap`` (validation - train, the generalisation gap), ``mean_log_sigma``,
-    ``gradient_norm``, ``weight_norm``, ``lambda_max`` and ``lambda_max_fixed_sigma`` with their
-    power iterations, ``epsilon_sharpness`` {epsilon: {delta, relative}} and ``slices``
+    ``gradient_norm``, ``weight_norm``, ``lambda_max``, ``lambda_max_fixed_sigma`` and
+    ``lambda_max_mean_mse`` with their power iterations, ``epsilon_sharpness`` {epsilon: {delta, relative}} and ``slices``
     {"alpha": [...], "loss": [[...] per direction]}.
     """
     import torch
@@ -86,11 +88,19 @@ def _measure(model: Any, params: list[Any], x: Any, y: Any, validation: tuple[An
             (mu, _, _), _ = model(x)
             return mdn_nll(mu, sigma_star, logits_star, y)
 
+        def mean_squared_error() -> torch.Tensor:  # of the mixture mean: no sigma anywhere
+            (mu, _, logits), _ = model(x)
+            mean = (torch.softmax(logits, dim=-1).unsqueeze(-1) * mu).sum(-2)
+            return 0.5 * ((mean - y) ** 2).sum(-1).mean()
+
         gradients = torch.autograd.grad(loss(), params)
         gradient_norm = float(torch.sqrt(sum((g * g).sum() for g in gradients)))
         lambda_max, iterations = measures.top_eigenvalue(loss, params, iterations=settings.power_iterations, tolerance=settings.tolerance)
         lambda_fixed, iterations_fixed = measures.top_eigenvalue(
             fixed_sigma_loss, params, iterations=settings.power_iterations, tolerance=settings.tolerance
+        )
+        lambda_mse, iterations_mse = measures.top_eigenvalue(
+            mean_squared_error, params, iterations=settings.power_iterations, tolerance=settings.tolerance
         )
         epsilon = {
             f"{e:g}": {k: v for k, v in measures.epsilon_sharpness(loss, params, epsilon=e, steps=settings.ascent_steps).items() if k != "loss"}
@@ -113,6 +123,8 @@ def _measure(model: Any, params: list[Any], x: Any, y: Any, validation: tuple[An
         "lambda_max_iterations": iterations,
         "lambda_max_fixed_sigma": lambda_fixed,
         "lambda_max_fixed_sigma_iterations": iterations_fixed,
+        "lambda_max_mean_mse": lambda_mse,
+        "lambda_max_mean_mse_iterations": iterations_mse,
         "epsilon_sharpness": epsilon,
         "slices": {"alpha": alphas, "loss": [[_finite(v) for v in s] for s in slices]},
     }

@@ -116,11 +116,12 @@ def plot_sharpness(runs: list[dict[str, Any]], epsilon: str | None) -> Figure:
     panels = [
         ("lambda_max", "top Hessian eigenvalue (NLL)"),
         ("lambda_max_fixed_sigma", "top eigenvalue, sigma and pi frozen"),
+        ("lambda_max_mean_mse", "top eigenvalue, squared error of the mixture mean (no sigma)"),
         ("epsilon", f"epsilon-sharpness (epsilon {epsilon})" if epsilon else "epsilon-sharpness"),
         ("mean_log_sigma", "mean predicted log sigma"),
     ]
-    figure = Figure(figsize=(12, 8), layout="constrained")
-    axes = figure.subplots(2, 2).ravel()
+    figure = Figure(figsize=(16, 8), layout="constrained")
+    axes = figure.subplots(2, 3).ravel()
     names = sorted({r["configuration"] for r in runs}, key=[r["configuration"] for r in runs].index)
     colour = colours(names)
     for ax, (key, label) in zip(axes, panels):
@@ -140,6 +141,8 @@ def plot_sharpness(runs: list[dict[str, Any]], epsilon: str | None) -> Figure:
         ax.set_xlabel(label)
         ax.set_ylabel("generalisation gap: validation - training NLL")
         ax.grid(True, alpha=0.3)
+    for ax in axes[len(panels) :]:
+        ax.set_visible(False)
     axes[0].legend(fontsize="x-small", loc="best")
     figure.suptitle("Sharpness of each minimum vs how much worse it does on unseen windows", fontsize="medium")
     return figure

@@ -214,6 +214,7 @@ def _configuration_summary(configuration: dict[str, Any], runs: list[dict[str, A
     summary["sharpness"] = {
         "lambda_max": sharp(lambda s: s["lambda_max"]),
         "lambda_max_fixed_sigma": sharp(lambda s: s["lambda_max_fixed_sigma"]),
+        "lambda_max_mean_mse": sharp(lambda s: s.get("lambda_max_mean_mse")),
         **{f"epsilon_sharpness_{e}": sharp(lambda s, e=e: s["epsilon_sharpness"].get(e, {}).get("delta")) for e in epsilons},
         "mean_log_sigma": sharp(lambda s: s["mean_log_sigma"]),
         "gap": sharp(lambda s: s["gap"]),
@@ -237,6 +238,7 @@ def _questions(runs: list[dict[str, Any]]) -> dict[str, Any]:
     pickers = {
         "lambda_max": lambda s: s["lambda_max"],
         "lambda_max_fixed_sigma": lambda s: s["lambda_max_fixed_sigma"],
+        "lambda_max_mean_mse": lambda s: s.get("lambda_max_mean_mse"),
         **{f"epsilon_sharpness_{e}": (lambda s, e=e: s["epsilon_sharpness"].get(e, {}).get("delta")) for e in epsilons},
     }
     for name, pick in pickers.items():
@@ -414,9 +416,11 @@ def render_html(report: dict[str, Any]) -> str:
     parts.append(
         "<h2>Sharpness of each minimum</h2><p class='note'>On fixed training windows, float64, oneDNN off. The NLL's curvature "
         "along the means scales like 1/&sigma;&sup2;, so a model with smaller &sigma; looks sharper whatever its geometry: the mean "
-        "log &sigma; is given beside each number, the eigenvalue is measured again with &sigma; and &pi; frozen at the minimum, and the "
+        "log &sigma; is given beside each number, the eigenvalue is measured again with &sigma; and &pi; frozen at the minimum (only the "
+        "means move, still on the 1/&sigma;&sup2; scale) and on the squared error of the mixture mean (no &sigma; at all), and the "
         "correlation with generalisation is also given with the mean log &sigma; held fixed (partial rank correlation).</p>"
         "<table><tr><th>configuration</th><th>&lambda;<sub>max</sub></th><th>&lambda;<sub>max</sub>, &sigma; frozen</th>"
+        "<th>&lambda;<sub>max</sub>, squared error of the mean</th>"
         "<th>&epsilon;-sharpness (largest &epsilon;)</th><th>mean log &sigma;</th><th>gap (val &minus; train)</th></tr>"
     )
     for c in report["configurations"]:
@@ -424,6 +428,7 @@ def render_html(report: dict[str, Any]) -> str:
         eps = [k for k in s if k.startswith("epsilon_sharpness_")]
         parts.append(
             f"<tr><td>{e(c['name'])}</td><td>{_ci(s['lambda_max'], 1)}</td><td>{_ci(s['lambda_max_fixed_sigma'], 1)}</td>"
+            f"<td>{_ci(s['lambda_max_mean_mse'], 2)}</td>"
             f"<td>{_ci(s[eps[-1]], 3) if eps else '&ndash;'}</td><td>{_ci(s['mean_log_sigma'])}</td><td>{_ci(s['gap'])}</td></tr>"
         )
     parts.append("</table><ul>")
