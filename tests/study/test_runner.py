@@ -107,28 +107,41 @@ def test_a_crashed_study_resumes_from_its_checkpoints(tmp_path, tiny_corpus_dir)
 
 
 def test_an_existing_scheduler_and_a_run_that_cannot_work(tmp_path, tiny_corpus_dir):
-    from distributed import LocalCluster
-
-    from antiphon.study.report import write_report
-    from antiphon.study.runner import run_study
-    from antiphon.study.spec import load_spec
-    from antiphon.study.store import prepare_study
-
-    # sequence_length 400 > the 180-row validation blocks: training cannot start, for every seed
-    extra = '[[run]]\nname = "Too long"\nmodel = { size = "xxs" }\ntraining = { optimizer = "adam", sequence_length = 400 }\n'
-    spec = load_spec(write_tiny_spec(tmp_path, extra=extra))
-    out = tmp_path / "study"
-    prepare_study(spec, out, tiny_corpus_dir)
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        outcome = run_study(out, scheduler=cluster.scheduler_address)
-    assert (outcome.total, outcome.trained, outcome.finished) == (6, 6, 4)
+    """A cluster started the way a user starts one (`dask scheduler`, `dask worker`), given by address."""
+    dask = str(Path(sys.executable).with_name("dask"))
+    scheduler_file = tmp_path / "scheduler.json"
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    scheduler = subprocess.Popen([dask, "scheduler", "--port", "0", "--no-dashboard", "--scheduler-file", str(scheduler_file)], env=env, stderr=subprocess.DEVNULL)
+    worker = None
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        address = json.loads(scheduler_file.read_text())["address"]
+        worker = subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard"], env=env, stderr=subprocess.DEVNULL)
+        # sequence_length 400 > the 180-row validation blocks: training cannot start, for every seed
+        extra = '[[run]]\nname = "Too long"\ntraining = { optimizer = "adam", sequence_length = 400 }\n'
+        spec = write_tiny_spec(tmp_path, extra=extra)
+        out = tmp_path / "study"
+        done = subprocess.run(
+            [*ANTIPHON, "study", "run", str(spec), "--corpus", str(tiny_corpus_dir), "-o", str(out), "--scheduler", address],
+            capture_output=True, text=True, timeout=300, env=env,
+        )
+    finally:
+        for process in (worker, scheduler):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
+    assert done.returncode == 1, done.stdout + done.stderr  # some runs failed: the exit status says so
+    assert "2 runs failed; see" in done.stderr and "4 of 6 finished" in done.stdout
     failures = [json.loads(p.read_text()) for p in (out / "runs").glob("*/failed.json")]
     assert len(failures) == 2 and all("sequence_length 400" in f["error"] and f["configuration"] == "Too long" for f in failures)
-    assert all(json.loads(p.read_text())["attempts"][0]["pid"] == os.getpid() for p in (out / "runs").glob("*/attempts.json"))
+    pids = {json.loads(p.read_text())["attempts"][0]["pid"] for p in (out / "runs").glob("*/attempts.json")}
+    assert len(pids) == 1  # the one worker process `dask worker` started ran them all
 
-    report = write_report(out)
+    report = json.loads((out / "report.json").read_text())
     too_long = report["configurations"][2]
-    assert (too_long["failed"], too_long["finished"], too_long["min_val_loss"]["mean"]) == (2, 0, None)
+    assert (too_long["failed"], too_long["finished"], too_long["min_val_loss"].get("mean")) == (2, 0, None)
     assert report["study"]["counts"] == {"finished": 4, "diverged": 0, "failed": 2, "missing": 0}
 
 
