@@ -33,6 +33,22 @@ def require(checks: Sequence[tuple[bool, str]], section: str) -> None:
             raise ConfigError(f"{section}.{message}")
 
 
+def read_toml(path: Path | str, what: str) -> dict[str, Any]:
+    """The tables of a TOML file; ``what`` names it in errors ("config file", "the study spec").
+
+    Raises:
+        ConfigError: the file cannot be read or is not valid TOML; the message starts with the path.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read {what} ({exc.strerror or exc})") from exc
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+
+
 def setting(default: Any, doc: str) -> Any:
     """A dataclass field with its default and the one-line doc `antiphon config` prints."""
     return field(default=default, metadata={"doc": doc})
@@ -369,15 +385,7 @@ def load_config(path: Path | str | None = None, overrides: Sequence[str] = ()) -
     source = "defaults"
     if path is not None:
         source = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read config file ({exc.strerror or exc})") from exc
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
-        data = _checked(Config, data, source, prefix="")
+        data = _checked(Config, read_toml(path, "config file"), source, prefix="")
     for item in overrides:
         key, value = _parse_override(item)
         data = _merge(data, key.split("."), value)

@@ -148,7 +148,7 @@ def test_an_existing_scheduler_and_a_run_that_cannot_work(tmp_path, tiny_corpus_
 def test_continuing_needs_the_same_corpus(tmp_path, tiny_corpus_dir):
     from antiphon.config import CorpusConfig
     from antiphon.data.corpus import build_corpus, save_corpus
-    from antiphon.errors import ConfigError
+    from antiphon.errors import ConfigError, DataError
     from antiphon.study.spec import load_spec
     from antiphon.study.store import prepare_study
     from tests.conftest import FEATURES, synthetic_document
@@ -164,3 +164,6 @@ def test_continuing_needs_the_same_corpus(tmp_path, tiny_corpus_dir):
     other = save_corpus(build_corpus([synthetic_document(900, 0.5, "other.json")], CorpusConfig(features=FEATURES)), tmp_path / "other")
     with pytest.raises(ConfigError, match="trained on another corpus"):
         prepare_study(spec, out, other)
+    fewer = save_corpus(build_corpus([synthetic_document(900, 0.5, "few.json")], CorpusConfig(features=FEATURES[:2])), tmp_path / "fewer")
+    with pytest.raises(DataError, match=f"^{fewer}: the corpus holds 2 features .* \\(as {tmp_path / 'spec.toml'} splits it\\)"):
+        prepare_study(spec, tmp_path / "new", fewer)

@@ -16,7 +16,6 @@ reports them); eigenvalues in nats per unit parameter squared.
 
 from __future__ import annotations
 
-import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -126,7 +125,7 @@ def _measure(model: Any, params: list[Any], x: Any, y: Any, validation: tuple[An
         "lambda_max_mean_mse": lambda_mse,
         "lambda_max_mean_mse_iterations": iterations_mse,
         "epsilon_sharpness": epsilon,
-        "slices": {"alpha": alphas, "loss": [[_finite(v) for v in s] for s in slices]},
+        "slices": {"alpha": alphas, "loss": slices},  # non-finite values become null when the result is written
     }
 
 
@@ -163,6 +162,3 @@ def prediction_example(model_dir: Path | str, corpus: Corpus, config: EvaluateCo
         "real": real,
     }
 
-
-def _finite(value: float) -> float | None:
-    return value if math.isfinite(value) else None

@@ -30,7 +30,7 @@ import numpy as np
 
 from antiphon.atomic import write_text_atomic
 from antiphon.study import statistics
-from antiphon.study.store import Study, read_failure, read_result, read_study, study_corpus
+from antiphon.study.store import Study, json_safe, read_failure, read_result, read_study, study_corpus
 
 REPORT_FILE = "report.json"
 HTML_FILE = "report.html"
@@ -161,7 +161,7 @@ def write_report(study_dir: Path | str) -> dict[str, Any]:
         write_text_atomic(folder / "winners.toml", _winners_spec(study, report["families"]))
         figures["winners_spec"] = "winners.toml"
     report["files"] = figures
-    write_text_atomic(folder / REPORT_FILE, json.dumps(_clean(report), indent=1) + "\n")
+    write_text_atomic(folder / REPORT_FILE, json.dumps(json_safe(report), indent=1) + "\n")
     write_text_atomic(folder / HTML_FILE, render_html(report))
     return report
 
@@ -246,7 +246,7 @@ def _questions(runs: list[dict[str, Any]]) -> dict[str, Any]:
         rows = [row for row in rows if all(v is not None and math.isfinite(v) for v in row)]
         entry = _correlation([(a, b) for a, b, _ in rows], f"{name} and the generalisation gap", negative_means=None)
         entry["partial_spearman_given_mean_log_sigma"] = (
-            _finite(statistics.partial_rank_correlation(*zip(*rows))) if len(rows) >= 4 else None
+            json_safe(statistics.partial_rank_correlation(*zip(*rows))) if len(rows) >= 4 else None
         )
         measures[name] = entry
     out["sharpness_vs_generalisation"] = measures
@@ -267,7 +267,7 @@ def _correlation(pairs: list[tuple[float, float]], what: str, negative_means: st
         words += f": {negative_means}." if rho < 0 else ": a lower loss goes with answers that resemble the music LESS."
     else:
         words += ": the sharper minima generalise " + ("worse." if rho > 0 else "better.")
-    return {"n": len(finite), **{k: _finite(v) for k, v in result.items()}, "words": words}
+    return {"n": len(finite), **json_safe(result), "words": words}
 
 
 def _comparisons(configurations: list[dict[str, Any]], key: str, quantity: str) -> list[dict[str, Any]]:
@@ -326,7 +326,7 @@ def _winners_spec(study: Study, families: dict[str, Any]) -> str:
         "base": study.base,
         "run": [{"name": f"{family} (best of {data['trials']}: {data['best']})", **changes[data["best"]]} for family, data in families.items() if data["best"]],
     }
-    return "# Written by `antiphon study report`.\n" + tomli_w.dumps(_clean(document))
+    return "# Written by `antiphon study report`.\n" + tomli_w.dumps(document)
 
 
 def _run_sharpness(run: dict[str, Any]) -> dict[str, Any]:
@@ -337,22 +337,6 @@ def _run_sharpness(run: dict[str, Any]) -> dict[str, Any]:
 
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower() or "configuration"
-
-
-def _finite(value: Any) -> Any:
-    return value if not isinstance(value, float) or math.isfinite(value) else None
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float):
-        return _finite(value)
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        return _clean(value.item())
-    return value
 
 
 # --------------------------------------------------------------------------------------------

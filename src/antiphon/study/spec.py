@@ -20,14 +20,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import tomllib
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from antiphon import __version__
-from antiphon.config import Config, from_dict, require, setting, to_dict
+from antiphon.config import Config, from_dict, read_toml, require, setting, to_dict
 from antiphon.errors import ConfigError
 
 #: the sections that shape a run (hashed into its key)
@@ -138,12 +137,7 @@ def load_spec(path: Path | str | None = None) -> StudySpec:
             file and the run.
     """
     path = Path(path) if path is not None else default_spec_path()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the study spec ({exc.strerror or exc})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    data = read_toml(path, "the study spec")
     unknown = set(data) - set(TOP_LEVEL)
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(TOP_LEVEL)})")

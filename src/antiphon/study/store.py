@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,12 +98,14 @@ def prepare_study(spec: StudySpec, folder: Path | str, corpus_dir: Path | str | 
         raise ConfigError(f"{folder}: exists and is not a directory")
     settings = spec.configurations[0].config.corpus
     existing = folder / CORPUS_DIR
-    if corpus_dir is None:
-        if not (existing / "corpus.json").exists():
-            raise ConfigError(f"{folder}: holds no study yet; give the corpus to study with --corpus CORPUS (from `antiphon dataset`)")
-        corpus = resplit(load_corpus(existing), settings)
-    else:
-        corpus = resplit(load_corpus(corpus_dir), settings)
+    if corpus_dir is None and not (existing / "corpus.json").exists():
+        raise ConfigError(f"{folder}: holds no study yet; give the corpus to study with --corpus CORPUS (from `antiphon dataset`)")
+    source = existing if corpus_dir is None else Path(corpus_dir)
+    try:
+        corpus = resplit(load_corpus(source), settings)
+    except DataError as exc:
+        message = str(exc)
+        raise DataError(message if message.startswith(str(source)) else f"{source}: {message} (as {spec.source} splits it)") from exc
     fingerprint = corpus_fingerprint(corpus)
     if (folder / STUDY_FILE).exists():
         previous = read_study(folder)
@@ -207,15 +210,17 @@ def read_failure(study: Study, run: PlannedRun) -> dict[str, Any] | None:
 
 def write_run_file(study: Study, run: PlannedRun, name: str, data: dict[str, Any]) -> None:
     """``runs/<key>/<name>`` as JSON, atomically (NaN written as null)."""
-    write_text_atomic(study.run_folder(run.key) / name, json.dumps(_clean(data), indent=1) + "\n")
+    write_text_atomic(study.run_folder(run.key) / name, json.dumps(json_safe(data), indent=1) + "\n")
 
 
-def _clean(value: Any) -> Any:
-    """JSON-safe: NaN and infinities become None (JSON has neither)."""
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN and infinities as None (JSON has neither) and NumPy scalars as Python ones."""
+    if hasattr(value, "item") and not isinstance(value, (list, tuple, dict)):  # a NumPy scalar
+        value = value.item()
     if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else None
+        return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
