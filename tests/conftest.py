@@ -36,8 +36,11 @@ def sine(freq_hz: float, seconds: float = 1.0, amplitude: float = 0.5, sr: int =
 FEATURES = ("SpectralCentroid", "SpectralSkewness", "Chroma01")
 
 
-def synthetic_document(n_frames: int = 400, phase: float = 0.0, source: str = "synthetic.json", hop_ms: float = 10.0):
-    """An analysis document with a learnable pattern: slow sines in three features, frames every hop_ms."""
+def synthetic_document(
+    n_frames: int = 400, phase: float = 0.0, source: str = "synthetic.json", hop_ms: float = 10.0, jitter: float = 0.0
+):
+    """An analysis document with a learnable pattern: slow sines in three features, frames every hop_ms
+    (times irregular by up to ``jitter`` of a hop when it is not 0, as in a session log)."""
     from antiphon.data.analysis_json import new_document
 
     t = np.arange(n_frames)
@@ -46,7 +49,8 @@ def synthetic_document(n_frames: int = 400, phase: float = 0.0, source: str = "s
         "SpectralSkewness": 2 + np.cos(2 * np.pi * t / 23 + phase),
         "Chroma01": 0.5 + 0.5 * np.sin(2 * np.pi * t / 11 + phase),
     }
-    return new_document(10.0 + hop_ms * t, features, {"kind": "test"}, source=source)
+    steps = hop_ms * (1.0 + jitter * np.sin(2 * np.pi * t / 7 + phase))
+    return new_document(10.0 + np.cumsum(steps) - steps[0], features, {"kind": "test"}, source=source)
 
 
 def tiny_config(**training):

@@ -11,7 +11,7 @@ from typing import Any
 DESCRIPTION = """\
 Reproduce the paper's optimizer comparison (Table I) and go beyond it. A study is a spec (a base
 configuration, variations, seeds); every (configuration, seed) is one run: train with per-epoch
-checkpoints, then evaluate (test NLL, resemblance score) and measure the sharpness of the minimum.
+checkpoints, then evaluate (test NLL, answer measures) and measure the sharpness of the minimum.
 Runs execute on Dask distributed: a local cluster by default (one single-threaded worker per
 core), or an existing one with --scheduler. Re-running the same command after a crash or a killed
 worker skips finished runs and resumes the others from their last checkpoint.
@@ -120,15 +120,15 @@ def print_table(report: dict[str, Any]) -> None:
     counts = report["study"]["counts"]
     print(f"\nruns: {counts['finished']} finished, {counts['diverged']} diverged, {counts['failed']} failed, {counts['missing']} not run yet")
     width = max(len(c["name"]) for c in report["configurations"])
-    print(f"\n{'configuration':{width}s}  {'min val loss':>16s}  {'epoch':>11s}  {'diverged':>8s}  {'paper':>7s}  {'test NLL':>16s}  {'score %':>12s}")
+    print(f"\n{'configuration':{width}s}  {'min val loss':>16s}  {'epoch':>11s}  {'diverged':>8s}  {'paper':>7s}  {'test NLL':>16s}  {'ES at 1 s':>18s}")
     for c in report["configurations"]:
         paper = (c.get("paper") or {}).get("min_val_loss")
         print(
             f"{c['name']:{width}s}  {ci(c['min_val_loss']):>16s}  {ci(c['best_epoch'], 1):>11s}  {c['diverged']:>3d} of {c['n_runs']:<2d}  "
-            f"{'-' if paper is None else f'{paper:.2f}':>7s}  {ci(c['test_nll']):>16s}  {ci(c['score'], 1):>12s}"
+            f"{'-' if paper is None else f'{paper:.2f}':>7s}  {ci(c['test_nll']):>16s}  {ci(c['energy_score'], 3):>18s}"
         )
     print(f"(mean ± half-width of the 95 % t-interval over seeds; {report['loss_units']})")
-    print("\n" + report["questions"]["validation_loss_vs_resemblance"]["words"])
+    print("\n" + report["questions"]["validation_loss_vs_energy_score"]["words"])
 
 
 def _specs(args: argparse.Namespace) -> int:

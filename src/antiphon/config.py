@@ -150,8 +150,20 @@ class CorpusConfig:
     )
     train_fraction: float = setting(0.8, "share of frames (block) or files (file) for training")
     validation_fraction: float = setting(0.1, "share for validation (early stopping); the rest is the test split")
+    timing: Literal["auto", "modelled", "constant"] = setting(
+        "auto",
+        "dt as a model dimension: 'auto' = only when the time steps vary by more than 1 % of their median (session logs, "
+        "event data); 'constant' = never (frames at a fixed hop: the model answers at the hop); 'modelled' = always",
+    )
+    resolution: float = setting(
+        0.01,
+        "resolution of every feature as a fraction of its training range (or its lattice step where coarser, e.g. rolloff "
+        "on FFT bins): training dequantises within it, so atoms (chroma at 1, silent frames) earn no free nats",
+    )
 
     def __post_init__(self) -> None:
+        if not 0 < self.resolution <= 0.25:
+            raise ConfigError(f"corpus.resolution must be in (0, 0.25], got {self.resolution}")
         if not self.features:
             raise ConfigError("corpus.features must name at least one feature")
         if len(set(self.features)) != len(self.features):
@@ -230,6 +242,11 @@ class TrainingConfig:
     scale_factor: float = setting(
         1.0, "inputs and targets are multiplied by this (IMPSY: 10, which adds D ln 10 nats to the loss)"
     )
+    dequantise: bool = setting(
+        True,
+        "add uniform noise within each value's resolution (corpus.resolution) to every training batch, and fixed noise to "
+        "validation and test, so the NLL is a density (Theis et al. 2016); false = the raw values (the paper)",
+    )
     seed: int = setting(0, "seed of the weights, the batch order and dropout")
 
     def __post_init__(self) -> None:
@@ -275,7 +292,8 @@ class GenerateConfig:
     duration_s: float = setting(5.0, "length of the continuation, seconds")
     pi_temperature: float = setting(1.0, "temperature of the mixture weights (< 1: the likeliest component more often)")
     sigma_temperature: float = setting(1.0, "variance scale of the sampled component (0: its mean; 1: the model's spread)")
-    min_dt_s: float = setting(0.001, "sampled time steps are at least this long, s")
+    dt_temperature: float = setting(1.0, "variance scale of sampled time steps, where the model samples dt (0: the mean step)")
+    min_dt_s: float = setting(0.001, "sampled time steps are at least this long, s (and never outside the range seen in training)")
     clip: bool = setting(True, "clip sampled features to the training range (normalised [0, 1])")
     plot_features: tuple[str, ...] = setting(
         ("Chroma03", "Chroma04", "Chroma05", "SpectralSkewness"), "features drawn in the prompt-then-prediction figure"
@@ -285,33 +303,46 @@ class GenerateConfig:
     def __post_init__(self) -> None:
         if self.prompt_ms <= 0 or self.duration_s <= 0:
             raise ConfigError("generate.prompt_ms and generate.duration_s must be > 0")
-        if self.pi_temperature <= 0 or self.sigma_temperature < 0:
-            raise ConfigError("generate.pi_temperature must be > 0 and generate.sigma_temperature >= 0")
+        if self.pi_temperature <= 0 or self.sigma_temperature < 0 or self.dt_temperature < 0:
+            raise ConfigError("generate.pi_temperature must be > 0, generate.sigma_temperature and dt_temperature >= 0")
         if self.min_dt_s <= 0:
             raise ConfigError(f"generate.min_dt_s must be > 0, got {self.min_dt_s}")
 
 
 @dataclass(frozen=True)
 class EvaluateConfig:
-    """``antiphon evaluate`` (docs/evaluation.md): prompts from the test split and their continuations."""
+    """``antiphon evaluate`` (docs/evaluation.md): prompts from the test split, answers, and honest measures."""
 
     prompt_ms: float = setting(917.0, "prompt length, ms (the paper's 917)")
-    horizon_s: float = setting(5.0, "length of each continuation compared with the real one, s")
-    n_prompts: int = setting(10, "prompts drawn evenly from the test split")
-    n_continuations: int = setting(3, "continuations generated per prompt (for the spread and the diversity)")
-    grid_ms: float = setting(20.0, "the common time grid on which shapes are compared, ms")
-    novelty_rows: int = setting(50, "rows of a continuation compared with every training window of that length")
-    copy_threshold: float = setting(0.02, "RMS distance (normalised) to a training window under which an answer counts as copied")
-    plot_features: tuple[str, ...] = setting(
-        ("Chroma03", "Chroma04", "Chroma05", "SpectralSkewness"), "features drawn in the band figure"
+    horizon_s: float = setting(5.0, "length of every answer, s (realism, dynamics and novelty are measured on it)")
+    horizons_s: tuple[float, ...] = setting(
+        (0.05, 0.25, 1.0, 5.0), "lead times at which the energy score compares answers with what really followed, s"
     )
-    seed: int = setting(0, "seed of the sampling and the random-walk baseline")
+    max_prompts: int = setting(200, "at most this many prompts, back to back (not overlapping) over the test blocks")
+    n_samples: int = setting(8, "answers per prompt (the ensemble the energy score judges)")
+    window_s: float = setting(0.5, "length of the windows compared for realism, s")
+    lags: tuple[int, ...] = setting((1, 4, 16), "lags (frames) of the autocorrelation compared for dynamics")
+    conditioning_horizon_s: float = setting(1.0, "lead time of the energy score in the conditioning measure, s")
+    var_max_order: int = setting(8, "largest VAR order tried; the order is chosen on the validation split")
+    novelty_rows: int = setting(50, "rows of an answer compared with every training window of that length")
+    copy_threshold: float = setting(0.02, "RMS distance (normalised) to a training window under which an answer counts as a copy")
+    n_bootstrap: int = setting(1000, "bootstrap resamples (over prompts) for every interval")
+    plot_features: tuple[str, ...] = setting(
+        ("Chroma03", "Chroma04", "Chroma05", "SpectralSkewness"), "features drawn in the answers figure"
+    )
+    seed: int = setting(0, "seed of the sampling, the baselines and the bootstrap")
 
     def __post_init__(self) -> None:
-        if self.prompt_ms <= 0 or self.horizon_s <= 0 or self.grid_ms <= 0:
-            raise ConfigError("evaluate.prompt_ms, horizon_s and grid_ms must be > 0")
-        if self.n_prompts < 1 or self.n_continuations < 1 or self.novelty_rows < 2:
-            raise ConfigError("evaluate.n_prompts and n_continuations must be >= 1, novelty_rows >= 2")
+        checks = [
+            (self.prompt_ms > 0 and self.horizon_s > 0 and self.window_s > 0, "prompt_ms, horizon_s and window_s must be > 0"),
+            (bool(self.horizons_s) and all(0 < h <= self.horizon_s for h in self.horizons_s), "horizons_s must be in (0, horizon_s]"),
+            (0 < self.conditioning_horizon_s <= self.horizon_s, "conditioning_horizon_s must be in (0, horizon_s]"),
+            (self.max_prompts >= 2 and self.n_samples >= 2, "max_prompts and n_samples must be >= 2"),
+            (bool(self.lags) and all(lag >= 1 for lag in self.lags), "lags must be >= 1"),
+            (self.var_max_order >= 1 and self.novelty_rows >= 2, "var_max_order must be >= 1 and novelty_rows >= 2"),
+            (self.n_bootstrap >= 100, f"n_bootstrap must be >= 100, got {self.n_bootstrap}"),
+        ]
+        require(checks, "evaluate")
 
 
 @dataclass(frozen=True)
@@ -329,6 +360,7 @@ class RealtimeConfig:
     silence_s: float = setting(0.3, "call-and-response: answer once the performer has been silent this long, s")
     pi_temperature: float = setting(1.0, "temperature of the mixture weights at start")
     sigma_temperature: float = setting(1.0, "variance scale of the sampled component at start")
+    dt_temperature: float = setting(1.0, "variance scale of sampled time steps, where the model samples dt")
     min_dt_s: float = setting(0.001, "answer frames are at least this far apart, s")
     ahead_frames: int = setting(8, "answer frames generated ahead of their send time")
     receive_buffer_bytes: int = setting(4 << 20, "socket receive buffer (bursts of 5,000 frames fit in 4 MiB)")
@@ -341,7 +373,10 @@ class RealtimeConfig:
         checks = [
             (0 <= self.port < 65536 and 0 < self.send_port < 65536, "ports must be in 1..65535 (listen port: 0 = any)"),
             (self.silence_s > 0, f"silence_s must be > 0, got {self.silence_s}"),
-            (self.pi_temperature > 0 and self.sigma_temperature >= 0, "pi_temperature must be > 0, sigma_temperature >= 0"),
+            (
+                self.pi_temperature > 0 and self.sigma_temperature >= 0 and self.dt_temperature >= 0,
+                "pi_temperature must be > 0, sigma_temperature and dt_temperature >= 0",
+            ),
             (self.min_dt_s > 0, f"min_dt_s must be > 0, got {self.min_dt_s}"),
             (self.ahead_frames >= 1, f"ahead_frames must be >= 1, got {self.ahead_frames}"),
             (self.max_packet_bytes >= 64, f"max_packet_bytes must be >= 64, got {self.max_packet_bytes}"),
@@ -362,7 +397,7 @@ class Config:
     training: TrainingConfig = field(default_factory=TrainingConfig, metadata={"doc": "training"})
     generate: GenerateConfig = field(default_factory=GenerateConfig, metadata={"doc": "offline improvisation"})
     realtime: RealtimeConfig = field(default_factory=RealtimeConfig, metadata={"doc": "real time over OSC"})
-    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig, metadata={"doc": "resemblance metrics"})
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig, metadata={"doc": "judging answers (docs/evaluation.md)"})
 
 
 # --------------------------------------------------------------------------------------------

@@ -59,6 +59,7 @@ def continue_prompt(engine: Engine, document: AnalysisDocument, config: Generate
     dt, raw = rows_from_document(prompt_doc, features)
     engine.reset()
     engine.pi_temperature, engine.sigma_temperature = config.pi_temperature, config.sigma_temperature
+    engine.dt_temperature = config.dt_temperature
     for step, frame in zip(dt, raw):
         engine.feed(frame, float(step))
     steps, values = engine.continue_for(

@@ -9,7 +9,7 @@ import pytest
 
 from antiphon.config import CorpusConfig
 from antiphon.data.analysis_json import new_document
-from antiphon.data.corpus import build_corpus, load_corpus, rows_from_document, save_corpus
+from antiphon.data.corpus import build_corpus, lattice_step, load_corpus, rows_from_document, save_corpus
 from antiphon.errors import DataError
 from tests.conftest import FEATURES, synthetic_document
 
@@ -49,10 +49,36 @@ def test_block_split_and_scaler_from_training_rows_only():
     train_values = np.concatenate([f.values[: f.segments["train"][1]] for f in corpus.files])
     np.testing.assert_array_equal(corpus.scaler.minimum, train_values.min(axis=0))
     np.testing.assert_array_equal(corpus.scaler.maximum, train_values.max(axis=0))
+    assert not corpus.dt_modelled and corpus.columns == FEATURES and corpus.hop_s == pytest.approx(0.01)
     for split in ("train", "validation", "test"):
         for rows in corpus.segments(split, scale_factor=10.0):
-            assert rows[:, 1:].min() >= 0.0 and rows[:, 1:].max() <= 10.0
-            np.testing.assert_allclose(rows[:, 0], 0.1, rtol=1e-6)  # dt 10 ms, times 10
+            assert rows.shape[1] == len(FEATURES) and rows.min() >= 0.0 and rows.max() <= 10.0
+
+
+def test_time_steps_are_a_dimension_only_where_they_vary():
+    fixed = [synthetic_document(101, 0.0, "a.json", hop_ms=11.609977)]  # an analysis hop: float noise in dt only
+    irregular = [synthetic_document(101, 0.0, "log.json", jitter=0.3)]
+    assert not build_corpus(fixed, CorpusConfig(features=FEATURES)).dt_modelled
+    timed = build_corpus(irregular, CorpusConfig(features=FEATURES))
+    assert timed.dt_modelled and timed.columns == ("dt_s", *FEATURES) and timed.dimension == 4
+    rows = timed.segments("train", scale_factor=10.0)[0]
+    np.testing.assert_allclose(rows[:, 0], 10.0 * timed.files[0].dt_s[:80], rtol=1e-6)  # dt in seconds, times the scale
+    forced = build_corpus(fixed, CorpusConfig(features=FEATURES, timing="modelled"))
+    assert forced.dt_modelled and build_corpus(irregular, CorpusConfig(features=FEATURES, timing="constant")).dimension == 3
+
+
+def test_resolution_and_dequantisation():
+    rolloff = np.repeat(np.arange(40) * 21.533, 10)  # on FFT bins
+    docs = [synthetic_document(401, 0.0, "a.json")]
+    corpus = build_corpus(docs, CorpusConfig(features=FEATURES, resolution=0.01, train_fraction=0.5, validation_fraction=0.25))
+    widths = corpus.resolution()
+    np.testing.assert_allclose(widths, 0.01)  # continuous features: the fraction of the range
+    assert lattice_step(rolloff / rolloff.max()) == pytest.approx(1 / 39)  # a lattice coarser than 1 %: its step
+    assert lattice_step(np.linspace(0, 1, 400)) == 0.0
+    rows = corpus.segments("validation")[0]
+    noisy = corpus.held_out_segments("validation", 1.0, widths)[0]
+    assert np.all(np.abs(noisy - rows) <= 0.005 + 1e-7) and np.std(noisy - rows) > 0.002  # uniform within +-w/2
+    np.testing.assert_array_equal(noisy, corpus.held_out_segments("validation", 1.0, widths)[0])  # the same noise every time
 
 
 def test_file_split():

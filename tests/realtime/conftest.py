@@ -29,6 +29,19 @@ def model_dir(tmp_path_factory):
     return folder
 
 
+@pytest.fixture(scope="session")
+def timed_model_dir(tmp_path_factory):
+    """A model of irregular frames (session-log-like times): dt is its first dimension."""
+    from antiphon.data.corpus import build_corpus
+    from tests.conftest import synthetic_document
+
+    documents = [synthetic_document(300, phase, f"take{i}.json", jitter=0.4) for i, phase in enumerate((0.0, 1.0, 2.0))]
+    config = tiny_config(epochs=2)
+    folder = tmp_path_factory.mktemp("rt") / "timed"
+    train(build_corpus(documents, config.corpus), config, folder)
+    return folder
+
+
 class Receiver:
     """A UDP socket on a free port recording (arrival perf_counter time, address, arguments)."""
 

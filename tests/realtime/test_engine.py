@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import torch
 
 from antiphon.model.directory import load_model
@@ -13,7 +14,20 @@ from antiphon.model.sampling import sample_mixture
 from antiphon.realtime.engine import Engine
 
 
-def test_feed_equals_the_torch_model(model_dir):
+@pytest.fixture(params=["constant_hop", "timed"])
+def any_model_dir(request, model_dir, timed_model_dir):
+    """Both kinds of model: frames at a fixed hop (no dt dimension) and irregular frames (dt modelled)."""
+    return model_dir if request.param == "constant_hop" else timed_model_dir
+
+
+def test_the_two_fixtures_differ_in_timing(model_dir, timed_model_dir):
+    assert not Engine.from_model_dir(model_dir).info.timing.dt_modelled
+    timed = Engine.from_model_dir(timed_model_dir).info
+    assert timed.timing.dt_modelled and timed.columns[0] == "dt_s" and timed.timing.dt_min_s < timed.timing.dt_max_s
+
+
+def test_feed_equals_the_torch_model(any_model_dir):
+    model_dir = any_model_dir
     engine = Engine.from_model_dir(model_dir)
     model, info = load_model(model_dir)
     rng = np.random.default_rng(0)
@@ -27,10 +41,11 @@ def test_feed_equals_the_torch_model(model_dir):
             np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
 
 
-def test_sampling_equals_the_torch_path_with_the_same_random_state(model_dir):
-    engine = Engine.from_model_dir(model_dir)
-    model, info = load_model(model_dir)
-    engine.pi_temperature, engine.sigma_temperature = 0.7, 0.5
+def test_sampling_equals_the_torch_path_with_the_same_random_state(any_model_dir):
+    engine = Engine.from_model_dir(any_model_dir)
+    model, info = load_model(any_model_dir)
+    engine.pi_temperature, engine.sigma_temperature, engine.dt_temperature = 0.7, 0.5, 0.5
+    o, timing = (1 if info.timing.dt_modelled else 0), info.timing
     ours_rng, theirs_rng = np.random.default_rng(11), np.random.default_rng(11)
     state = None
     features = info.scaler.minimum + 0.3 * (info.scaler.maximum - info.scaler.minimum)
@@ -40,8 +55,9 @@ def test_sampling_equals_the_torch_path_with_the_same_random_state(model_dir):
         dt, ours = engine.sample(ours_rng)
         theirs = sample_mixture(mu, sigma, logits, theirs_rng, pi_temperature=0.7, sigma_temperature=0.5)
         theirs /= info.training.scale_factor
-        np.testing.assert_allclose(dt, max(theirs[0], 0.001), rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(ours, info.scaler.inverse(np.clip(theirs[1:], 0, 1)), rtol=1e-5, atol=1e-4)
+        expected_dt = max(min(max(theirs[0], timing.dt_min_s), timing.dt_max_s), 0.001) if o else timing.hop_s
+        np.testing.assert_allclose(dt, expected_dt, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(ours, info.scaler.inverse(np.clip(theirs[o:], 0, 1)), rtol=1e-5, atol=1e-4)
         features = ours
 
 

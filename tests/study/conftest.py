@@ -28,11 +28,17 @@ validation_fraction = 0.15
 [base.evaluate]
 prompt_ms = 100
 horizon_s = 0.3
-n_prompts = 2
-n_continuations = 2
+horizons_s = [0.05, 0.3]
+conditioning_horizon_s = 0.3
+window_s = 0.1
+var_max_order = 2
+max_prompts = 4
+n_samples = 2
+n_bootstrap = 100
+novelty_rows = 10
 [measure]
 windows = 64
-power_iterations = {iterations}
+lanczos_restarts = {iterations}
 slice_points = 5
 [[run]]
 name = "Adam"

@@ -48,13 +48,13 @@ def test_learns_the_pattern_and_keeps_the_best_weights(tiny_corpus, tmp_path):
     assert losses[-1] < losses[0] - 1.0
     assert result.best_val_loss == min(losses) and result.history[result.best_epoch - 1]["val_loss"] == min(losses)
     model, info = load_model(tmp_path / "m")
-    val = make_windows(tiny_corpus.segments("validation"), 10)
+    val = make_windows(tiny_corpus.held_out_segments("validation", 1.0, info.resolution), 10)  # dequantised as in training
     assert evaluate_nll(model, val, 16) == pytest.approx(result.best_val_loss, rel=1e-6)
     assert info.feature_names == tiny_corpus.features and info.result["best_epoch"] == result.best_epoch
     files = sorted(p.name for p in (tmp_path / "m").iterdir())
     assert files == ["checkpoint.safetensors", "config.toml", "history.csv", "history.json", "model.json", "model.safetensors", "training.png"]
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
-    assert set(meta["versions"]) == {"antiphon", "python", "torch", "numpy"} and meta["features"][0] == "dt_s"
+    assert set(meta["versions"]) == {"antiphon", "python", "torch", "numpy"} and meta["features"] == list(tiny_corpus.features) and meta["timing"]["dt_modelled"] is False
 
 
 class Interrupt(Exception):
@@ -163,3 +163,20 @@ def test_l1_l2_and_clipping_change_training(tiny_corpus, tmp_path):
     assert norm(tmp_path / "l2") < norm(tmp_path / "plain")
     assert plain.history[-1]["val_loss"] != clipped.history[-1]["val_loss"]
     assert np.isfinite(penalised.history[-1]["val_loss"])
+
+
+def test_a_constant_hop_corpus_trains_without_a_dt_dimension(tiny_corpus, tmp_path):
+    train(tiny_corpus, tiny_config(epochs=1), tmp_path / "m")
+    model, info = load_model(tmp_path / "m")
+    assert not info.timing.dt_modelled and info.timing.hop_s == pytest.approx(0.01)
+    assert model.dimension == len(tiny_corpus.features) == 3 and info.columns == tiny_corpus.features
+    np.testing.assert_allclose(info.resolution, tiny_corpus.resolution())
+
+
+def test_dequantised_batches_move_within_the_resolution(tiny_corpus):
+    windows = make_windows(tiny_corpus.segments("train"), 10)
+    widths = torch.as_tensor(tiny_corpus.resolution(), dtype=torch.float32)
+    clean_x, _ = windows.batch(torch.arange(8))
+    noisy_x, noisy_y = windows.batch(torch.arange(8), widths, torch.Generator().manual_seed(0))
+    assert float((noisy_x - clean_x).abs().max()) <= 0.005 + 1e-6 and float((noisy_x - clean_x).abs().max()) > 0.003
+    torch.testing.assert_close(noisy_x[:, 1:], noisy_y[:, :-1])  # a row has the same noise as input and as target

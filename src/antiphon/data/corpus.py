@@ -1,7 +1,10 @@
 """A training corpus: per-file rows of ``[dt_s, features...]``, a split and a scaler (design §2.3).
 
 Row i of a file holds ``dt_s`` = (Time[i] - Time[i-1]) / 1000, the seconds since the frame
-before, followed by the selected features of frame i in instrument units. The first frame of a
+before, followed by the selected features of frame i in instrument units. Whether dt is a model
+dimension is the corpus's ``timing``: frames at a fixed hop carry no timing information (a
+constant column lets the NLL fall without limit), so such corpora model the features alone and
+answer at the hop; irregular timing (session logs, event data) keeps dt (:attr:`Corpus.dt_modelled`). The first frame of a
 file has no time step, so it starts the sequence but is not a row. Times must increase: a
 duplicate or decreasing time is an error naming the file and the index, never silently fixed.
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +38,8 @@ from antiphon.data.scaler import MinMaxScaler
 from antiphon.errors import DataError
 
 SPLITS = ("train", "validation", "test")
+#: time steps "vary" when their range exceeds this fraction of their median (float rounding of a fixed hop is ~1e-7)
+DT_VARIATION = 0.01
 CORPUS_FORMAT = "antiphon-corpus"
 CORPUS_FORMAT_VERSION = 1
 
@@ -65,24 +71,63 @@ class Corpus:
     config: CorpusConfig
 
     @property
+    def dt_modelled(self) -> bool:
+        """Whether dt is a model dimension (column 0 of :meth:`segments`): ``corpus.timing``, or for
+        ``auto`` whether the time steps vary (:func:`timing_varies`)."""
+        if self.config.timing != "auto":
+            return self.config.timing == "modelled"
+        return timing_varies(np.concatenate([f.dt_s for f in self.files]))
+
+    @property
+    def hop_s(self) -> float:
+        """The median time step, seconds: the step of every answer frame when dt is not modelled."""
+        return float(np.median(np.concatenate([f.dt_s for f in self.files])))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The model's dimensions: ``("dt_s", *features)`` when dt is modelled, else the features."""
+        return ("dt_s", *self.features) if self.dt_modelled else tuple(self.features)
+
+    @property
     def dimension(self) -> int:
-        """Values per row: dt plus the features."""
-        return 1 + len(self.features)
+        """Values per model row (see :attr:`columns`)."""
+        return len(self.columns)
 
-    def segments(self, split: str, scale_factor: float = 1.0) -> list[np.ndarray]:
-        """The rows of ``split``, one (n, 1 + F) float32 array per file with rows in it.
+    def segments(self, split: str, scale_factor: float = 1.0, scaler: MinMaxScaler | None = None) -> list[np.ndarray]:
+        """The rows of ``split``, one (n, D) float32 array per file with rows in it, D = :attr:`dimension`.
 
-        Column 0 is dt in seconds, the rest are the features scaled to [0, 1]; everything is
-        then multiplied by ``scale_factor`` (IMPSY uses 10).
+        Features are scaled to [0, 1] by ``scaler`` (default: the corpus's own, fitted on its
+        training rows); dt, when modelled, stays in seconds; everything is then multiplied by
+        ``scale_factor`` (IMPSY uses 10).
         """
+        scaler = scaler or self.scaler
         out = []
         for file in self.files:
             start, stop = file.segments[split]
             if stop > start:
-                scaled, _ = self.scaler.transform(file.values[start:stop])
-                rows = np.concatenate([file.dt_s[start:stop, None], scaled], axis=1) * scale_factor
-                out.append(rows.astype(np.float32))
+                scaled, _ = scaler.transform(file.values[start:stop])
+                rows = np.concatenate([file.dt_s[start:stop, None], scaled], axis=1) if self.dt_modelled else scaled
+                out.append((rows * scale_factor).astype(np.float32))
         return out
+
+    def held_out_segments(
+        self, split: str, scale_factor: float, widths: np.ndarray, scaler: MinMaxScaler | None = None
+    ) -> list[np.ndarray]:
+        """:meth:`segments` dequantised with fixed noise (seeded by the split's name) within ``widths``
+        (D,) (in the scaled units), so every model and baseline is scored on the same numbers."""
+        rng = np.random.default_rng(zlib.crc32(split.encode()))
+        return [dequantised(rows, widths, rng) for rows in self.segments(split, scale_factor, scaler)]
+
+    def resolution(self) -> np.ndarray:
+        """Width (D,) within which each model column is dequantised, in the units of :meth:`segments`
+        at scale 1: ``corpus.resolution`` (a fraction of the [0, 1] range) or the feature's lattice
+        step where coarser; for dt, that fraction of the median step (seconds)."""
+        train = np.concatenate([f.values[f.segments["train"][0] : f.segments["train"][1]] for f in self.files])
+        scaled, _ = self.scaler.transform(train)
+        widths = np.array([max(self.config.resolution, lattice_step(scaled[:, i])) for i in range(scaled.shape[1])])
+        if self.dt_modelled:
+            widths = np.concatenate([[self.config.resolution * self.hop_s], widths])
+        return widths
 
     def n_rows(self, split: str) -> int:
         return sum(f.segments[split][1] - f.segments[split][0] for f in self.files)
@@ -97,6 +142,7 @@ class Corpus:
             "duration_s": float(all_dt.sum()),
             "rows_per_split": {split: self.n_rows(split) for split in SPLITS},
             "dt_s": {"min": float(all_dt.min()), "median": float(np.median(all_dt)), "max": float(all_dt.max())},
+            "dt_modelled": self.dt_modelled,
             "features": {
                 name: {
                     "min": float(all_values[:, i].min()),
@@ -107,6 +153,28 @@ class Corpus:
                 for i, name in enumerate(self.features)
             },
         }
+
+
+def timing_varies(dt_s: np.ndarray) -> bool:
+    """True when time steps (seconds, any shape) spread over more than ``DT_VARIATION`` of their median."""
+    dt = np.asarray(dt_s, dtype=np.float64).ravel()
+    return bool(dt.size > 1 and np.ptp(dt) > DT_VARIATION * abs(float(np.median(dt))))
+
+
+def lattice_step(values: np.ndarray) -> float:
+    """The spacing of a feature whose values sit on a lattice (e.g. rolloff on FFT bins): the smallest
+    gap between distinct values when they repeat (fewer distinct values than a quarter of the
+    rows); 0 for values that look continuous."""
+    distinct = np.unique(values)
+    if distinct.size < 2 or distinct.size > values.size / 4:
+        return 0.0
+    return float(np.diff(distinct).min())
+
+
+def dequantised(rows: np.ndarray, widths: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``rows`` (..., D) plus uniform noise in [-w/2, w/2) per column (``widths`` (D,), same units):
+    a discrete or atomic value becomes a density the NLL can measure (Theis et al. 2016)."""
+    return (rows + (rng.random(rows.shape) - 0.5) * widths).astype(rows.dtype)
 
 
 def rows_from_document(document: AnalysisDocument, features: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

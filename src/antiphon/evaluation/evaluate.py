@@ -1,17 +1,25 @@
-"""``antiphon evaluate``: the model's answers against the music that followed, and against baselines.
+"""``antiphon evaluate``: the model's answers judged by measures a frozen note cannot win (docs/evaluation.md).
 
-Teacher-forced (the model predicts each next frame of the test split from the true past):
-NLL per step and per dimension, and the one-step mean absolute error of the mixture mean.
-Free-running (the paper's question): for prompts drawn evenly from the test split, the model
-(and each baseline) continues for ``horizon_s``; every continuation is compared with the real
-one by the metrics of :mod:`antiphon.evaluation.metrics`, and summarised by the headline score
-(docs/evaluation.md). All values are compared normalised to [0, 1] by the model's scaler.
+Teacher-forced: the NLL of every test step (dequantised as in training, in the model's units),
+in total and per dimension, beside three linear Gaussian baselines fitted on the training split
+(persistence, per-dimension AR(1), VAR(p) with p chosen on validation), as a gain over the best.
+
+Free-running: back-to-back prompts over the test blocks; each system answers each prompt
+(``n_samples`` times where it is random) for ``horizon_s``; then
+- the energy score at each lead time of ``horizons_s`` against what really followed;
+- realism: MMD^2 between descriptors of the answers' windows and of held-out (validation) windows;
+- dynamics: step sizes and autocorrelation against the held-out music;
+- conditioning: the energy score against the prompt's own future versus other prompts' futures;
+- novelty: the distance to the nearest training window (a copy is flagged).
+Every number has a bootstrap interval over prompts, and every baseline gets a verdict per
+measure (the model beats, ties or loses). ``other_passage`` -- the real music that followed
+another prompt -- is scored too, as the reference that every measure must rank above the
+degenerate baselines.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,132 +31,333 @@ from antiphon.atomic import write_text_atomic
 from antiphon.config import EvaluateConfig, to_dict
 from antiphon.data.corpus import Corpus
 from antiphon.errors import DataError
-from antiphon.evaluation import baselines, metrics
-from antiphon.feature_names import CHROMA_NAMES
+from antiphon.evaluation import baselines, linear, measures
 
-SYSTEMS = ("model", "repeat_last", "random_walk", "nearest_neighbour", "model_mean")
+#: systems in report order: the model, then the baselines it must beat
+SYSTEMS = ("model", "repeat_last", "training_mean", "var", "iid_frames", "shuffled_real", "nearest_neighbour")
+#: real music from another passage: not a baseline, the yardstick every measure must rank high
+REFERENCE = "other_passage"
+#: (key, what, lower is better) of the measures that get verdicts
+VERDICT_MEASURES = ("energy_score", "realism_mmd2", "step_distance", "acf_distance")
+#: answers per prompt used for realism and dynamics (the energy score uses all n_samples)
+SHAPE_SAMPLES = 2
+#: other prompts' futures each answer is scored against in the conditioning measure
+SWAPS = 16
 
 
 @dataclass(frozen=True)
 class Prompt:
+    """A prompt and what followed it, as model rows at scale 1 (features in [0, 1])."""
+
     segment: int
-    rows: np.ndarray  # (P, 1 + F): dt_s, normalised features
-    real: np.ndarray  # (N, 1 + F): what followed, covering the horizon
+    start_s: float
+    rows: np.ndarray  # (P, D)
+    future_s: np.ndarray  # (n,) times of the real continuation from the prompt's end
+    future: np.ndarray  # (n, F) features of the real continuation
 
 
-def normalised_segments(corpus: Corpus, split: str, scaler) -> list[np.ndarray]:
-    """Rows [dt_s, features scaled by ``scaler``] of every file's ``split`` block (unscaled dt)."""
-    out = []
-    for file in corpus.files:
-        start, stop = file.segments[split]
-        if stop > start:
-            scaled, _ = scaler.transform(file.values[start:stop])
-            out.append(np.concatenate([file.dt_s[start:stop, None], scaled], axis=1))
-    return out
+def times_of(rows: np.ndarray, dt_modelled: bool, hop_s: float) -> np.ndarray:
+    """Frame times (N,) in seconds, the first at one step: from the dt column, or at the hop."""
+    return np.cumsum(rows[:, 0]) if dt_modelled else hop_s * np.arange(1, rows.shape[0] + 1)
 
 
-def draw_prompts(segments: list[np.ndarray], config: EvaluateConfig) -> list[Prompt]:
-    """``n_prompts`` prompts spread evenly over the test blocks that hold a prompt and a horizon.
+def features_of(rows: np.ndarray, dt_modelled: bool) -> np.ndarray:
+    return rows[:, 1:] if dt_modelled else rows
+
+
+def draw_prompts(segments: Sequence[np.ndarray], config: EvaluateConfig, dt_modelled: bool, hop_s: float) -> list[Prompt]:
+    """Back-to-back (non-overlapping) prompts of ``prompt_ms`` over each test block, each with at
+    least the shortest lead time of real future after it; at most ``max_prompts``, evenly spread.
 
     Raises:
-        DataError: no test rows, or no test block long enough.
+        DataError: no test rows, or no block long enough for one prompt and its shortest horizon.
     """
     if not segments:
         raise DataError("the corpus has no test rows: evaluate needs a test split (corpus.train_fraction + validation_fraction < 1)")
-    need_s = config.prompt_ms / 1000.0 + config.horizon_s
-    candidates = []  # (segment, start row)
+    prompt_s, shortest = config.prompt_ms / 1000.0, min(config.horizons_s)
+    found: list[Prompt] = []
     for index, rows in enumerate(segments):
-        elapsed = np.concatenate([[0.0], np.cumsum(rows[:, 0])])
-        if elapsed[-1] < need_s:
-            continue  # this block cannot hold a prompt and a horizon
-        last_start = int(np.searchsorted(elapsed, elapsed[-1] - need_s, side="right")) - 1
-        candidates.extend((index, start) for start in range(0, last_start + 1))
-    if not candidates:
-        longest = max(float(rows[:, 0].sum()) for rows in segments)
+        times = np.concatenate([[0.0], times_of(rows, dt_modelled, hop_s)])  # times[i]: when row i ends
+        start = 0
+        while True:
+            stop = int(np.searchsorted(times, times[start] + prompt_s, side="right")) - 1
+            if stop - start < 2 or stop >= rows.shape[0]:
+                break
+            after = times[stop + 1 :] - times[stop]
+            if after.size == 0 or after[-1] < shortest - 1e-9:
+                break
+            n_future = int(np.searchsorted(after, config.horizon_s - 1e-9, side="left")) + 1  # the first at or past it too
+            future = rows[stop : stop + n_future]
+            found.append(Prompt(index, float(times[start]), rows[start:stop], after[: future.shape[0]], features_of(future, dt_modelled)))
+            start = stop
+    if not found:
+        longest = max(float(times_of(r, dt_modelled, hop_s)[-1]) for r in segments)
         raise DataError(
-            f"the longest test block lasts {longest:.2f} s; a {config.prompt_ms:g} ms prompt and a "
-            f"{config.horizon_s:g} s horizon need {need_s:.2f} s: shorten evaluate.horizon_s or give longer files"
+            f"the longest test block lasts {longest:.2f} s; a {config.prompt_ms:g} ms prompt and {shortest:g} s of what "
+            f"followed need more: shorten evaluate.prompt_ms or give longer files"
         )
-    picks = np.linspace(0, len(candidates) - 1, min(config.n_prompts, len(candidates))).round().astype(int)
-    prompts = []
-    for pick in picks:
-        index, start = candidates[pick]
-        rows = segments[index][start:]
-        elapsed = np.cumsum(rows[:, 0]) - rows[0, 0]
-        n_prompt = max(2, int(np.searchsorted(elapsed, config.prompt_ms / 1000.0, side="right")))
-        after = np.cumsum(rows[n_prompt:, 0])
-        n_real = int(np.searchsorted(after, config.horizon_s)) + 1
-        prompts.append(Prompt(index, rows[:n_prompt], rows[n_prompt : n_prompt + n_real]))
-    return prompts
+    if len(found) > config.max_prompts:
+        found = [found[i] for i in np.linspace(0, len(found) - 1, config.max_prompts).round().astype(int)]
+    return found
 
 
-def model_continuation(engine, prompt: np.ndarray, horizon_s: float, rng: np.random.Generator, *, mean: bool = False) -> np.ndarray:
-    """The engine's continuation of ``prompt`` (normalised rows), or its mixture mean path (``mean``)."""
-    scaler = engine.info.scaler
-    engine.reset()
-    for row in prompt:
-        engine.feed(scaler.inverse(row[1:]), float(row[0]))
-    steps, frames = engine.continue_for(horizon_s, rng, mean=mean)
-    scaled, _ = scaler.transform(frames)
-    return np.concatenate([steps[:, None], scaled], axis=1)
+# --------------------------------------------------------------------------------------------
+# Teacher-forced
 
 
-def compare(continuation: np.ndarray, real: np.ndarray, training: list[np.ndarray], names: tuple[str, ...], config: EvaluateConfig) -> dict[str, Any]:
-    """Every metric of one continuation against the real one (both normalised rows)."""
-    grid = np.arange(0.0, config.horizon_s, config.grid_ms / 1000.0)
-    times_c, times_r = np.cumsum(continuation[:, 0]) - continuation[0, 0], np.cumsum(real[:, 0]) - real[0, 0]
-    held_c, held_r = metrics.on_grid(times_c, continuation[:, 1:], grid), metrics.on_grid(times_r, real[:, 1:], grid)
-    result: dict[str, Any] = {
-        "mae": metrics.mae_per_feature(held_c, held_r),
-        "dtw": metrics.dtw_per_feature(held_c, held_r),
-        "wasserstein": metrics.wasserstein_per_feature(continuation[:, 1:], real[:, 1:]),
-        "timing": metrics.timing_distance(continuation[:, 0], real[:, 0]),
-        "novelty": metrics.nearest_window_distance(continuation[: config.novelty_rows, 1:], [t[:, 1:] for t in training]),
-        "held": held_c,
-    }
-    chroma = [names.index(c) for c in CHROMA_NAMES if c in names]
-    if len(chroma) == len(CHROMA_NAMES):
-        result["chroma_cosine"], result["same_class"] = metrics.chroma_agreement(continuation[:, 1:][:, chroma], real[:, 1:][:, chroma])
-    score = metrics.resemblance(
-        wasserstein=float(result["wasserstein"].mean()),
-        dtw=float(result["dtw"].mean()),
-        chroma_cosine=result.get("chroma_cosine"),
-        timing=result["timing"],
-        novelty=result["novelty"],
-        weights=metrics.ScoreWeights(copy_threshold=config.copy_threshold),
-    )
-    result.update(score)
-    return result
-
-
-def teacher_forced(model_dir: Path, segments: list[np.ndarray], scale: float, names: tuple[str, ...]) -> dict[str, Any]:
-    """Test NLL per step (nats, the model's units) and per dimension, and the one-step MAE (normalised)."""
+def teacher_forced(model, info, corpus: Corpus, config: EvaluateConfig) -> dict[str, Any]:
+    """Test NLL of the model and of the linear baselines on the same dequantised steps, per step and
+    per dimension, in the model's units (nats, data x scale_factor); the model's gain over the best."""
     import torch
 
-    from antiphon.model.directory import load_model
     from antiphon.model.mdn import mdn_log_likelihood, mdn_marginals
 
-    model, _ = load_model(model_dir)
-    total, per_dim, abs_error, steps = 0.0, 0.0, 0.0, 0
+    scale = info.training.scale_factor
+    widths = info.resolution * scale
+    splits = {split: corpus.held_out_segments(split, scale, widths, info.scaler) for split in ("train", "validation", "test")}
+    skip = config.var_max_order
+    tests = [rows for rows in splits["test"] if rows.shape[0] > skip]
+    if not tests:
+        raise DataError(f"no test block is longer than {skip} steps (evaluate.var_max_order): give longer files")
+    joint, marginal = [], []
     with torch.no_grad():
-        for rows in segments:
-            if rows.shape[0] < 2:
-                continue
-            x = torch.as_tensor(rows[:-1] * scale, dtype=torch.float32).unsqueeze(0)
-            y = torch.as_tensor(rows[1:] * scale, dtype=torch.float32).unsqueeze(0)
+        for rows in tests:
+            x = torch.as_tensor(rows[:-1]).unsqueeze(0)
+            y = torch.as_tensor(rows[1:]).unsqueeze(0)
             (mu, sigma, logits), _ = model(x)
-            total += float(-mdn_log_likelihood(mu, sigma, logits, y).sum())
-            marginal, mean = mdn_marginals(mu, sigma, logits, y)
-            per_dim = per_dim - marginal.sum(dim=(0, 1)).numpy()
-            abs_error = abs_error + (mean - y).abs().sum(dim=(0, 1)).numpy() / scale
-            steps += y.shape[1]
-    columns = ("dt_s", *names)
+            joint.append(mdn_log_likelihood(mu, sigma, logits, y)[0, skip - 1 :].numpy())
+            marginal.append(mdn_marginals(mu, sigma, logits, y)[0][0, skip - 1 :].numpy())
+    columns = info.columns
+    systems: dict[str, Any] = {"model": _nll_entry(np.concatenate(joint), np.concatenate(marginal), columns)}
+    var, by_order = linear.choose_var(splits["train"], splits["validation"], config.var_max_order)
+    for fitted in (linear.fit_persistence(splits["train"]), linear.fit_ar1(splits["train"]), var):
+        j, m = fitted.log_likelihoods(tests, skip)
+        name = "var" if fitted is var else fitted.name
+        systems[name] = _nll_entry(j, m, columns) | ({"order": var.order, "validation_nll": by_order} if fitted is var else {})
+    best = min(("persistence", "ar1", "var"), key=lambda s: systems[s]["nll"])
+    gain = {c: systems[best]["per_dimension"][c] - systems["model"]["per_dimension"][c] for c in columns}
+    total = systems[best]["nll"] - systems["model"]["nll"]
+    better = sum(g > 0 for g in gain.values())
     return {
-        "nll": total / steps,
-        "nll_per_dimension": dict(zip(columns, (per_dim / steps).tolist())),
-        "mae_one_step": dict(zip(columns, (abs_error / steps).tolist())),
-        "steps": steps,
+        "units": f"nats per step, {len(columns)} dimensions, data scaled by {scale:g}, dequantised as in training",
+        "steps": int(np.concatenate(joint).size),
+        "skipped_steps_per_block": skip,
+        "systems": systems,
+        "best_baseline": best,
+        "gain_over_best": total,
+        "gain_per_dimension": gain,
+        "dimensions_better": better,
+        "words": (
+            f"Teacher-forced, the model {'beats' if total > 0 else 'loses to'} the best linear baseline ({best}) by "
+            f"{abs(total):.2f} nats per step, and is better on {better} of {len(columns)} dimensions."
+        ),
     }
+
+
+def _nll_entry(joint: np.ndarray, marginal: np.ndarray, columns: Sequence[str]) -> dict[str, Any]:
+    return {"nll": float(-joint.mean()), "per_dimension": dict(zip(columns, (-marginal.mean(axis=0)).tolist()))}
+
+
+# --------------------------------------------------------------------------------------------
+# Free-running
+
+
+@dataclass(frozen=True)
+class Answers:
+    """One system's answers: per prompt, ``times`` (N,) seconds and ``values`` (M, N, F) normalised."""
+
+    times: list[np.ndarray]
+    values: list[np.ndarray]
+
+
+def answer_all(
+    systems: Sequence[str],
+    prompts: Sequence[Prompt],
+    engine,
+    training: Sequence[np.ndarray],
+    var: linear.LinearGaussian,
+    config: EvaluateConfig,
+    on_prompt: Callable[[], None] | None = None,
+) -> dict[str, Answers]:
+    """Every system's answers to every prompt (see :class:`Answers`); ``training`` are feature rows."""
+    info = engine.info
+    dt_modelled, hop = info.timing.dt_modelled, info.timing.hop_s
+    n = int(np.ceil(config.horizon_s / hop - 1e-9))
+    grid = hop * np.arange(1, n + 1)
+    pool = np.concatenate(training)
+    mean = pool.mean(axis=0)
+    rng = np.random.default_rng(config.seed)
+    out = {system: Answers([], []) for system in (*systems, REFERENCE)}
+    others = _other_passages(prompts)
+    m = config.n_samples
+    for i, prompt in enumerate(prompts):
+        features = features_of(prompt.rows, dt_modelled)
+        for system in systems:
+            if system == "model":
+                engine.reset()
+                engine.feed_normalised(prompt.rows)
+                state = engine.get_state()
+                runs = []
+                for _ in range(m):
+                    engine.set_state(state)
+                    runs.append(engine.continue_normalised(config.horizon_s, rng))
+                if dt_modelled:  # irregular times: put every member on the hop grid (sample and hold)
+                    values = np.stack([v[np.clip(np.searchsorted(t, grid + 1e-9, side="right") - 1, 0, None)] for t, v in runs])
+                else:
+                    values = np.stack([v[:n] for _, v in runs])
+            elif system == "repeat_last":
+                values = baselines.repeat_last(features, n)[None]
+            elif system == "training_mean":
+                values = baselines.training_mean(mean, n)[None]
+            elif system == "var":
+                values = np.stack([baselines.var_answer(var, features, n, rng) for _ in range(m)])
+            elif system == "iid_frames":
+                values = np.stack([baselines.iid_frames(pool, n, rng) for _ in range(m)])
+            elif system == "shuffled_real":
+                values = np.stack([baselines.shuffled_real(prompt.future, n, rng) for _ in range(m)])
+            elif system == "nearest_neighbour":
+                values = baselines.nearest_neighbour(features, n, training)[None]
+            else:
+                raise ValueError(f"unknown system {system!r} (known: {', '.join(SYSTEMS)})")
+            out[system].times.append(grid)
+            out[system].values.append(values)
+        other = prompts[others[i]]
+        out[REFERENCE].times.append(other.future_s)
+        out[REFERENCE].values.append(other.future[None])
+        if on_prompt is not None:
+            on_prompt()
+    return out
+
+
+def _other_passages(prompts: Sequence[Prompt]) -> list[int]:
+    """For each prompt, the prompt with the longest future among those of another block (or, with one
+    block, the farthest away in it): its real continuation is 'real music from another passage'."""
+    out = []
+    for i, prompt in enumerate(prompts):
+        candidates = [j for j, p in enumerate(prompts) if p.segment != prompt.segment] or [j for j in range(len(prompts)) if j != i] or [i]
+        longest = max(prompts[j].future_s[-1] for j in candidates)
+        near = [j for j in candidates if prompts[j].future_s[-1] >= longest - 1e-9]
+        out.append(max(near, key=lambda j: (abs(prompts[j].start_s - prompt.start_s) + abs(j - i))))
+    return out
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What held-out real music looks like: window descriptors, step sizes per feature, autocorrelation."""
+
+    windows: measures.WindowReference
+    steps: list[np.ndarray]
+    acf: np.ndarray  # (L, F)
+
+    @classmethod
+    def from_segments(cls, segments: Sequence[np.ndarray], window: int, chunk: int, lags: Sequence[int]) -> Reference:
+        """From held-out feature rows (n_i, F); the autocorrelation is averaged over chunks of ``chunk``
+        rows (the answers' length), so both are estimated alike."""
+        steps = np.concatenate([np.abs(np.diff(s, axis=0)) for s in segments if s.shape[0] > 1])
+        chunks = [s[k : k + chunk] for s in segments for k in range(0, s.shape[0] - chunk + 1, chunk)] or list(segments)
+        acf = np.nanmean(np.stack([measures.autocorrelation(c, lags) for c in chunks]), axis=0)
+        return cls(measures.WindowReference.fit(segments, window), [steps[:, f] for f in range(steps.shape[1])], acf)
+
+
+def score_answers(
+    answers: Answers, prompts: Sequence[Prompt], reference: Reference, training: Sequence[np.ndarray], config: EvaluateConfig, window: int
+) -> dict[str, Any]:
+    """Per-prompt values of every measure for one system (NaN where a prompt's future is too short)."""
+    p = len(prompts)
+    lead = {}
+    for h in config.horizons_s:
+        scores = np.full(p, np.nan)
+        for i, prompt in enumerate(prompts):
+            observed = measures.frame_at(prompt.future_s, prompt.future, h)
+            members = [measures.frame_at(answers.times[i], member, h) for member in answers.values[i]]
+            if observed is not None and all(m is not None for m in members):
+                scores[i] = measures.energy_scores(observed[None], np.stack(members)[None])[0]
+        lead[f"{h:g}"] = scores
+    own, swapped = np.full(p, np.nan), np.full(p, np.nan)
+    h = config.conditioning_horizon_s
+    observed = [measures.frame_at(q.future_s, q.future, h) for q in prompts]
+    rng = np.random.default_rng(config.seed + 1)
+    for i in range(p):
+        members = [measures.frame_at(answers.times[i], member, h) for member in answers.values[i]]
+        others = [j for j in range(p) if j != i and observed[j] is not None]
+        if observed[i] is None or not others or any(m is None for m in members):
+            continue
+        ensemble = np.stack(members)[None]
+        own[i] = measures.energy_scores(observed[i][None], ensemble)[0]
+        picked = rng.choice(others, size=min(SWAPS, len(others)), replace=False)
+        swapped[i] = float(np.mean(measures.energy_scores(np.stack([observed[j] for j in picked]), np.repeat(ensemble, len(picked), axis=0))))
+    windows, steps, acf, novelty = [], np.full(p, np.nan), np.full(p, np.nan), np.full(p, np.nan)
+    for i in range(p):
+        shown = answers.values[i][:SHAPE_SAMPLES]
+        windows.append(np.concatenate([measures.window_descriptors(v, window) for v in shown]))
+        steps[i] = np.nanmean([measures.step_distance(v, reference.steps) for v in shown])
+        acf[i] = np.nanmean([measures.acf_distance(v, reference.acf, config.lags) for v in shown])
+        rows = shown[0][: config.novelty_rows]
+        if rows.shape[0] >= 2:
+            novelty[i] = measures.nearest_window_distance(rows, training)
+    usable = [i for i, w in enumerate(windows) if w.shape[0]]
+    blocks = measures.realism_blocks([windows[i] for i in usable], reference.windows) if usable else None
+    return {"energy_score": lead, "conditioning": (own, swapped), "step_distance": steps, "acf_distance": acf,
+            "novelty": novelty, "realism": (usable, blocks)}
+
+
+def summarise(per_prompt: dict[str, dict[str, Any]], n_prompts: int, config: EvaluateConfig) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Means with bootstrap intervals per system, and per baseline the model's verdict on each measure."""
+    counts = measures.bootstrap_counts(n_prompts, config.n_bootstrap, np.random.default_rng(config.seed + 2))
+    samples: dict[str, dict[str, np.ndarray]] = {}
+    summary: dict[str, Any] = {}
+    for system, values in per_prompt.items():
+        s: dict[str, np.ndarray] = {}
+        entry: dict[str, Any] = {"energy_score": {}}
+        for h, scores in values["energy_score"].items():
+            s[f"energy_score@{h}"] = measures.weighted_means(scores, counts)
+            entry["energy_score"][h] = _interval(np.nanmean(scores) if np.isfinite(scores).any() else np.nan, s[f"energy_score@{h}"], scores)
+        usable, blocks = values["realism"]
+        if blocks is not None:
+            weights = counts[:, usable]
+            s["realism_mmd2"] = blocks.mmd2(weights)
+            entry["realism_mmd2"] = _interval(float(blocks.mmd2(np.ones((1, len(usable))))[0]), s["realism_mmd2"], None)
+        for key in ("step_distance", "acf_distance"):
+            s[key] = measures.weighted_means(values[key], counts)
+            entry[key] = _interval(float(np.nanmean(values[key])), s[key], values[key])
+        own, swapped = values["conditioning"]
+        mean_own, mean_swapped = measures.weighted_means(own, counts), measures.weighted_means(swapped, counts)
+        skill = 1.0 - mean_own / mean_swapped
+        point = 1.0 - np.nanmean(own) / np.nanmean(swapped) if np.isfinite(own).any() else np.nan
+        low, high = measures.percentile_interval(skill)
+        entry["conditioning"] = {
+            "skill": float(point), "low": low, "high": high, "n": int(np.isfinite(own).sum()),
+            "depends_on_prompt": bool(np.isfinite(low) and low > 0),
+        }
+        novelty = values["novelty"][np.isfinite(values["novelty"])]
+        entry["novelty"] = {
+            "median_distance": float(np.median(novelty)) if novelty.size else None,
+            "copied_fraction": float(np.mean(novelty < config.copy_threshold)) if novelty.size else None,
+            "copy_threshold": config.copy_threshold,
+        }
+        summary[system] = entry
+        samples[system] = s
+    verdicts: dict[str, Any] = {}
+    if "model" in samples:
+        for system in per_prompt:
+            if system in ("model", REFERENCE):
+                continue
+            row = {}
+            for key, model_samples in samples["model"].items():
+                if key in samples[system]:
+                    row[key] = measures.verdict(model_samples - samples[system][key])
+            row["conditioning"] = (
+                "beats" if summary["model"]["conditioning"]["depends_on_prompt"] and not summary[system]["conditioning"]["depends_on_prompt"]
+                else "ties"
+            )
+            verdicts[system] = row
+    return summary, verdicts
+
+
+def _interval(point: float, samples: np.ndarray, values: np.ndarray | None) -> dict[str, Any]:
+    low, high = measures.percentile_interval(samples)
+    n = int(np.isfinite(values).sum()) if values is not None else None
+    return {"mean": None if not np.isfinite(point) else float(point), "low": low, "high": high, "n": n}
 
 
 def evaluate(
@@ -161,102 +370,93 @@ def evaluate(
 ) -> dict[str, Any]:
     """The whole report (see the module docstring); with ``out_dir``, also report.json and the figures.
 
-    ``systems`` are the ones continued and scored ("model" first; the optimizer study asks for
-    the model alone, as the baselines do not depend on how it was trained).
+    ``systems`` are the ones answered and scored ("model" first; the optimizer study asks for the
+    model alone, as the baselines do not depend on how it was trained).
 
     Raises:
         DataError: the model and the corpus have different features, no test split, or test blocks
-            shorter than a prompt and a horizon.
+            shorter than a prompt and a lead time.
         ModelError: a broken model folder.
     """
+    from antiphon.model.directory import load_model
     from antiphon.realtime.engine import Engine
 
+    if not systems or systems[0] != "model" or set(systems) - set(SYSTEMS):
+        raise ValueError(f"systems must start with 'model' and be among {', '.join(SYSTEMS)}, got {list(systems)}")
     model_dir = Path(model_dir)
     engine = Engine.from_model_dir(model_dir)
-    names = engine.info.feature_names
+    info = engine.info
+    names = info.feature_names
     if tuple(corpus.features) != tuple(names):
         raise DataError(
             f"the model in {model_dir} uses {len(names)} features ({', '.join(names[:4])}...) and the corpus "
             f"{len(corpus.features)} ({', '.join(corpus.features[:4])}...): evaluate needs the same list"
         )
-    scaler = engine.info.scaler
-    tests = normalised_segments(corpus, "test", scaler)
-    training = normalised_segments(corpus, "train", scaler)
-    prompts = draw_prompts(tests, config)
-    step_std, median_dt = baselines.step_statistics(training)
-    rng = np.random.default_rng(config.seed)
+    if corpus.dt_modelled != info.timing.dt_modelled:
+        corpus = _with_timing(corpus, info.timing.dt_modelled)
+    dt_modelled, hop = info.timing.dt_modelled, info.timing.hop_s
+    model, _ = load_model(model_dir)
+    tf = teacher_forced(model, info, corpus, config)
 
-    if not systems or systems[0] != "model" or set(systems) - set(SYSTEMS):
-        raise ValueError(f"systems must start with 'model' and be among {', '.join(SYSTEMS)}, got {list(systems)}")
-    results: dict[str, list[dict[str, Any]]] = {system: [] for system in systems}
-    diversity: list[float] = []
-    bands = []
-    for prompt in prompts:
-        continuations = {
-            "model": lambda: [model_continuation(engine, prompt.rows, config.horizon_s, rng) for _ in range(config.n_continuations)],
-            "repeat_last": lambda: [baselines.repeat_last(prompt.rows, config.horizon_s)],
-            "random_walk": lambda: [baselines.random_walk(prompt.rows, config.horizon_s, step_std, median_dt, rng)],
-            "nearest_neighbour": lambda: [baselines.nearest_neighbour(prompt.rows, config.horizon_s, training)],
-            "model_mean": lambda: [model_continuation(engine, prompt.rows[:0], config.horizon_s, rng, mean=True)],
-        }
-        for system in systems:
-            found = continuations[system]()
-            compared = [compare(c, prompt.real, training, names, config) for c in found]
-            results[system].extend(compared)
-            if system == "model":
-                diversity.append(metrics.diversity([c["held"] for c in compared]))
-                bands.append((prompt, [c["held"] for c in compared]))
-        if on_prompt is not None:
-            on_prompt()
+    def feature_rows(split: str) -> list[np.ndarray]:
+        return [features_of(rows, dt_modelled).astype(np.float64) for rows in corpus.segments(split, 1.0, info.scaler)]
 
+    training, held_out = feature_rows("train"), feature_rows("validation")
+    prompts = draw_prompts([r.astype(np.float64) for r in corpus.segments("test", 1.0, info.scaler)], config, dt_modelled, hop)
+    window = max(2, int(round(config.window_s / hop)))
+    reference = Reference.from_segments(held_out, window, int(np.ceil(config.horizon_s / hop - 1e-9)), config.lags)
+    var, _ = linear.choose_var(training, held_out, config.var_max_order)
+    answers = answer_all(systems, prompts, engine, training, var, config, on_prompt)
+    per_prompt = {s: score_answers(a, prompts, reference, training, config, window) for s, a in answers.items()}
+    summary, verdicts = summarise(per_prompt, len(prompts), config)
     report: dict[str, Any] = {
         "model": str(model_dir),
         "settings": to_dict(config),
-        "n_prompts": len(prompts),
         "features": list(names),
-        "teacher_forced": teacher_forced(model_dir, tests, engine.scale, names),
-        "free_running": {system: _summary(rows, names) for system, rows in results.items()},
+        "timing": info.timing.to_dict(),
+        "n_prompts": len(prompts),
+        "prompts": [{"block": p.segment, "start_s": p.start_s, "future_s": float(p.future_s[-1])} for p in prompts],
+        "realism_window_frames": window,
+        "var_order": var.order,
+        "teacher_forced": tf,
+        "free_running": summary,
+        "verdicts": verdicts,
     }
-    report["free_running"]["model"]["diversity"] = float(np.mean(diversity))
-    model_score = report["free_running"]["model"]["score_percent"]
-    report["model_beats"] = {s: model_score > report["free_running"][s]["score_percent"] for s in systems[1:]}
+    report["sentences"] = sentences(report)
     if out_dir is not None:
         out = Path(out_dir)
-        write_text_atomic(out / "report.json", json.dumps(report, indent=1, default=_jsonable) + "\n")
-        _figures(out, report, bands, names, config)
+        from antiphon.study.store import json_safe
+
+        write_text_atomic(out / "report.json", json.dumps(json_safe(report), indent=1) + "\n")
+        _figures(out, report, prompts, answers, names, config)
     return report
 
 
-def _summary(rows: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, Any]:
-    summary: dict[str, Any] = {
-        key: float(np.mean([r[key] for r in rows]))
-        for key in ("score_percent", "resemblance", "originality", "distribution", "shape", "timing", "novelty")
-    }
-    if "chroma_cosine" in rows[0]:
-        summary["chroma"] = float(np.mean([r["chroma"] for r in rows]))
-        summary["same_strongest_class"] = float(np.mean([r["same_class"] for r in rows]))
-    for key in ("mae", "dtw", "wasserstein"):
-        summary[f"{key}_per_feature"] = dict(zip(names, np.mean([r[key] for r in rows], axis=0).tolist()))
-        summary[f"{key}_mean"] = float(np.mean([r[key].mean() for r in rows]))
-    summary["n_continuations"] = len(rows)
-    return summary
+def _with_timing(corpus: Corpus, dt_modelled: bool) -> Corpus:
+    import dataclasses
+
+    return dataclasses.replace(corpus, config=dataclasses.replace(corpus.config, timing="modelled" if dt_modelled else "constant"))
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+def sentences(report: dict[str, Any]) -> list[str]:
+    """One plain sentence per baseline: where the model beats, ties and loses it."""
+    out = [report["teacher_forced"]["words"]]
+    labels = {"realism_mmd2": "realism", "step_distance": "step sizes", "acf_distance": "autocorrelation", "conditioning": "conditioning"}
+    for system, row in report["verdicts"].items():
+        groups: dict[str, list[str]] = {"beats": [], "ties": [], "loses": []}
+        for key, word in row.items():
+            label = labels.get(key, key.replace("energy_score@", "energy score at ") + (" s" if key.startswith("energy") else ""))
+            groups.setdefault(word, []).append(label)
+        parts = [f"{verb} it on {', '.join(items)}" for verb, items in groups.items() if items and verb in ("beats", "ties", "loses")]
+        out.append(f"Against {system}, the model " + "; ".join(parts) + ".")
+    return out
 
 
-def _figures(out: Path, report: dict[str, Any], bands: list, names: tuple[str, ...], config: EvaluateConfig) -> None:
-    from antiphon.render.plots import plot_evaluation_bands, plot_system_scores, save_figure
+def _figures(out: Path, report: dict[str, Any], prompts: Sequence[Prompt], answers: dict[str, Answers], names: tuple[str, ...], config: EvaluateConfig) -> None:
+    from antiphon.render.plots import plot_answer_band, plot_measures, save_figure
 
     shown = [n for n in config.plot_features if n in names] or list(names[:4])
-    prompt, continuations = bands[0]
-    grid = np.arange(0.0, config.horizon_s, config.grid_ms / 1000.0)
-    real = metrics.on_grid(np.cumsum(prompt.real[:, 0]) - prompt.real[0, 0], prompt.real[:, 1:], grid)
-    stacked = np.stack(continuations)  # (C, G, F)
-    save_figure(plot_evaluation_bands(grid, real, stacked, names, shown), out / "bands.png")
-    save_figure(plot_system_scores(report["free_running"]), out / "scores.png")
+    first = prompts[0]
+    model = answers["model"]
+    save_figure(plot_answer_band(model.times[0], model.values[0], first.future_s, first.future, names, shown), out / "answers.png")
+    save_figure(plot_measures(report["free_running"]), out / "measures.png")

@@ -3,7 +3,7 @@
 | file | content |
 |---|---|
 | ``model.safetensors`` | the weights kept (best validation loss), torch parameter names |
-| ``model.json`` | format, versions, features (``dt_s`` first), scaler, resolved settings, result |
+| ``model.json`` | format, versions, features, timing, resolution, scaler, resolved settings, result |
 | ``config.toml`` | the resolved ``[model]``, ``[training]`` and ``[corpus]`` settings |
 | ``history.json``, ``history.csv`` | one record per epoch |
 | ``checkpoint.safetensors`` | the full training state of the last epoch (for ``--resume``) |
@@ -33,18 +33,41 @@ from antiphon.data.scaler import MinMaxScaler
 from antiphon.errors import AntiphonError, ModelError
 
 MODEL_FORMAT = "antiphon-model"
-MODEL_FORMAT_VERSION = 1
+MODEL_FORMAT_VERSION = 2  # 2: features without dt, "timing" and "resolution" (1: dt_s always first)
 WEIGHTS_FILE = "model.safetensors"
 META_FILE = "model.json"
 CHECKPOINT_FILE = "checkpoint.safetensors"
 
 
 @dataclass(frozen=True)
+class Timing:
+    """How the model treats time: ``dt_modelled`` (dt is its first dimension) or frames at ``hop_s``.
+
+    ``dt_min_s`` and ``dt_max_s`` are the range of the training time steps: a sampled dt never
+    leaves it. All in seconds.
+    """
+
+    dt_modelled: bool
+    hop_s: float
+    dt_min_s: float
+    dt_max_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dt_modelled": self.dt_modelled, "hop_s": self.hop_s, "dt_min_s": self.dt_min_s, "dt_max_s": self.dt_max_s}
+
+
+@dataclass(frozen=True)
 class ModelInfo:
-    """What ``model.json`` says: features (dt first), scaler, settings, training result."""
+    """What ``model.json`` says: features, timing, resolution, scaler, settings, training result.
+
+    ``resolution`` (D,) is the dequantisation width of each model column (:attr:`columns`) at
+    scale 1: normalised units for features, seconds for dt.
+    """
 
     folder: Path
-    features: tuple[str, ...]
+    feature_names: tuple[str, ...]
+    timing: Timing
+    resolution: np.ndarray
     scaler: MinMaxScaler
     model: ModelConfig
     training: TrainingConfig
@@ -52,9 +75,9 @@ class ModelInfo:
     result: dict[str, Any]
 
     @property
-    def feature_names(self) -> tuple[str, ...]:
-        """The features after dt (what the prompt and the output hold)."""
-        return self.features[1:]
+    def columns(self) -> tuple[str, ...]:
+        """The model's dimensions: ``dt_s`` first when modelled, then the features."""
+        return ("dt_s", *self.feature_names) if self.timing.dt_modelled else self.feature_names
 
 
 def versions() -> dict[str, str]:
@@ -68,6 +91,8 @@ def write_model_files(
     *,
     weights: Mapping[str, Any],
     features: Sequence[str],
+    timing: Timing,
+    resolution: np.ndarray,
     scaler: MinMaxScaler,
     config: Config,
     history: Sequence[Mapping[str, Any]],
@@ -88,6 +113,8 @@ def write_model_files(
         "format_version": MODEL_FORMAT_VERSION,
         "versions": versions(),
         "features": list(features),
+        "timing": timing.to_dict(),
+        "resolution": [float(w) for w in resolution],
         "scaler": scaler.to_dict(),
         "model": to_dict(config.model),
         "training": to_dict(config.training),
@@ -121,21 +148,31 @@ def read_model_info(folder: Path | str) -> ModelInfo:
     )
     try:
         features = tuple(str(f) for f in meta["features"])
+        if "timing" in meta:
+            timing = Timing(**{k: (bool(v) if k == "dt_modelled" else float(v)) for k, v in meta["timing"].items()})
+            resolution = np.asarray(meta["resolution"], dtype=np.float64)
+        else:  # format 1: dt always modelled and listed first, no dequantisation
+            dt = meta.get("result", {}).get("dt_s", {})
+            timing = Timing(True, float(dt.get("median", 0.01)), float(dt.get("min", 0.0)), float(dt.get("max", 1.0)))
+            features = features[1:] if features[:1] == ("dt_s",) else features
+            resolution = np.zeros(len(features) + 1)
         info = ModelInfo(
             folder=folder,
-            features=features,
+            feature_names=features,
+            timing=timing,
+            resolution=resolution,
             scaler=MinMaxScaler.from_dict(meta["scaler"], str(meta_path)),
             model=from_dict(ModelConfig, meta["model"], str(meta_path)),
             training=from_dict(TrainingConfig, meta["training"], str(meta_path)),
             corpus=from_dict(CorpusConfig, meta["corpus"], str(meta_path)),
             result=dict(meta.get("result", {})),
         )
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"{meta_path}: incomplete ({exc})") from exc
     except AntiphonError as exc:
         raise ModelError(str(exc)) from exc
-    if features[:1] != ("dt_s",) or info.scaler.names != features[1:]:
-        raise ModelError(f"{meta_path}: features and scaler do not match")
+    if info.scaler.names != features or "dt_s" in features or info.resolution.shape != (len(info.columns),):
+        raise ModelError(f"{meta_path}: features, scaler and resolution do not match")
     return info
 
 
@@ -167,7 +204,7 @@ def load_model(folder: Path | str):
     from antiphon.model.mdrnn import MDRNN
 
     info, weights = read_weights(folder, "torch")
-    model = MDRNN(len(info.features), info.model)
+    model = MDRNN(len(info.columns), info.model)
     try:
         model.load_state_dict(weights)
     except RuntimeError as exc:

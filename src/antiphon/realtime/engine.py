@@ -25,7 +25,9 @@ class Engine:
     """Stateful one-step MDRNN: :meth:`feed` frames, :meth:`sample` the next, :meth:`reset`.
 
     Frames are in instrument units (the model's features, in its order) with ``dt_s`` in
-    seconds; scaling, clipping and the model's scale factor are applied inside.
+    seconds; scaling, clipping and the model's scale factor are applied inside. A model that does
+    not model dt (frames at a fixed hop, ``info.timing``) ignores the ``dt_s`` it is fed and answers
+    at its hop; one that does samples dt with its own temperature, within the training range.
 
     Written for a step of a few dozen NumPy calls (the cost at these sizes is per call, not per
     multiply): each layer's gate rows are reordered to (input, forget, output, cell) so one tanh
@@ -36,10 +38,11 @@ class Engine:
     def __init__(self, info: ModelInfo, weights: dict[str, np.ndarray]) -> None:
         self.info = info
         self.n_layers, self.n_units = info.model.n_layers, info.model.n_units
-        self.dimension = len(info.features)
+        self.dimension = len(info.columns)
+        self._offset = 1 if info.timing.dt_modelled else 0  # column of the first feature
         self.n_mixtures, self.sigma_floor = info.model.n_mixtures, info.model.sigma_floor
         self.scale = info.training.scale_factor
-        self.pi_temperature, self.sigma_temperature = 1.0, 1.0
+        self.pi_temperature, self.sigma_temperature, self.dt_temperature = 1.0, 1.0, 1.0
         h, d, k = self.n_units, self.dimension, self.n_mixtures
         order = np.r_[0:h, h : 2 * h, 3 * h : 4 * h, 2 * h : 3 * h]  # torch's (i, f, g, o) -> (i, f, o, g)
         expected = {
@@ -112,23 +115,32 @@ class Engine:
         self._output = None if output is None else output.copy()
 
     def scale_row(self, features: np.ndarray, dt_s: float) -> np.ndarray:
-        """Instrument units -> the model's input row (D,): dt then features scaled to [0, 1], times the scale factor."""
+        """Instrument units -> the model's input row (D,): [dt,] features scaled to [0, 1], times the scale factor."""
         scaled, _ = self.info.scaler.transform(np.asarray(features, dtype=np.float64))
-        return np.concatenate([[dt_s], scaled]) * self.scale
+        return (np.concatenate([[dt_s], scaled]) if self._offset else scaled) * self.scale
 
     def feed(self, features: np.ndarray, dt_s: float) -> None:
-        """Update the state with one frame (F,) in instrument units that came ``dt_s`` after the last."""
+        """Update the state with one frame (F,) in instrument units that came ``dt_s`` after the last
+        (ignored when the model does not model dt)."""
         x = self._buffers[0]
-        d = self.dimension
-        scaled = x[1:d]
+        d, o = self.dimension, self._offset
+        scaled = x[o:d]
         np.multiply(np.subtract(features, self._minimum), self._inv_span, out=scaled, casting="same_kind")
         np.minimum(np.maximum(scaled, 0.0, out=scaled), 1.0, out=scaled)
         if self._any_constant:
-            x[1:d][self._constant] = 0.0
-        x[0] = dt_s
+            x[o:d][self._constant] = 0.0
+        if o:
+            x[0] = dt_s
         if self.scale != 1.0:
             x[:d] *= self.scale
         self._advance()
+
+    def feed_normalised(self, rows: np.ndarray) -> None:
+        """Feed model rows (N, D) as :meth:`segments <antiphon.data.corpus.Corpus.segments>` gives them
+        at scale 1 ([dt_s,] features in [0, 1]), one step each (evaluation's path: no round trip to instrument units)."""
+        for row in np.asarray(rows):
+            self._buffers[0][: self.dimension] = row * self.scale
+            self._advance()
 
     def step(self, row: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One step on a model-space row (D,); returns mu, sigma (K, D) and logits (K,) of the next frame."""
@@ -168,10 +180,20 @@ class Engine:
         sigma = np.where(raw > 0, raw, np.expm1(np.minimum(raw, 0.0))) + 1.0 + self.sigma_floor  # elu + 1 + floor
         return mu, sigma, self._logit_w @ out + self._logit_b
 
-    def sample(self, rng: np.random.Generator, min_dt_s: float = 0.001, clip: bool = True) -> tuple[float, np.ndarray]:
-        """Draw the next frame: (dt_s >= min_dt_s, features (F,) in instrument units).
+    def _dt(self, value: float, min_dt_s: float) -> float:
+        """A model-space dt (already unscaled) as a time step: the hop when dt is not modelled, else
+        clipped to the training range and to ``min_dt_s``."""
+        timing = self.info.timing
+        if not self._offset:
+            return timing.hop_s
+        return max(min(max(value, timing.dt_min_s), timing.dt_max_s), min_dt_s)
 
-        Features are clipped to the training range unless ``clip`` is False. Same draws as
+    def sample(self, rng: np.random.Generator, min_dt_s: float = 0.001, clip: bool = True) -> tuple[float, np.ndarray]:
+        """Draw the next frame: (dt_s, features (F,) in instrument units).
+
+        dt_s is the hop when the model does not model dt; otherwise it is sampled with
+        ``dt_temperature`` and kept within the training range and >= ``min_dt_s``. Features are
+        clipped to the training range unless ``clip`` is False. Same draws as
         :func:`~antiphon.model.sampling.sample_mixture` (one uniform, then D normals), using the
         engine's temperatures. Does not feed the frame back (call :meth:`feed`).
         """
@@ -187,23 +209,27 @@ class Engine:
         sigma += np.maximum(raw, 0.0)
         sigma += 1.0 + self.sigma_floor
         sigma *= noise
+        o = self._offset
         if self.sigma_temperature != 1.0:
-            sigma *= math.sqrt(self.sigma_temperature)
+            sigma[o:] *= math.sqrt(self.sigma_temperature)
+        if o and self.dt_temperature != 1.0:
+            sigma[0] *= math.sqrt(self.dt_temperature)
         row += sigma
         if self.scale != 1.0:
             row /= self.scale
-        features = (np.minimum(np.maximum(row[1:], 0.0), 1.0) if clip else row[1:]).astype(np.float64)
+        features = (np.minimum(np.maximum(row[o:], 0.0), 1.0) if clip else row[o:]).astype(np.float64)
         features *= self._span
         features += self._minimum
-        return max(float(row[0]), min_dt_s), features
+        return self._dt(float(row[0]), min_dt_s), features
 
     def mean_frame(self, min_dt_s: float = 0.001) -> tuple[float, np.ndarray]:
-        """The mixture's mean as the next frame (dt_s >= min_dt_s, features clipped, instrument units)."""
+        """The mixture's mean as the next frame (dt_s as :meth:`sample` bounds it, features clipped, instrument units)."""
         mu, _, logits = self.params()
         weights = np.exp(logits - logits.max())
         row = (weights / weights.sum()) @ mu / self.scale
-        features = np.minimum(np.maximum(row[1:], 0.0), 1.0).astype(np.float64) * self._span + self._minimum
-        return max(float(row[0]), min_dt_s), features
+        o = self._offset
+        features = np.minimum(np.maximum(row[o:], 0.0), 1.0).astype(np.float64) * self._span + self._minimum
+        return self._dt(float(row[0]), min_dt_s), features
 
     def continue_for(
         self, duration_s: float, rng: np.random.Generator, *, min_dt_s: float = 0.001, clip: bool = True, mean: bool = False
@@ -222,3 +248,14 @@ class Engine:
             elapsed += dt
         return np.array(steps), np.array(frames).reshape(len(frames), len(self.feature_names))
 
+    def continue_normalised(self, duration_s: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Sample on from the current state, each frame fed back, until ``duration_s`` is covered.
+
+        Returns frame times (N,) in seconds from the current state (the first at one step) and the
+        features (N, F) normalised to [0, 1] (evaluation's units).
+        """
+        steps, frames = self.continue_for(duration_s, rng)
+        values = (frames - self._minimum) * self._inv_span
+        if self._any_constant:
+            values[:, self._constant] = 0.0
+        return np.cumsum(steps), values

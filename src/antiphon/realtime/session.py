@@ -98,6 +98,7 @@ class Session:
         self.mode: Mode = MODES[config.mode]
         self.silence_s = config.silence_s
         engine.pi_temperature, engine.sigma_temperature = config.pi_temperature, config.sigma_temperature
+        engine.dt_temperature = config.dt_temperature
         self.rng = np.random.default_rng(config.seed)
         self.rejects = Rejects()
         self.stats = Stats()
@@ -116,6 +117,7 @@ class Session:
             f"{prefix}/mode": self._on_mode,
             f"{prefix}/pi_temperature": self._on_pi_temperature,
             f"{prefix}/sigma_temperature": self._on_sigma_temperature,
+            f"{prefix}/dt_temperature": self._on_dt_temperature,
             f"{prefix}/silence_s": self._on_silence,
             f"{prefix}/reset": self._on_reset,
             f"{prefix}/status": self._on_status,
@@ -163,6 +165,10 @@ class Session:
     def _on_sigma_temperature(self, address: str, *args: Any) -> None:
         """f: variance scale of the sampled component (>= 0)."""
         self._number_control(address, args, "sigma_temperature", lambda v: v >= 0)
+
+    def _on_dt_temperature(self, address: str, *args: Any) -> None:
+        """f: variance scale of sampled time steps (>= 0; only for models that model dt)."""
+        self._number_control(address, args, "dt_temperature", lambda v: v >= 0)
 
     def _on_silence(self, address: str, *args: Any) -> None:
         """f: seconds of silence before an answer (> 0)."""
@@ -261,7 +267,7 @@ class Session:
             return
         if self._answer:
             self._stop_answer()  # the performer plays again: the answer stops now
-        dt = at - self._last_heard if self._last_heard is not None else self.engine.info.result.get("dt_s", {}).get("median", 0.01)
+        dt = at - self._last_heard if self._last_heard is not None else self.engine.info.timing.hop_s
         self.engine.feed(values, min(max(dt, self.config.min_dt_s), self._max_dt()))
         self.stats.feed_latency_ms.append((time.perf_counter() - at) * 1000.0)
         self._last_input = self._last_heard = at
@@ -272,7 +278,7 @@ class Session:
 
     def _max_dt(self) -> float:
         """Longest time step fed to the model: the longest it saw in training (a pause is not a step)."""
-        return float(self.engine.info.result.get("dt_s", {}).get("max", 1.0))
+        return self.engine.info.timing.dt_max_s
 
     def _tick(self, now: float) -> None:
         if self.mode.answer_after_silence and not self._answer and self._last_input is not None:

@@ -134,21 +134,22 @@ def plot_continuation(
     return figure
 
 
-def plot_evaluation_bands(
-    grid_s: np.ndarray, real: np.ndarray, continuations: np.ndarray, names: tuple[str, ...], shown: list[str]
+def plot_answer_band(
+    times_s: np.ndarray, answers: np.ndarray, real_s: np.ndarray, real: np.ndarray, names: tuple[str, ...], shown: list[str]
 ) -> Figure:
-    """For one prompt: the real continuation and the band (min-max, median) of the model's continuations.
+    """For one prompt: what really followed and the band (min-max, median) of the model's answers.
 
-    ``real`` (G, F) and ``continuations`` (C, G, F) are normalised values on the grid ``grid_s`` (s).
+    ``answers`` (M, N, F) at ``times_s`` (N,) and ``real`` (n, F) at ``real_s`` (n,), seconds after the
+    prompt, features normalised to [0, 1].
     """
     figure = Figure(figsize=(10, 2.2 * len(shown) + 0.6), layout="constrained")
     axes = figure.subplots(len(shown), 1, sharex=True, squeeze=False)[:, 0]
-    t = grid_s * 1000.0
+    t, r = times_s * 1000.0, real_s * 1000.0
     for ax, name in zip(axes, shown):
         f = names.index(name)
-        ax.fill_between(t, continuations[:, :, f].min(axis=0), continuations[:, :, f].max(axis=0), color="tab:orange", alpha=0.3, step="post", label="model: range of continuations")
-        ax.step(t, np.median(continuations[:, :, f], axis=0), where="post", color="tab:orange", linewidth=1.0, label="model: median")
-        ax.step(t, real[:, f], where="post", color="black", linewidth=1.0, label="what followed")
+        ax.fill_between(t, answers[:, :, f].min(axis=0), answers[:, :, f].max(axis=0), color="tab:orange", alpha=0.3, step="post", label="model: range of answers")
+        ax.step(t, answers[0, :, f], where="post", color="tab:orange", linewidth=1.0, label="model: one answer")
+        ax.step(r, real[:, f], where="post", color="black", linewidth=1.0, label="what followed")
         ax.set_title(f"{name} (normalised)", fontsize="small", loc="left")
         ax.set_ylim(-0.05, 1.05)
         ax.grid(True, alpha=0.3)
@@ -157,24 +158,38 @@ def plot_evaluation_bands(
     return figure
 
 
-def plot_system_scores(free_running: dict[str, dict]) -> Figure:
-    """Bars of the headline score and its components for the model and each baseline."""
+def plot_measures(free_running: dict[str, dict]) -> Figure:
+    """One panel per measure: each system's value with its 95 % bootstrap interval (lower is better,
+    but for conditioning, where higher means the answer depends more on its prompt)."""
     systems = list(free_running)
-    parts = ["score_percent", "distribution", "shape", "chroma", "timing", "originality"]
-    parts = [p for p in parts if all(p in free_running[s] for s in systems)]
-    figure = Figure(figsize=(11, 4.5), layout="constrained")
-    axes = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1, 3]})
-    scores = [free_running[s]["score_percent"] for s in systems]
-    axes[0].bar(systems, scores, color=[f"C{i}" for i in range(len(systems))])  # the same colour per system in both panels
-    axes[0].set_ylabel("resemblance score (%)")
-    axes[0].tick_params(axis="x", rotation=45)
-    width = 0.8 / len(systems)
-    for i, system in enumerate(systems):
-        values = [free_running[system][p] for p in parts[1:]]
-        axes[1].bar(np.arange(len(parts) - 1) + i * width, values, width, label=system)
-    axes[1].set_xticks(np.arange(len(parts) - 1) + 0.4 - width / 2, parts[1:])
-    axes[1].set_ylabel("component (1 = best)")
-    axes[1].legend(fontsize="x-small")
-    for ax in axes:
+    first = free_running[systems[0]]
+    panels = [(f"energy_score:{h}", f"energy score at {h} s") for h in first["energy_score"]]
+    panels += [("realism_mmd2", "realism: MMD² to held-out windows"), ("step_distance", "dynamics: step sizes"),
+               ("acf_distance", "dynamics: autocorrelation"), ("conditioning", "conditioning skill (higher: follows its prompt)")]
+    columns = 4
+    rows = -(-len(panels) // columns)
+    figure = Figure(figsize=(4 * columns, 3.2 * rows), layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False).ravel()
+    for ax, (key, title) in zip(axes, panels):
+        for i, system in enumerate(systems):
+            entry = free_running[system]
+            if key.startswith("energy_score:"):
+                value = entry["energy_score"].get(key.split(":", 1)[1])
+                mean = None if value is None else value["mean"]
+            elif key == "conditioning":
+                value = entry["conditioning"]
+                mean = value["skill"]
+            else:
+                value = entry.get(key)
+                mean = None if value is None else value["mean"]
+            if mean is None or not np.isfinite(mean):
+                continue
+            low, high = value["low"], value["high"]
+            error = [[max(mean - low, 0.0)], [max(high - mean, 0.0)]] if np.isfinite(low) and np.isfinite(high) else None
+            ax.bar(i, mean, color=f"C{i}", yerr=error, capsize=3)
+        ax.set_xticks(range(len(systems)), systems, rotation=60, fontsize="x-small")
+        ax.set_title(title, fontsize="small")
         ax.grid(True, axis="y", alpha=0.3)
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
     return figure

@@ -4,11 +4,14 @@ and an input-then-prediction example.
 Sharpness (:func:`sharpness`) is measured on fixed windows, evenly spaced over the training split
 (and as many validation windows, for the generalisation gap), in float64 with oneDNN off: double
 backward through the LSTM is exact there and faster (reference notes, optim.md section 3). The
-1/sigma^2 confound is controlled three ways: the pi-weighted mean log sigma is reported beside
-every number (and held fixed in the report's partial correlations); the top eigenvalue is
-measured again with sigma and pi frozen at their values at the minimum, so only the geometry of
-the means moves (its scale is still 1/sigma*^2); and once more on a loss with no sigma at all,
-half the squared error of the mixture mean.
+1/sigma^2 confound is controlled per dimension: the pi-weighted log sigma of every dimension is
+reported, and the smallest of them (the dimension whose curvature dominates the top eigenvalue)
+is held fixed in the report's partial correlations; the eigenvalues are measured again with
+sigma and pi frozen at their values at the minimum, so only the geometry of the means moves (its
+scale is still 1/sigma*^2); and once more on a loss with no sigma at all, half the squared error
+of the mixture mean. A corpus at a fixed hop has no dt dimension, so every dimension measured is
+a feature (a constant dt once held 99.9 % of the top eigenvector). Both ends of each spectrum
+come from Lanczos with their residuals (:func:`antiphon.study.sharpness.extreme_eigenvalues`).
 
 Units: losses in nats per step (summed over dimensions, data x ``scale_factor``, as training
 reports them); eigenvalues in nats per unit parameter squared.
@@ -37,9 +40,12 @@ def sharpness(model_dir: Path | str, corpus: Corpus, settings: MeasureSettings) 
 
     Returns a dict of plain numbers: ``train_loss`` and ``validation_loss`` on the measured windows
     and their difference ``gap`` (validation - train, the generalisation gap), ``mean_log_sigma``,
-    ``gradient_norm``, ``weight_norm``, ``lambda_max``, ``lambda_max_fixed_sigma`` and
-    ``lambda_max_mean_mse`` with their power iterations, ``epsilon_sharpness`` {epsilon: {delta, relative}} and ``slices``
-    {"alpha": [...], "loss": [[...] per direction]}.
+    ``min_log_sigma`` (the dimension with the smallest sigma, which dominates the curvature) and
+    ``log_sigma_per_dimension``, ``gradient_norm``, ``weight_norm``, ``lambda_max``,
+    ``lambda_max_fixed_sigma`` and ``lambda_max_mean_mse`` (the signed eigenvalue of largest
+    magnitude) each with ``<name>_ends`` (both ends of the spectrum, their residuals and the
+    Hessian-vector products used), ``epsilon_sharpness`` {epsilon: {delta, relative}} and
+    ``slices`` {"alpha": [...], "loss": [[...] per direction]}.
     """
     import torch
 
@@ -77,7 +83,7 @@ def _measure(model: Any, params: list[Any], x: Any, y: Any, validation: tuple[An
         with torch.no_grad():
             (_, sigma_star, logits_star), _ = model(x)
             weights = torch.softmax(logits_star, dim=-1).unsqueeze(-1)  # (B, T, K, 1)
-            mean_log_sigma = float((weights * torch.log(sigma_star)).sum(-2).mean())
+            log_sigma = (weights * torch.log(sigma_star)).sum(-2).mean(dim=(0, 1))  # (D,): pi-weighted, per dimension
             train_loss = float(loss())
             xv, yv = validation
             (mu_v, sigma_v, logits_v), _ = model(xv)
@@ -94,13 +100,10 @@ def _measure(model: Any, params: list[Any], x: Any, y: Any, validation: tuple[An
 
         gradients = torch.autograd.grad(loss(), params)
         gradient_norm = float(torch.sqrt(sum((g * g).sum() for g in gradients)))
-        lambda_max, iterations = measures.top_eigenvalue(loss, params, iterations=settings.power_iterations, tolerance=settings.tolerance)
-        lambda_fixed, iterations_fixed = measures.top_eigenvalue(
-            fixed_sigma_loss, params, iterations=settings.power_iterations, tolerance=settings.tolerance
-        )
-        lambda_mse, iterations_mse = measures.top_eigenvalue(
-            mean_squared_error, params, iterations=settings.power_iterations, tolerance=settings.tolerance
-        )
+        spectra = {
+            name: measures.extreme_eigenvalues(function, params, tolerance=settings.tolerance, max_restarts=settings.lanczos_restarts)
+            for name, function in (("lambda_max", loss), ("lambda_max_fixed_sigma", fixed_sigma_loss), ("lambda_max_mean_mse", mean_squared_error))
+        }
         epsilon = {
             f"{e:g}": {k: v for k, v in measures.epsilon_sharpness(loss, params, epsilon=e, steps=settings.ascent_steps).items() if k != "loss"}
             for e in settings.epsilons
@@ -110,48 +113,55 @@ def _measure(model: Any, params: list[Any], x: Any, y: Any, validation: tuple[An
             measures.loss_slice(loss, params, measures.filter_normalised_direction(params, seed=d), alphas)
             for d in range(settings.slice_directions)
         ]
+    eigen: dict[str, Any] = {}
+    for name, spectrum in spectra.items():
+        eigen[name] = spectrum.top
+        eigen[f"{name}_ends"] = {
+            "largest": spectrum.largest, "smallest": spectrum.smallest, "residual_largest": spectrum.residual_largest,
+            "residual_smallest": spectrum.residual_smallest, "hessian_vector_products": spectrum.products,
+        }
     return {
         "windows": int(x.shape[0]),
         "train_loss": train_loss,
         "validation_loss": validation_loss,
         "gap": validation_loss - train_loss,
-        "mean_log_sigma": mean_log_sigma,
+        "mean_log_sigma": float(log_sigma.mean()),
+        "min_log_sigma": float(log_sigma.min()),
+        "log_sigma_per_dimension": log_sigma.tolist(),
         "gradient_norm": gradient_norm,
         "weight_norm": float(torch.sqrt(sum((p.detach() ** 2).sum() for p in params))),
-        "lambda_max": lambda_max,
-        "lambda_max_iterations": iterations,
-        "lambda_max_fixed_sigma": lambda_fixed,
-        "lambda_max_fixed_sigma_iterations": iterations_fixed,
-        "lambda_max_mean_mse": lambda_mse,
-        "lambda_max_mean_mse_iterations": iterations_mse,
+        **eigen,
         "epsilon_sharpness": epsilon,
         "slices": {"alpha": alphas, "loss": slices},  # non-finite values become null when the result is written
     }
 
 
 def prediction_example(model_dir: Path | str, corpus: Corpus, config: EvaluateConfig, features: tuple[str, ...]) -> dict[str, Any]:
-    """The paper's figure for one model: the first evaluation prompt of the test split, the model's
-    continuation (sampled with ``config.seed``) and what really followed, for ``features``
-    (those the model has; its first four if none), in instrument units with times in ms."""
-    from antiphon.evaluation.evaluate import draw_prompts, model_continuation, normalised_segments
+    """The paper's figure for one model: the first evaluation prompt of the test split, one answer
+    (sampled with ``config.seed``) and what really followed, for ``features`` (those the model has;
+    its first four if none), in instrument units with times in ms."""
+    from antiphon.evaluation.evaluate import draw_prompts, features_of, times_of
     from antiphon.realtime.engine import Engine
 
     engine = Engine.from_model_dir(model_dir)
-    names = engine.info.feature_names
+    info = engine.info
+    names, scaler = info.feature_names, info.scaler
+    dt_modelled, hop = info.timing.dt_modelled, info.timing.hop_s
     shown = [f for f in features if f in names] or list(names[:4])
-    scaler = engine.info.scaler
-    prompt = draw_prompts(normalised_segments(corpus, "test", scaler), config)[0]
-    continuation = model_continuation(engine, prompt.rows, config.horizon_s, np.random.default_rng(config.seed))
+    segments = [rows.astype(np.float64) for rows in corpus.segments("test", 1.0, scaler)]
+    prompt = draw_prompts(segments, config, dt_modelled, hop)[0]
+    engine.reset()
+    engine.feed_normalised(prompt.rows)
+    answer_s, answer = engine.continue_normalised(config.horizon_s, np.random.default_rng(config.seed))
 
-    def columns(rows: np.ndarray, start_ms: float) -> tuple[list[float], dict[str, list[float]]]:
-        times = start_ms + np.cumsum(rows[:, 0]) * 1000.0
-        values = scaler.inverse(rows[:, 1:])
-        return times.tolist(), {name: values[:, names.index(name)].tolist() for name in shown}
+    def columns(times_s: np.ndarray, values: np.ndarray) -> tuple[list[float], dict[str, list[float]]]:
+        unscaled = scaler.inverse(values)
+        return (times_s * 1000.0).tolist(), {name: unscaled[:, names.index(name)].tolist() for name in shown}
 
-    prompt_ms, prompt_values = columns(prompt.rows, -float(prompt.rows[0, 0]) * 1000.0)
-    end = prompt_ms[-1]
-    predicted_ms, predicted = columns(continuation, 0.0)
-    real_ms, real = columns(prompt.real, end)
+    prompt_s = times_of(prompt.rows, dt_modelled, hop)
+    prompt_ms, prompt_values = columns(prompt_s - prompt_s[-1], features_of(prompt.rows, dt_modelled))
+    predicted_ms, predicted = columns(answer_s, answer)
+    real_ms, real = columns(prompt.future_s, prompt.future)
     return {
         "features": shown,
         "prompt_ms": prompt_ms,
@@ -161,4 +171,3 @@ def prediction_example(model_dir: Path | str, corpus: Corpus, config: EvaluateCo
         "real_ms": real_ms,
         "real": real,
     }
-

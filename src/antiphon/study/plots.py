@@ -57,11 +57,11 @@ def plot_validation_curves(curves: dict[str, list[list[float | None]]]) -> Figur
 
 def plot_metric_comparison(configurations: list[dict[str, Any]]) -> Figure:
     """Per configuration: minimum validation loss (with the paper's number), test NLL and the
-    resemblance score, each as the mean with its 95 % interval and one dot per seed."""
+    energy score of the answers at 1 s, each as the mean with its 95 % interval and one dot per seed."""
     panels = [
         ("min_val_loss", "minimum validation NLL (nats/step)"),
         ("test_nll", "test NLL at the best epoch (nats/step)"),
-        ("score", "resemblance score (%)"),
+        ("energy_score", "energy score at 1 s (lower is better)"),
     ]
     names = [c["name"] for c in configurations]
     colour = colours(names)
@@ -92,20 +92,20 @@ def plot_metric_comparison(configurations: list[dict[str, Any]]) -> Figure:
     return figure
 
 
-def plot_loss_vs_resemblance(runs: list[dict[str, Any]]) -> Figure:
-    """Does a lower loss give answers that resemble the music more? One dot per run."""
+def plot_loss_vs_answers(runs: list[dict[str, Any]]) -> Figure:
+    """Does a lower loss give better answers (a lower energy score)? One dot per run."""
     figure = Figure(figsize=(11, 4.8), layout="constrained")
     axes = figure.subplots(1, 2, sharey=True)
     names = sorted({r["configuration"] for r in runs}, key=[r["configuration"] for r in runs].index)
     colour = colours(names)
     for ax, key, label in ((axes[0], "best_val_loss", "minimum validation NLL"), (axes[1], "test_nll", "test NLL")):
         for name in names:
-            points = [(r[key], r["score"]) for r in runs if r["configuration"] == name and r.get(key) is not None and r.get("score") is not None]
+            points = [(r[key], r["energy_score"]) for r in runs if r["configuration"] == name and r.get(key) is not None and r.get("energy_score") is not None]
             if points:
                 ax.scatter(*zip(*points), color=colour[name], s=24, label=name)
         ax.set_xlabel(f"{label} (nats/step; lower = better fit)")
         ax.grid(True, alpha=0.3)
-    axes[0].set_ylabel("resemblance score (%)")
+    axes[0].set_ylabel("energy score of the answers at 1 s (lower = better)")
     axes[1].legend(fontsize="x-small", loc="best")
     figure.suptitle("Lowest loss vs best predictions (one dot per run)", fontsize="medium")
     return figure

@@ -5,12 +5,15 @@ a study is still running (unfinished runs are counted as missing). Sections:
 
 - Table I: per configuration the minimum validation loss and its epoch, mean with a 95 %
   t-interval over seeds, divergence counts, and the paper's numbers beside ours.
-- Test NLL at the best epoch (the unbiased number) and the resemblance score per configuration,
-  and the paper's central question as a number: the rank correlation, over every run, between
-  the lowest validation loss and the resemblance score.
+- Test NLL at the best epoch (the unbiased number), its gain over the best linear baseline, and
+  the answer measures per configuration (energy score, realism, dynamics, conditioning); the
+  paper's central question as a number: the rank correlation, over every run, between the lowest
+  validation loss and the energy score of the answers at 1 s (and realism), with an interval
+  that resamples configurations (runs of one configuration are not independent).
 - Sharpness of each minimum and its rank correlation with the generalisation gap, raw and with
-  the mean log sigma held fixed (partial rank correlation), plus the fixed-sigma eigenvalue.
-- Paired comparisons (same seeds) of every pair of configurations on test NLL and on the score,
+  the smallest per-dimension log sigma held fixed (partial rank correlation), plus the
+  fixed-sigma and sigma-free eigenvalues, both ends of each spectrum with residuals.
+- Paired comparisons (same seeds) of every pair of configurations on test NLL and on the energy score,
   Holm-adjusted within each, in plain words.
 - For random-search families: best-so-far against budget, and ``winners.toml``, the best trial
   of each family as a spec to re-run with ten seeds.
@@ -33,7 +36,16 @@ from antiphon.study import statistics
 from antiphon.study.store import Study, json_safe, read_failure, read_result, read_study, study_corpus
 
 REPORT_FILE = "report.json"
+#: the lead time (s, as the evaluation report spells it) whose energy score stands for "the best answers"
+ANSWER_LEAD = "1"
 HTML_FILE = "report.html"
+
+
+#: per-run answer measures shown per configuration (keys of :func:`antiphon.study.runner.study_measures`)
+ANSWER_MEASURES = (
+    "energy_score_0.25", "energy_score_1", "realism_mmd2", "step_distance", "acf_distance", "conditioning_skill",
+    "copied_fraction", "teacher_forced_nll", "gain_over_best_linear",
+)
 
 
 def collect_runs(study: Study) -> list[dict[str, Any]]:
@@ -55,7 +67,8 @@ def collect_runs(study: Study) -> list[dict[str, Any]]:
                 best_epoch=result["best_epoch"],
                 epochs_run=result["epochs_run"],
                 test_nll=result["test_nll"],
-                score=(result.get("evaluation") or {}).get("score_percent"),
+                energy_score=(result.get("evaluation") or {}).get(f"energy_score_{ANSWER_LEAD}"),
+                realism=(result.get("evaluation") or {}).get("realism_mmd2"),
                 evaluation=result.get("evaluation"),
                 sharpness=result.get("sharpness"),
                 history=[r.get("val_loss") for r in result["history"]],
@@ -83,7 +96,7 @@ def build_report(study: Study, runs: list[dict[str, Any]] | None = None) -> dict
             "n_runs": len(runs),
             "counts": {s: sum(r["status"] == s for r in runs) for s in ("finished", "diverged", "failed", "missing")},
             "corpus": corpus.summary()["rows_per_split"],
-            "measure": {"windows": study.measure.windows, "power_iterations": study.measure.power_iterations, "epsilons": list(study.measure.epsilons)},
+            "measure": {"windows": study.measure.windows, "lanczos_restarts": study.measure.lanczos_restarts, "epsilons": list(study.measure.epsilons)},
         },
         "loss_units": (
             f"nats per step, summed over {dimension} dimensions (dt + {dimension - 1} features), data scaled to [0, 1] "
@@ -95,7 +108,7 @@ def build_report(study: Study, runs: list[dict[str, Any]] | None = None) -> dict
         "questions": _questions(usable),
         "comparisons": {
             "test_nll": _comparisons(configurations, "test_nll", "test NLL"),
-            "score": _comparisons(configurations, "score", "resemblance score"),
+            "energy_score": _comparisons(configurations, "energy_score", "energy score at 1 s"),
         },
         "runs": [{k: v for k, v in r.items() if k not in ("history", "prediction", "evaluation", "sharpness")} | _run_sharpness(r) for r in runs],
     }
@@ -122,10 +135,10 @@ def write_report(study_dir: Path | str) -> dict[str, Any]:
     figures["validation_curves"] = "validation_curves.png"
     save_figure(plots.plot_metric_comparison(report["configurations"]), folder / "metrics.png")
     figures["metrics"] = "metrics.png"
-    measured = [r for r in runs if r.get("score") is not None]
+    measured = [r for r in runs if r.get("energy_score") is not None]
     if measured:
-        save_figure(plots.plot_loss_vs_resemblance(measured), folder / "loss_vs_resemblance.png")
-        figures["loss_vs_resemblance"] = "loss_vs_resemblance.png"
+        save_figure(plots.plot_loss_vs_answers(measured), folder / "loss_vs_answers.png")
+        figures["loss_vs_answers"] = "loss_vs_answers.png"
     sharp = [r for r in runs if r.get("sharpness")]
     if sharp:
         epsilon = max(sharp[0]["sharpness"]["epsilon_sharpness"], key=float, default=None)
@@ -202,14 +215,14 @@ def _configuration_summary(configuration: dict[str, Any], runs: list[dict[str, A
         "min_val_loss": _interval(per_seed("best_val_loss")),
         "best_epoch": _interval([float(e) if e is not None else None for e in per_seed("best_epoch")]),
         "test_nll": _interval(per_seed("test_nll")),
-        "score": _interval(per_seed("score")),
+        "energy_score": _interval(per_seed("energy_score")),
     }
     components = {}
-    for key in ("distribution", "shape", "chroma", "timing", "originality", "teacher_forced_nll"):
+    for key in ANSWER_MEASURES:
         values = [r["evaluation"].get(key) for r in done if r.get("evaluation")]
         values = [v for v in values if v is not None]
         components[key] = float(np.mean(values)) if values else None
-    summary["score_components"] = components
+    summary["answer_measures"] = components
     epsilons = sorted({e for r in done if r.get("sharpness") for e in r["sharpness"]["epsilon_sharpness"]}, key=float)
     summary["sharpness"] = {
         "lambda_max": sharp(lambda s: s["lambda_max"]),
@@ -217,6 +230,7 @@ def _configuration_summary(configuration: dict[str, Any], runs: list[dict[str, A
         "lambda_max_mean_mse": sharp(lambda s: s.get("lambda_max_mean_mse")),
         **{f"epsilon_sharpness_{e}": sharp(lambda s, e=e: s["epsilon_sharpness"].get(e, {}).get("delta")) for e in epsilons},
         "mean_log_sigma": sharp(lambda s: s["mean_log_sigma"]),
+        "min_log_sigma": sharp(lambda s: s.get("min_log_sigma")),
         "gap": sharp(lambda s: s["gap"]),
         "gradient_norm": sharp(lambda s: s["gradient_norm"]),
     }
@@ -226,12 +240,15 @@ def _configuration_summary(configuration: dict[str, Any], runs: list[dict[str, A
 def _questions(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The rank correlations that answer the study's questions, each with n and a sentence."""
     out: dict[str, Any] = {}
-    for name, key, label in (
-        ("validation_loss_vs_resemblance", "best_val_loss", "minimum validation loss"),
-        ("test_nll_vs_resemblance", "test_nll", "test NLL"),
+    for name, key, answer, label in (
+        ("validation_loss_vs_energy_score", "best_val_loss", "energy_score", "the minimum validation loss and the energy score at 1 s"),
+        ("test_nll_vs_energy_score", "test_nll", "energy_score", "the test NLL and the energy score at 1 s"),
+        ("validation_loss_vs_realism", "best_val_loss", "realism", "the minimum validation loss and the realism MMD²"),
     ):
-        pairs = [(r[key], r["score"]) for r in runs if r.get(key) is not None and r.get("score") is not None]
-        out[name] = _correlation(pairs, f"{label} and the resemblance score", negative_means="a lower loss goes with answers that resemble the music more")
+        rows = [(r[key], r[answer], r["configuration"]) for r in runs if r.get(key) is not None and r.get(answer) is not None]
+        out[name] = _correlation(
+            [(a, b) for a, b, _ in rows], label, positive_means="a lower loss goes with better answers", groups=[g for _, _, g in rows]
+        )
     sharp = [r for r in runs if r.get("sharpness") and r["sharpness"].get("gap") is not None]
     measures: dict[str, Any] = {}
     epsilons = sorted({e for r in sharp for e in r["sharpness"]["epsilon_sharpness"]}, key=float)
@@ -242,29 +259,40 @@ def _questions(runs: list[dict[str, Any]]) -> dict[str, Any]:
         **{f"epsilon_sharpness_{e}": (lambda s, e=e: s["epsilon_sharpness"].get(e, {}).get("delta")) for e in epsilons},
     }
     for name, pick in pickers.items():
-        rows = [(pick(r["sharpness"]), r["sharpness"]["gap"], r["sharpness"]["mean_log_sigma"]) for r in sharp]
-        rows = [row for row in rows if all(v is not None and math.isfinite(v) for v in row)]
-        entry = _correlation([(a, b) for a, b, _ in rows], f"{name} and the generalisation gap", negative_means=None)
-        entry["partial_spearman_given_mean_log_sigma"] = (
-            json_safe(statistics.partial_rank_correlation(*zip(*rows))) if len(rows) >= 4 else None
+        rows = [
+            (pick(r["sharpness"]), r["sharpness"]["gap"], r["sharpness"].get("min_log_sigma", r["sharpness"]["mean_log_sigma"]), r["configuration"])
+            for r in sharp
+        ]
+        rows = [row for row in rows if all(v is not None and math.isfinite(v) for v in row[:3])]
+        entry = _correlation([(a, b) for a, b, _, _ in rows], f"{name} and the generalisation gap", positive_means=None, groups=[g for *_, g in rows])
+        entry["partial_spearman_given_min_log_sigma"] = (
+            json_safe(statistics.partial_rank_correlation(*zip(*[row[:3] for row in rows]))) if len(rows) >= 4 else None
         )
         measures[name] = entry
     out["sharpness_vs_generalisation"] = measures
     return out
 
 
-def _correlation(pairs: list[tuple[float, float]], what: str, negative_means: str | None) -> dict[str, Any]:
-    finite = [(a, b) for a, b in pairs if math.isfinite(a) and math.isfinite(b)]
+def _correlation(pairs: list[tuple[float, float]], what: str, positive_means: str | None, groups: list[str]) -> dict[str, Any]:
+    """Spearman's rho with an interval from a cluster bootstrap over ``groups`` (configurations), and a sentence.
+
+    ``positive_means`` is what a clearly positive rho says when both quantities are lower-is-better
+    (None: the sharpness sentence)."""
+    kept = [(a, b, g) for (a, b), g in zip(pairs, groups) if math.isfinite(a) and math.isfinite(b)]
+    finite = [(a, b) for a, b, _ in kept]
     if len(finite) < 3 or len({a for a, _ in finite}) < 2 or len({b for _, b in finite}) < 2:
         return {"n": len(finite), "spearman": None, "words": f"Too few runs with varying values to correlate {what} ({len(finite)})."}
-    result = statistics.rank_correlation(*zip(*finite))
+    result = statistics.rank_correlation(*zip(*finite), groups=[g for *_, g in kept])
     rho, low, high = result["spearman"], result["spearman_low"], result["spearman_high"]
-    clear = not (low <= 0 <= high)
-    words = f"Across {len(finite)} runs, Spearman's rho between {what} is {rho:+.2f} (95 % bootstrap interval {low:+.2f} to {high:+.2f})"
+    clear = math.isfinite(low) and not (low <= 0 <= high)
+    words = (
+        f"Across {len(finite)} runs, Spearman's rho between {what} is {rho:+.2f} (95 % interval {low:+.2f} to {high:+.2f}, "
+        f"resampling {len(set(g for *_, g in kept))} configurations)"
+    )
     if not clear:
         words += ": no clear relation."
-    elif negative_means is not None:
-        words += f": {negative_means}." if rho < 0 else ": a lower loss goes with answers that resemble the music LESS."
+    elif positive_means is not None:
+        words += f": {positive_means}." if rho > 0 else ": a lower loss goes with WORSE answers."
     else:
         words += ": the sharper minima generalise " + ("worse." if rho > 0 else "better.")
     return {"n": len(finite), **json_safe(result), "words": words}
@@ -372,14 +400,14 @@ def render_html(report: dict[str, Any]) -> str:
         f"<p class='note'>Losses: {e(report['loss_units'])}</p>",
         "<h2>Table I: minimum validation loss</h2>",
         "<table><tr><th>configuration</th><th>min val loss (mean &plusmn; 95 %)</th><th>epoch</th><th>diverged</th>"
-        "<th>paper: min val loss</th><th>paper: epoch</th><th>test NLL</th><th>resemblance score (%)</th></tr>",
+        "<th>paper: min val loss</th><th>paper: epoch</th><th>test NLL</th><th>energy score at 1 s (lower is better)</th></tr>",
     ]
     for c in report["configurations"]:
         paper = c.get("paper") or {}
         parts.append(
             f"<tr><td>{e(c['name'])}</td><td>{_ci(c['min_val_loss'])}</td><td>{_ci(c['best_epoch'], 1)}</td>"
             f"<td>{c['diverged']} of {c['n_runs']}</td><td>{_number(paper.get('min_val_loss'))}</td><td>{paper.get('epoch', '&ndash;')}</td>"
-            f"<td>{_ci(c['test_nll'])}</td><td>{_ci(c['score'], 1)}</td></tr>"
+            f"<td>{_ci(c['test_nll'])}</td><td>{_ci(c['energy_score'], 3)}</td></tr>"
         )
     parts.append("</table>")
     for key, title in (("metrics", "Configurations compared"), ("validation_curves", "Validation curves")):
@@ -387,25 +415,28 @@ def render_html(report: dict[str, Any]) -> str:
             parts.append(f"<h3>{title}</h3><img src='{e(files[key])}'>")
     questions = report["questions"]
     parts.append("<h2>Does the lowest validation loss give the best predictions?</h2>")
-    parts.append(f"<p><b>{e(questions['validation_loss_vs_resemblance']['words'])}</b></p>")
-    parts.append(f"<p>{e(questions['test_nll_vs_resemblance']['words'])}</p>")
-    if "loss_vs_resemblance" in files:
-        parts.append(f"<img src='{e(files['loss_vs_resemblance'])}'>")
-    parts.append("<h3>Resemblance components (means over seeds)</h3><table><tr><th>configuration</th>"
-                 "<th>distribution</th><th>shape</th><th>chroma</th><th>timing</th><th>originality</th><th>teacher-forced NLL</th></tr>")
+    parts.append(f"<p><b>{e(questions['validation_loss_vs_energy_score']['words'])}</b></p>")
+    parts.append(f"<p>{e(questions['test_nll_vs_energy_score']['words'])}</p>")
+    parts.append(f"<p>{e(questions['validation_loss_vs_realism']['words'])}</p>")
+    if "loss_vs_answers" in files:
+        parts.append(f"<img src='{e(files['loss_vs_answers'])}'>")
+    parts.append("<h3>Answer measures (means over seeds; docs/evaluation.md)</h3><table><tr><th>configuration</th>"
+                 + "".join(f"<th>{e(k.replace('_', ' '))}</th>" for k in ANSWER_MEASURES) + "</tr>")
     for c in report["configurations"]:
-        s = c["score_components"]
-        parts.append(f"<tr><td>{e(c['name'])}</td>" + "".join(f"<td>{_number(s.get(k), 3)}</td>" for k in ("distribution", "shape", "chroma", "timing", "originality", "teacher_forced_nll")) + "</tr>")
+        s = c["answer_measures"]
+        parts.append(f"<tr><td>{e(c['name'])}</td>" + "".join(f"<td>{_number(s.get(k), 3)}</td>" for k in ANSWER_MEASURES) + "</tr>")
     parts.append("</table>")
     parts.append(
         "<h2>Sharpness of each minimum</h2><p class='note'>On fixed training windows, float64, oneDNN off. The NLL's curvature "
         "along the means scales like 1/&sigma;&sup2;, so a model with smaller &sigma; looks sharper whatever its geometry: the mean "
         "log &sigma; is given beside each number, the eigenvalue is measured again with &sigma; and &pi; frozen at the minimum (only the "
         "means move, still on the 1/&sigma;&sup2; scale) and on the squared error of the mixture mean (no &sigma; at all), and the "
-        "correlation with generalisation is also given with the mean log &sigma; held fixed (partial rank correlation).</p>"
+        "correlation with generalisation is also given with the smallest per-dimension log &sigma; held fixed (partial rank "
+        "correlation): the dimension with the smallest &sigma; dominates the top eigenvalue. Eigenvalues come from Lanczos at both "
+        "ends of the spectrum; report.json gives each end with its residual.</p>"
         "<table><tr><th>configuration</th><th>&lambda;<sub>max</sub></th><th>&lambda;<sub>max</sub>, &sigma; frozen</th>"
         "<th>&lambda;<sub>max</sub>, squared error of the mean</th>"
-        "<th>&epsilon;-sharpness (largest &epsilon;)</th><th>mean log &sigma;</th><th>gap (val &minus; train)</th></tr>"
+        "<th>&epsilon;-sharpness (largest &epsilon;)</th><th>mean log &sigma;</th><th>smallest log &sigma; (per dimension)</th><th>gap (val &minus; train)</th></tr>"
     )
     for c in report["configurations"]:
         s = c["sharpness"]
@@ -413,17 +444,17 @@ def render_html(report: dict[str, Any]) -> str:
         parts.append(
             f"<tr><td>{e(c['name'])}</td><td>{_ci(s['lambda_max'], 1)}</td><td>{_ci(s['lambda_max_fixed_sigma'], 1)}</td>"
             f"<td>{_ci(s['lambda_max_mean_mse'], 2)}</td>"
-            f"<td>{_ci(s[eps[-1]], 3) if eps else '&ndash;'}</td><td>{_ci(s['mean_log_sigma'])}</td><td>{_ci(s['gap'])}</td></tr>"
+            f"<td>{_ci(s[eps[-1]], 3) if eps else '&ndash;'}</td><td>{_ci(s['mean_log_sigma'])}</td><td>{_ci(s['min_log_sigma'])}</td><td>{_ci(s['gap'])}</td></tr>"
         )
     parts.append("</table><ul>")
     for name, entry in questions["sharpness_vs_generalisation"].items():
-        partial = entry.get("partial_spearman_given_mean_log_sigma")
-        parts.append(f"<li>{e(entry['words'])} With the mean log &sigma; held fixed: rho = {_number(partial)}.</li>")
+        partial = entry.get("partial_spearman_given_min_log_sigma")
+        parts.append(f"<li>{e(entry['words'])} With the smallest per-dimension log &sigma; held fixed: rho = {_number(partial)}.</li>")
     parts.append("</ul>")
     for key in ("sharpness", "slices"):
         if key in files:
             parts.append(f"<img src='{e(files[key])}'>")
-    for key, quantity in (("test_nll", "test NLL"), ("score", "resemblance score")):
+    for key, quantity in (("test_nll", "test NLL"), ("energy_score", "energy score at 1 s")):
         rows = report["comparisons"][key]
         clear = [r for r in rows if r["p_holm"] is not None and r["p_holm"] < 0.05]
         parts.append(f"<h2>Paired comparisons: {quantity}</h2><p>{len(clear)} of {len(rows)} pairs differ after Holm's correction.</p><ul>")

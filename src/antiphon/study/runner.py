@@ -3,7 +3,7 @@
 :func:`run_one` is the task. It is idempotent: a finished run returns at once; an unfinished one
 resumes from its last per-epoch checkpoint (:func:`antiphon.training.loop.train` with
 ``resume=True``), so a task retried after its worker was killed, or a study run again after a
-crash, loses at most one epoch. It then evaluates the model (test NLL, resemblance metrics),
+crash, loses at most one epoch. It then evaluates the model (test NLL, the answer measures),
 measures its sharpness and writes ``result.json`` atomically. Settings or data that cannot work
 are recorded in ``failed.json`` instead of being retried.
 
@@ -127,16 +127,33 @@ def _train_and_measure(study: Study, run: PlannedRun, attempts: list[dict[str, A
     if trained.best_epoch is not None:  # weights that reached a validation loss: measure them
         clock = time.perf_counter()
         report = evaluate(model_dir, corpus, run.config.evaluate, systems=("model",))
-        model = report["free_running"]["model"]
-        keep = ("score_percent", "resemblance", "originality", "distribution", "shape", "timing", "chroma", "novelty", "diversity", "mae_mean", "dtw_mean", "wasserstein_mean")
-        result["evaluation"] = {k: model[k] for k in keep if k in model}
-        result["evaluation"]["teacher_forced_nll"] = report["teacher_forced"]["nll"]
+        result["evaluation"] = study_measures(report)
         result["evaluation_seconds"] = time.perf_counter() - clock
         clock = time.perf_counter()
         result["sharpness"] = sharpness(model_dir, corpus, study.measure)
         result["sharpness_seconds"] = time.perf_counter() - clock
         result["prediction"] = prediction_example(model_dir, corpus, run.config.evaluate, study.measure.prediction_features)
     return result
+
+
+def study_measures(report: dict[str, Any]) -> dict[str, Any]:
+    """The numbers of an evaluation report a study keeps per run (the model's only: the baselines do
+    not depend on how it was trained): energy score per lead time, realism, dynamics, conditioning,
+    copying, and the teacher-forced NLL with its gain over the best linear baseline."""
+    model = report["free_running"]["model"]
+    tf = report["teacher_forced"]
+    return {
+        **{f"energy_score_{h}": v["mean"] for h, v in model["energy_score"].items()},
+        "realism_mmd2": (model.get("realism_mmd2") or {}).get("mean"),
+        "step_distance": model["step_distance"]["mean"],
+        "acf_distance": model["acf_distance"]["mean"],
+        "conditioning_skill": model["conditioning"]["skill"],
+        "copied_fraction": model["novelty"]["copied_fraction"],
+        "teacher_forced_nll": tf["systems"]["model"]["nll"],
+        "best_linear": tf["best_baseline"],
+        "best_linear_nll": tf["systems"][tf["best_baseline"]]["nll"],
+        "gain_over_best_linear": tf["gain_over_best"],
+    }
 
 
 def _record_attempt(study: Study, run: PlannedRun) -> list[dict[str, Any]]:

@@ -4,9 +4,12 @@ Every function takes ``loss_fn``, a closure computing the scalar loss from the c
 ``params`` (a list of tensors that require grad), so the same code serves the MDRNN's NLL on a
 fixed evaluation subset and a quadratic with a known Hessian in the tests.
 
-- :func:`top_eigenvalue`: the Hessian eigenvalue of largest magnitude, by power iteration with
-  Hessian-vector products (double backward; on CPU run the model with oneDNN off, which is
-  faster and supports it everywhere, see docs/reference notes).
+- :func:`extreme_eigenvalues`: both ends of the Hessian spectrum (the algebraically largest and
+  smallest eigenvalues) by ARPACK's Lanczos (``scipy.sparse.linalg.eigsh``) on the
+  Hessian-vector-product operator (double backward; on CPU run the model with oneDNN off, which
+  is faster and supports it everywhere, see docs/reference notes), each with its residual
+  ||Hv - lambda v|| / |lambda|: plain power iteration stopped on a stalled Rayleigh quotient can
+  return a number that is no eigenvalue at all (2.79 for diag(3, -3, 1)).
 - :func:`epsilon_sharpness`: Keskar et al.'s largest loss increase in the box
   |delta_i| <= epsilon (|theta_i| + 1), found by projected sign-gradient ascent; reported
   un-normalised (the NLL is negative here, so Keskar's division by 1 + f would flip its sign).
@@ -20,6 +23,7 @@ these numbers, or measure a fixed-scale loss (the study does both).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import torch
 
@@ -37,31 +41,62 @@ def _norm(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
     return torch.sqrt(sum((t * t).sum() for t in tensors))
 
 
-def top_eigenvalue(
-    loss_fn: Loss, params: Sequence[torch.Tensor], *, iterations: int = 25, tolerance: float = 1e-3, seed: int = 0
-) -> tuple[float, int]:
-    """The Hessian eigenvalue of largest |lambda| (signed) and the iterations used.
+@dataclass(frozen=True)
+class Spectrum:
+    """Both ends of a Hessian spectrum: eigenvalues (nats per unit parameter squared), the relative
+    residual ||Hv - lambda v|| / |lambda| of each eigenvector, and the Hessian-vector products used."""
 
-    Power iteration from a seeded random vector, stopped when the Rayleigh quotient changes by
-    less than ``tolerance`` relative. A negative value means the weights sit at a saddle or an
-    early-stopped slope, not a minimum.
+    largest: float
+    smallest: float
+    residual_largest: float
+    residual_smallest: float
+    products: int
+
+    @property
+    def top(self) -> float:
+        """The eigenvalue of largest magnitude, with its sign (negative: a saddle or a slope, not a minimum)."""
+        return self.largest if abs(self.largest) >= abs(self.smallest) else self.smallest
+
+
+def extreme_eigenvalues(
+    loss_fn: Loss, params: Sequence[torch.Tensor], *, tolerance: float = 1e-3, max_restarts: int = 20, seed: int = 0
+) -> Spectrum:
+    """The algebraically largest and smallest Hessian eigenvalues by Lanczos (``eigsh``, k = 1) on the
+    HVP operator, from a seeded start vector; ``tolerance`` is ARPACK's relative accuracy. When
+    ARPACK does not converge within ``max_restarts`` restarts its best estimate is kept, and the
+    residual says how far from an eigenpair it is.
     """
-    generator = torch.Generator().manual_seed(seed)
-    vector = [torch.randn(p.shape, generator=generator, dtype=p.dtype) for p in params]
-    norm = _norm(vector)
-    vector = [v / norm for v in vector]
-    eigenvalue = 0.0
-    for iteration in range(1, iterations + 1):
-        product = hessian_vector_product(loss_fn, params, vector)
-        estimate = float(sum((h * v).sum() for h, v in zip(product, vector)))
-        norm = _norm(product)
-        if norm == 0:
-            return 0.0, iteration
-        vector = [h / norm for h in product]
-        if iteration > 1 and abs(estimate - eigenvalue) <= tolerance * max(abs(estimate), 1e-12):
-            return estimate, iteration
-        eigenvalue = estimate
-    return eigenvalue, iterations
+    import numpy as np
+    from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
+
+    shapes = [p.shape for p in params]
+    sizes = [p.numel() for p in params]
+    n = sum(sizes)
+    dtype = params[0].dtype
+    count = 0
+
+    def matvec(vector: np.ndarray) -> np.ndarray:
+        nonlocal count
+        count += 1
+        pieces = torch.from_numpy(np.ascontiguousarray(vector, dtype=np.float64).ravel()).to(dtype).split(sizes)
+        product = hessian_vector_product(loss_fn, params, [piece.reshape(shape) for piece, shape in zip(pieces, shapes)])
+        return torch.cat([h.reshape(-1) for h in product]).double().numpy()
+
+    operator = LinearOperator((n, n), matvec=matvec, dtype=np.float64)
+    start = np.random.default_rng(seed).standard_normal(n)
+    ends = {}
+    for which in ("LA", "SA"):
+        try:
+            values, vectors = eigsh(operator, k=1, which=which, v0=start, tol=tolerance, maxiter=max_restarts, ncv=min(n, 12) if n > 2 else None)
+        except ArpackNoConvergence as exc:
+            values, vectors = exc.eigenvalues, exc.eigenvectors
+        if len(values) == 0:  # no Ritz value converged at all: report the Rayleigh quotient of the start vector
+            vectors = (start / np.linalg.norm(start))[:, None]
+            values = np.array([float(vectors[:, 0] @ matvec(vectors[:, 0]))])
+        value, vector = float(values[0]), vectors[:, 0] / np.linalg.norm(vectors[:, 0])
+        residual = float(np.linalg.norm(matvec(vector) - value * vector) / max(abs(value), 1e-12))
+        ends[which] = (value, residual)
+    return Spectrum(ends["LA"][0], ends["SA"][0], ends["LA"][1], ends["SA"][1], count)
 
 
 def epsilon_sharpness(

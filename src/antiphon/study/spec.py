@@ -44,8 +44,8 @@ class MeasureSettings:
     """
 
     windows: int = setting(256, "training windows (and as many validation windows) the sharpness is measured on")
-    power_iterations: int = setting(20, "most power iterations for the top Hessian eigenvalue")
-    tolerance: float = setting(1e-3, "power iteration stops when the eigenvalue changes by less than this, relative")
+    lanczos_restarts: int = setting(20, "most ARPACK restarts (about 10 Hessian-vector products each) per end of the Hessian spectrum")
+    tolerance: float = setting(1e-3, "relative accuracy asked of the extreme Hessian eigenvalues (ARPACK's tol)")
     epsilons: tuple[float, ...] = setting((5e-4, 1e-3), "box sizes of the epsilon-sharpness (Keskar et al.)")
     ascent_steps: int = setting(10, "sign-gradient ascent steps per epsilon-sharpness")
     slice_directions: int = setting(2, "random filter-normalised directions for the 1-D loss slices")
@@ -58,7 +58,7 @@ class MeasureSettings:
     def __post_init__(self) -> None:
         checks = [
             (self.windows >= 1, f"windows must be >= 1, got {self.windows}"),
-            (self.power_iterations >= 2, f"power_iterations must be >= 2, got {self.power_iterations}"),
+            (self.lanczos_restarts >= 1, f"lanczos_restarts must be >= 1, got {self.lanczos_restarts}"),
             (self.tolerance > 0, f"tolerance must be > 0, got {self.tolerance}"),
             (all(e > 0 for e in self.epsilons), "epsilons must be > 0"),
             (self.ascent_steps >= 1, f"ascent_steps must be >= 1, got {self.ascent_steps}"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -85,18 +86,27 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return adjusted.tolist()
 
 
-def rank_correlation(x: Sequence[float], y: Sequence[float], n_resamples: int = 2000, seed: int = 0) -> dict[str, float]:
-    """Spearman's rho and Kendall's tau of paired values, each with a 95 % bootstrap interval."""
+def rank_correlation(
+    x: Sequence[float], y: Sequence[float], n_resamples: int = 2000, seed: int = 0, groups: Sequence[Any] | None = None
+) -> dict[str, float]:
+    """Spearman's rho and Kendall's tau of paired values, each with a 95 % bootstrap interval.
+
+    With ``groups`` (one label per pair, e.g. the configuration of each run) the bootstrap is a
+    cluster bootstrap: it resamples whole groups, since pairs within a group are not independent
+    (runs of one configuration differ only by seed); without, it resamples pairs.
+    """
     from scipy import stats
 
     a, b = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     rng = np.random.default_rng(seed)
+    labels = list(range(a.size)) if groups is None else list(groups)
+    members = [np.flatnonzero([label == g for label in labels]) for g in dict.fromkeys(labels)]
     out: dict[str, float] = {}
     for name, function in (("spearman", stats.spearmanr), ("kendall", stats.kendalltau)):
         out[name] = float(function(a, b).statistic)
         samples = []
         for _ in range(n_resamples):
-            pick = rng.integers(0, a.size, a.size)
+            pick = np.concatenate([members[i] for i in rng.integers(0, len(members), len(members))])
             if np.ptp(a[pick]) > 0 and np.ptp(b[pick]) > 0:
                 samples.append(function(a[pick], b[pick]).statistic)
         out[f"{name}_low"], out[f"{name}_high"] = (float(np.percentile(samples, 2.5)), float(np.percentile(samples, 97.5))) if samples else (np.nan, np.nan)

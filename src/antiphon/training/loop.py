@@ -1,7 +1,8 @@
 """The training loop: train(corpus, config, folder) -> TrainResult, readable top to bottom.
 
 Per epoch: shuffle the training windows (the order is a pure function of seed and epoch),
-then per batch forward, NLL (+ L1/L2), backward, clip, step; then the validation NLL, the
+then per batch dequantise (uniform noise within each column's resolution, fresh every batch),
+forward, NLL (+ L1/L2), backward, clip, step; then the validation NLL, the
 history record, the best weights, and an atomic checkpoint of the whole state. Early stopping
 ends the run after ``patience`` epochs without a lower validation loss; a non-finite loss ends it
 as diverged. ``resume=True`` continues from the checkpoint and reaches the same weights as an
@@ -18,13 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import torch
 
 from antiphon.atomic import atomic_path
 from antiphon.config import Config, to_dict
 from antiphon.data.corpus import Corpus, corpus_fingerprint
 from antiphon.errors import DataError, ModelError
-from antiphon.model.directory import CHECKPOINT_FILE, META_FILE, write_history, write_model_files
+from antiphon.model.directory import CHECKPOINT_FILE, META_FILE, Timing, write_history, write_model_files
 from antiphon.model.mdn import mdn_nll
 from antiphon.model.mdrnn import MDRNN
 from antiphon.training.optimizers import Optimizer
@@ -99,9 +101,11 @@ def train(
     cfg = config.training
     folder = Path(folder)
     report = progress or _Silent()
+    widths = corpus.resolution() * cfg.scale_factor if cfg.dequantise else np.zeros(corpus.dimension)
     train_windows = make_windows(corpus.segments("train", cfg.scale_factor), cfg.sequence_length, cfg.window_stride)
-    val_windows = make_windows(corpus.segments("validation", cfg.scale_factor), cfg.sequence_length, 1)
-    test_windows = make_windows(corpus.segments("test", cfg.scale_factor), cfg.sequence_length, 1)
+    val_windows = make_windows(corpus.held_out_segments("validation", cfg.scale_factor, widths), cfg.sequence_length, 1)
+    test_windows = make_windows(corpus.held_out_segments("test", cfg.scale_factor, widths), cfg.sequence_length, 1)
+    noise_widths = torch.as_tensor(widths, dtype=torch.float32) if cfg.dequantise else None
     for split, windows in (("training", train_windows), ("validation", val_windows)):
         if len(windows) == 0:
             raise DataError(
@@ -130,10 +134,11 @@ def train(
         epoch = state["epoch"] + 1
         started = time.perf_counter()
         model.train()
-        order = torch.randperm(len(train_windows), generator=torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch))
+        generator = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
+        order = torch.randperm(len(train_windows), generator=generator)
         loss_sum, seen, diverged = 0.0, 0, False
         for first in range(0, len(train_windows), cfg.batch_size):
-            x, y = train_windows.batch(order[first : first + cfg.batch_size])  # (B, T, D) each
+            x, y = train_windows.batch(order[first : first + cfg.batch_size], noise_widths, generator)  # (B, T, D) each
             (mu, sigma, logits), _ = model(x)
             loss = mdn_nll(mu, sigma, logits, y)
             if not torch.isfinite(loss):
@@ -189,9 +194,18 @@ def train(
         "corpus_fingerprint": fingerprint,
         "dt_s": corpus.summary()["dt_s"],
     }
-    features = ("dt_s", *corpus.features)
+    all_dt = np.concatenate([f.dt_s for f in corpus.files])
+    timing = Timing(corpus.dt_modelled, corpus.hop_s, float(all_dt.min()), float(all_dt.max()))
     write_model_files(
-        folder, weights=best_weights, features=features, scaler=corpus.scaler, config=config, history=state["history"], result=result
+        folder,
+        weights=best_weights,
+        features=corpus.features,
+        timing=timing,
+        resolution=widths / cfg.scale_factor,
+        scaler=corpus.scaler,
+        config=config,
+        history=state["history"],
+        result=result,
     )
     _plot_history(folder, state["history"])
     return TrainResult(

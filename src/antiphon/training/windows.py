@@ -23,9 +23,17 @@ class Windows:
     def __len__(self) -> int:
         return int(self.starts.numel())
 
-    def batch(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Inputs and targets (B, sequence_length, D): targets are the inputs one step later."""
+    def batch(
+        self, indices: torch.Tensor, noise_widths: torch.Tensor | None = None, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Inputs and targets (B, sequence_length, D): targets are the inputs one step later.
+
+        With ``noise_widths`` (D,), every value of the window gets uniform noise in [-w/2, w/2)
+        (dequantisation), drawn from ``generator``; the input and the target of a step see the same noise.
+        """
         window = self.rows[self.starts[indices].unsqueeze(1) + torch.arange(self.length)]  # (B, L + 1, D)
+        if noise_widths is not None:
+            window = window + (torch.rand(window.shape, generator=generator) - 0.5) * noise_widths
         return window[:, :-1], window[:, 1:]
 
 
