@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -10,11 +11,14 @@ from antiphon.cli import main
 from antiphon.config import CorpusConfig, EvaluateConfig
 from antiphon.data.corpus import build_corpus, save_corpus
 from antiphon.errors import DataError
-from antiphon.evaluation.evaluate import SYSTEMS, evaluate
+from antiphon.evaluation.evaluate import REFERENCE, SYSTEMS, evaluate
 from antiphon.training.loop import train
 from tests.conftest import FEATURES, synthetic_document, tiny_config
 
-SMALL = EvaluateConfig(prompt_ms=200, horizon_s=0.5, n_prompts=3, n_continuations=2, grid_ms=20, novelty_rows=10)
+SMALL = EvaluateConfig(
+    prompt_ms=200, horizon_s=0.5, horizons_s=(0.05, 0.25, 0.5), conditioning_horizon_s=0.25, window_s=0.1,
+    var_max_order=2, max_prompts=6, n_samples=3, n_bootstrap=200, novelty_rows=10,
+)
 
 
 @pytest.fixture(scope="module")
@@ -31,23 +35,52 @@ def trained(tmp_path_factory):
 def test_report_has_every_number_and_figure(trained, tmp_path):
     folder, corpus = trained
     report = evaluate(folder / "model", corpus, SMALL, tmp_path / "report")
-    assert set(report["free_running"]) == set(SYSTEMS) and report["n_prompts"] == 3
+    assert set(report["free_running"]) == {*SYSTEMS, REFERENCE} and report["n_prompts"] == 6
+    assert report["timing"]["dt_modelled"] is False and report["timing"]["hop_s"] == pytest.approx(0.01)
     model = report["free_running"]["model"]
-    assert 0.0 <= model["score_percent"] <= 100.0 and model["n_continuations"] == 6
-    assert set(model["mae_per_feature"]) == set(FEATURES) and "diversity" in model
-    assert set(report["model_beats"]) == set(SYSTEMS[1:])
-    assert set(report["teacher_forced"]["nll_per_dimension"]) == {"dt_s", *FEATURES}
-    assert report["free_running"]["nearest_neighbour"]["originality"] < 0.5  # it copies training rows
+    assert set(model["energy_score"]) == {"0.05", "0.25", "0.5"}
+    for entry in (*model["energy_score"].values(), model["realism_mmd2"], model["step_distance"], model["acf_distance"]):
+        assert entry["low"] <= entry["mean"] <= entry["high"]
+    tf = report["teacher_forced"]
+    assert set(tf["systems"]) == {"model", "persistence", "ar1", "var"} and tf["best_baseline"] in ("persistence", "ar1", "var")
+    assert set(tf["systems"]["model"]["per_dimension"]) == set(FEATURES)  # no dt: frames at a fixed hop
+    best = tf["systems"][tf["best_baseline"]]["nll"]
+    assert best == min(tf["systems"][s]["nll"] for s in ("persistence", "ar1", "var"))
+    assert tf["gain_over_best"] == pytest.approx(best - tf["systems"]["model"]["nll"])
+    assert set(report["verdicts"]) == set(SYSTEMS[1:])
+    assert all(v in ("beats", "ties", "loses", "n/a") for row in report["verdicts"].values() for v in row.values())
+    assert report["free_running"]["nearest_neighbour"]["novelty"]["copied_fraction"] == 1.0  # it copies training rows
+    assert len(report["sentences"]) == 1 + len(SYSTEMS) - 1
     written = json.loads((tmp_path / "report" / "report.json").read_text())
-    assert written["free_running"]["model"]["score_percent"] == pytest.approx(model["score_percent"])
-    for name in ("bands.png", "scores.png"):
+    assert written["free_running"]["model"]["energy_score"]["0.25"]["mean"] == pytest.approx(model["energy_score"]["0.25"]["mean"])
+    for name in ("answers.png", "measures.png"):
         assert (tmp_path / "report" / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_model_nll_is_the_training_loss_on_the_same_steps(trained):
+    """Teacher-forced NLL of the model equals the training loop's NLL over the same dequantised steps."""
+    import torch
+
+    from antiphon.model.directory import load_model
+    from antiphon.model.mdn import mdn_log_likelihood
+
+    folder, corpus = trained
+    model, info = load_model(folder / "model")
+    report = evaluate(folder / "model", corpus, SMALL, systems=("model",))
+    rows = corpus.held_out_segments("test", info.training.scale_factor, info.resolution * info.training.scale_factor)
+    with torch.no_grad():
+        steps = [
+            mdn_log_likelihood(*model(torch.as_tensor(r[:-1]).unsqueeze(0))[0], torch.as_tensor(r[1:]).unsqueeze(0))[0, SMALL.var_max_order - 1 :]
+            for r in rows
+        ]
+    assert report["teacher_forced"]["systems"]["model"]["nll"] == pytest.approx(-float(torch.cat(steps).mean()), rel=1e-5)
+    assert set(report["free_running"]) == {"model", REFERENCE} and report["verdicts"] == {}
 
 
 def test_refusals(trained, tmp_path):
     folder, corpus = trained
-    with pytest.raises(DataError, match="a 200 ms prompt and a 60 s horizon need 60.20 s"):
-        evaluate(folder / "model", corpus, EvaluateConfig(prompt_ms=200, horizon_s=60))
+    with pytest.raises(DataError, match="lasts 1.00 s; a 2000 ms prompt and 0.05 s of what followed need more"):
+        evaluate(folder / "model", corpus, dataclasses.replace(SMALL, prompt_ms=2000))
     no_test = build_corpus([synthetic_document(400)], CorpusConfig(features=FEATURES, train_fraction=0.9, validation_fraction=0.1))
     with pytest.raises(DataError, match="the corpus has no test rows"):
         evaluate(folder / "model", no_test, SMALL)
@@ -59,8 +92,10 @@ def test_refusals(trained, tmp_path):
 def test_cli(trained, tmp_path, capsys):
     folder, _ = trained
     code = main(["evaluate", str(folder / "model"), str(folder / "corpus"), "--prompt-ms", "200", "--horizon-s", "0.5",
-                 "--set", "evaluate.n_prompts=2", "--set", "evaluate.novelty_rows=10"])
+                 "--set", "evaluate.horizons_s=[0.05, 0.25]", "--set", "evaluate.conditioning_horizon_s=0.25",
+                 "--set", "evaluate.window_s=0.1", "--set", "evaluate.var_max_order=2", "--set", "evaluate.max_prompts=4",
+                 "--set", "evaluate.n_samples=2", "--set", "evaluate.n_bootstrap=100", "--set", "evaluate.novelty_rows=10"])
     out = capsys.readouterr().out
-    assert code == 0 and "repeat_last" in out and ("beats" in out)
-    code = main(["evaluate", str(folder / "model"), str(folder / "corpus"), "--horizon-s", "99"])
-    assert code == 2 and "horizon" in capsys.readouterr().err
+    assert code == 0 and "repeat_last" in out and "Against repeat_last, the model" in out and "ES@0.25s" in out
+    code = main(["evaluate", str(folder / "model"), str(folder / "corpus"), "--horizon-s", "0.5"])
+    assert code == 2 and "horizons_s must be in (0, horizon_s]" in capsys.readouterr().err

@@ -24,7 +24,7 @@ space = { "training.lr" = { log_uniform = [1e-4, 1e-2] } }
 """
 
 
-def _result(run, best_val, test, score, *, status="finished", gap=0.1, lam=10.0, log_sigma=-1.0):
+def _result(run, best_val, test, energy, *, status="finished", gap=0.1, lam=10.0, log_sigma=-1.0):
     return {
         "key": run.key, "configuration": run.configuration, "seed": run.seed, "measure_key": run.measure_key,
         "status": status, "stopped": "diverged" if status == "diverged" else "epochs", "epochs_run": 2,
@@ -32,8 +32,11 @@ def _result(run, best_val, test, score, *, status="finished", gap=0.1, lam=10.0,
         "history": [{"epoch": 1, "train_loss": 1.0, "val_loss": best_val + 1, "lr": 0.01, "seconds": 0.1},
                     {"epoch": 2, "train_loss": 0.5, "val_loss": best_val, "lr": 0.01, "seconds": 0.1}],
         "resumed_from_epoch": 0, "attempts": 1,
-        "evaluation": {"score_percent": score, "distribution": 0.5, "shape": 0.5, "timing": 0.5, "originality": 1.0, "teacher_forced_nll": test},
-        "sharpness": {"gap": gap, "lambda_max": lam, "lambda_max_fixed_sigma": lam / 2, "lambda_max_mean_mse": lam / 10, "mean_log_sigma": log_sigma, "gradient_norm": 1.0,
+        "evaluation": {"energy_score_1": energy, "energy_score_0.25": energy / 2, "realism_mmd2": energy / 10, "step_distance": 0.5,
+                       "acf_distance": 0.2, "conditioning_skill": 0.1, "copied_fraction": 0.0, "teacher_forced_nll": test,
+                       "best_linear": "var", "best_linear_nll": test + 1.0, "gain_over_best_linear": 1.0},
+        "sharpness": {"gap": gap, "lambda_max": lam, "lambda_max_fixed_sigma": lam / 2, "lambda_max_mean_mse": lam / 10, "mean_log_sigma": log_sigma,
+                      "min_log_sigma": log_sigma - 1.0, "gradient_norm": 1.0,
                       "epsilon_sharpness": {"0.001": {"delta": lam / 100, "relative": 0.0}}, "slices": {"alpha": [-1, 0, 1], "loss": [[2.0, 1.0, 2.5]]}},
     }
 
@@ -45,9 +48,9 @@ def study(tmp_path, tiny_corpus_dir):
 
 
 def test_table_intervals_divergences_and_the_central_correlation(study):
-    values = {  # (configuration, seed): (min val loss, test NLL, score)
-        ("Adam", 0): (-5.0, -4.0, 80.0), ("Adam", 1): (-7.0, -6.0, 90.0),
-        ("SGD", 0): (3.0, 4.0, 40.0), ("SGD", 1): (1.0, 3.0, 50.0),
+    values = {  # (configuration, seed): (min val loss, test NLL, energy score at 1 s)
+        ("Adam", 0): (-5.0, -4.0, 0.2), ("Adam", 1): (-7.0, -6.0, 0.1),
+        ("SGD", 0): (3.0, 4.0, 0.8), ("SGD", 1): (1.0, 3.0, 0.7),
     }
     for run in study.runs:
         if run.configuration in ("Adam", "SGD"):
@@ -64,10 +67,12 @@ def test_table_intervals_divergences_and_the_central_correlation(study):
     assert report["configurations"][2]["missing"] == 2  # the search family was never run
     assert report["study"]["counts"] == {"finished": 3, "diverged": 1, "failed": 0, "missing": 3 * 2}
 
-    central = report["questions"]["validation_loss_vs_resemblance"]
-    expected = stats.spearmanr([-5, -7, 3, 1], [80, 90, 40, 50]).statistic
-    assert central["n"] == 4 and central["spearman"] == pytest.approx(expected) == pytest.approx(-1.0)
-    assert "rho between minimum validation loss and the resemblance score is -1.00" in central["words"]
+    central = report["questions"]["validation_loss_vs_energy_score"]
+    expected = stats.spearmanr([-5, -7, 3, 1], [0.2, 0.1, 0.8, 0.7]).statistic
+    assert central["n"] == 4 and central["spearman"] == pytest.approx(expected) == pytest.approx(1.0)
+    assert "rho between the minimum validation loss and the energy score at 1 s is +1.00" in central["words"]
+    assert "resampling 2 configurations" in central["words"]
+    assert adam["answer_measures"]["energy_score_1"] == pytest.approx(0.15) and adam["energy_score"]["mean"] == pytest.approx(0.15)
 
     [pair] = report["comparisons"]["test_nll"]
     assert (pair["a"], pair["b"], pair["n"]) == ("Adam", "SGD", 2)
@@ -83,7 +88,7 @@ def test_written_report_has_every_figure_and_a_winners_spec(study, tmp_path):
     for i, run in enumerate(study.runs):
         write_run_file(study, run, "result.json", _result(run, -float(i), -float(i), 50.0 + i))
     report = write_report(study.folder)
-    for name in ("report.json", "report.html", "validation_curves.png", "metrics.png", "loss_vs_resemblance.png", "sharpness.png", "slices.png", "budget.png"):
+    for name in ("report.json", "report.html", "validation_curves.png", "metrics.png", "loss_vs_answers.png", "sharpness.png", "slices.png", "budget.png"):
         assert (study.folder / name).stat().st_size > 500, name
     assert json.loads((study.folder / "report.json").read_text())["files"]["budget"] == "budget.png"
     family = report["families"]["Fam"]

@@ -64,7 +64,7 @@ def test_a_killed_worker_resumes_and_a_finished_study_does_no_training(tmp_path,
     for result in results.values():
         assert result["status"] == "finished" and result["epochs_run"] == 2
         assert [h["epoch"] for h in result["history"]] == [1, 2]  # resumed, not restarted: no epoch twice
-        assert result["sharpness"]["lambda_max"] > 0 and result["evaluation"]["score_percent"] >= 0
+        assert result["sharpness"]["lambda_max"] > 0 and result["evaluation"]["energy_score_0.3"] > 0
     victim = results[killed_run.name]
     assert victim["attempts"] == 2 and victim["resumed_from_epoch"] >= 1
 
@@ -72,7 +72,7 @@ def test_a_killed_worker_resumes_and_a_finished_study_does_no_training(tmp_path,
     assert [c["name"] for c in report["configurations"]] == ["Adam", "SGD"]
     assert all(c["finished"] == 2 and c["min_val_loss"]["n"] == 2 for c in report["configurations"])
     assert report["configurations"][0]["paper"] == {"min_val_loss": -10.0, "epoch": 2}
-    for name in ("report.html", "validation_curves.png", "metrics.png", "loss_vs_resemblance.png", "sharpness.png", "slices.png", "predictions/adam.png"):
+    for name in ("report.html", "validation_curves.png", "metrics.png", "loss_vs_answers.png", "sharpness.png", "slices.png", "predictions/adam.png"):
         assert (out / name).stat().st_size > 1000, name
     assert "Table I" in (out / "report.html").read_text()
 

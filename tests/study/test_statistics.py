@@ -61,3 +61,16 @@ def test_partial_rank_correlation_removes_a_shared_cause():
     linked = gap + 2.0 * (sharp - sigma)  # a real link beyond the confound survives
     assert st.partial_rank_correlation(sharp, linked, sigma) > 0.5
     assert np.isnan(st.partial_rank_correlation([1, 2, 3], [1, 2, 3], [3, 2, 1]))
+
+
+def test_the_cluster_bootstrap_resamples_configurations_not_runs():
+    """Five configurations, each run 4 times with the same numbers: 20 runs carry 5 pieces of evidence.
+    Resampling runs pretends 20 and gives a narrow interval; resampling configurations does not."""
+    rng = np.random.default_rng(4)
+    x5, y5 = rng.random(5), rng.random(5)
+    x, y = np.repeat(x5, 4), np.repeat(y5, 4)
+    groups = np.repeat(np.arange(5), 4).tolist()
+    runs = st.rank_correlation(x, y, seed=1)
+    clusters = st.rank_correlation(x, y, seed=1, groups=groups)
+    assert runs["spearman"] == clusters["spearman"]  # the estimate is the same; only its interval differs
+    assert clusters["spearman_high"] - clusters["spearman_low"] > 1.3 * (runs["spearman_high"] - runs["spearman_low"])

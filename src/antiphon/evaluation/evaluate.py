@@ -32,6 +32,7 @@ from antiphon.config import EvaluateConfig, to_dict
 from antiphon.data.corpus import Corpus
 from antiphon.errors import DataError
 from antiphon.evaluation import baselines, linear, measures
+from antiphon.model.directory import Timing
 
 #: systems in report order: the model, then the baselines it must beat
 SYSTEMS = ("model", "repeat_last", "training_mean", "var", "iid_frames", "shuffled_real", "nearest_neighbour")
@@ -173,15 +174,19 @@ class Answers:
 def answer_all(
     systems: Sequence[str],
     prompts: Sequence[Prompt],
-    engine,
+    timing: Timing,
     training: Sequence[np.ndarray],
-    var: linear.LinearGaussian,
+    var: linear.LinearGaussian | None,
     config: EvaluateConfig,
+    engine=None,
     on_prompt: Callable[[], None] | None = None,
 ) -> dict[str, Answers]:
-    """Every system's answers to every prompt (see :class:`Answers`); ``training`` are feature rows."""
-    info = engine.info
-    dt_modelled, hop = info.timing.dt_modelled, info.timing.hop_s
+    """Every system's answers to every prompt, and :data:`REFERENCE`'s (see :class:`Answers`).
+
+    ``training`` are the training split's feature rows; ``engine`` (the model) is needed only when
+    "model" is among ``systems``, ``var`` (fitted on feature rows) only when "var" is.
+    """
+    dt_modelled, hop = timing.dt_modelled, timing.hop_s
     n = int(np.ceil(config.horizon_s / hop - 1e-9))
     grid = hop * np.arange(1, n + 1)
     pool = np.concatenate(training)
@@ -243,17 +248,17 @@ def _other_passages(prompts: Sequence[Prompt]) -> list[int]:
 
 @dataclass(frozen=True)
 class Reference:
-    """What held-out real music looks like: window descriptors, step sizes per feature, autocorrelation."""
+    """What held-out real music looks like: window descriptors, log step sizes per feature, autocorrelation."""
 
     windows: measures.WindowReference
-    steps: list[np.ndarray]
+    log_steps: list[np.ndarray]
     acf: np.ndarray  # (L, F)
 
     @classmethod
     def from_segments(cls, segments: Sequence[np.ndarray], window: int, chunk: int, lags: Sequence[int]) -> Reference:
         """From held-out feature rows (n_i, F); the autocorrelation is averaged over chunks of ``chunk``
         rows (the answers' length), so both are estimated alike."""
-        steps = np.concatenate([np.abs(np.diff(s, axis=0)) for s in segments if s.shape[0] > 1])
+        steps = np.concatenate([measures.log_steps(s) for s in segments if s.shape[0] > 1])
         chunks = [s[k : k + chunk] for s in segments for k in range(0, s.shape[0] - chunk + 1, chunk)] or list(segments)
         acf = np.nanmean(np.stack([measures.autocorrelation(c, lags) for c in chunks]), axis=0)
         return cls(measures.WindowReference.fit(segments, window), [steps[:, f] for f in range(steps.shape[1])], acf)
@@ -290,7 +295,7 @@ def score_answers(
     for i in range(p):
         shown = answers.values[i][:SHAPE_SAMPLES]
         windows.append(np.concatenate([measures.window_descriptors(v, window) for v in shown]))
-        steps[i] = np.nanmean([measures.step_distance(v, reference.steps) for v in shown])
+        steps[i] = np.nanmean([measures.step_distance(v, reference.log_steps) for v in shown])
         acf[i] = np.nanmean([measures.acf_distance(v, reference.acf, config.lags) for v in shown])
         rows = shown[0][: config.novelty_rows]
         if rows.shape[0] >= 2:
@@ -395,6 +400,7 @@ def evaluate(
     if corpus.dt_modelled != info.timing.dt_modelled:
         corpus = _with_timing(corpus, info.timing.dt_modelled)
     dt_modelled, hop = info.timing.dt_modelled, info.timing.hop_s
+    prompts = draw_prompts([r.astype(np.float64) for r in corpus.segments("test", 1.0, info.scaler)], config, dt_modelled, hop)
     model, _ = load_model(model_dir)
     tf = teacher_forced(model, info, corpus, config)
 
@@ -402,11 +408,10 @@ def evaluate(
         return [features_of(rows, dt_modelled).astype(np.float64) for rows in corpus.segments(split, 1.0, info.scaler)]
 
     training, held_out = feature_rows("train"), feature_rows("validation")
-    prompts = draw_prompts([r.astype(np.float64) for r in corpus.segments("test", 1.0, info.scaler)], config, dt_modelled, hop)
     window = max(2, int(round(config.window_s / hop)))
     reference = Reference.from_segments(held_out, window, int(np.ceil(config.horizon_s / hop - 1e-9)), config.lags)
-    var, _ = linear.choose_var(training, held_out, config.var_max_order)
-    answers = answer_all(systems, prompts, engine, training, var, config, on_prompt)
+    var = linear.choose_var(training, held_out, config.var_max_order)[0] if "var" in systems else None
+    answers = answer_all(systems, prompts, info.timing, training, var, config, engine, on_prompt)
     per_prompt = {s: score_answers(a, prompts, reference, training, config, window) for s, a in answers.items()}
     summary, verdicts = summarise(per_prompt, len(prompts), config)
     report: dict[str, Any] = {
@@ -417,7 +422,7 @@ def evaluate(
         "n_prompts": len(prompts),
         "prompts": [{"block": p.segment, "start_s": p.start_s, "future_s": float(p.future_s[-1])} for p in prompts],
         "realism_window_frames": window,
-        "var_order": var.order,
+        "var_order": None if var is None else var.order,
         "teacher_forced": tf,
         "free_running": summary,
         "verdicts": verdicts,

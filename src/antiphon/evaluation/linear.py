@@ -47,7 +47,7 @@ class LinearGaussian:
 
     def predict(self, lags: np.ndarray) -> np.ndarray:
         """Means of the next rows from ``lags`` (N, p, D), lags[:, 0] the row just before -> (N, D)."""
-        return self.intercept + np.einsum("nkd,ked->ne", lags, self.coefficients.transpose(0, 2, 1))
+        return self.intercept + np.einsum("nkd,ked->ne", lags, self.coefficients)
 
     def log_likelihoods(self, segments: Sequence[np.ndarray], skip: int) -> tuple[np.ndarray, np.ndarray]:
         """Per scored step: the joint log-density (S,) and each dimension's marginal log-density (S, D).
@@ -129,19 +129,30 @@ def fit_var(segments: Sequence[np.ndarray], order: int, ridge: float = 0.0) -> L
     """VAR(``order``) with an intercept and a full residual covariance, by least squares shrunk
     towards the per-dimension AR(1) (``ridge`` >= 0, relative to the mean diagonal of the design's
     Gram matrix: 0 = plain least squares, large = the AR(1) itself)."""
-    lags, targets = lagged(segments, order)
-    n, d = targets.shape
-    prior = fit_ar1(segments)
-    design = np.concatenate([np.ones((n, 1)), lags.reshape(n, order * d)], axis=1)
-    base = np.zeros((1 + order * d, d))
-    base[0], base[1 : 1 + d] = prior.intercept, prior.coefficients[0].T  # the AR(1) as coefficients
-    gram = design.T @ design
-    penalty = ridge * float(np.mean(np.diag(gram)[1:])) * np.eye(gram.shape[0])
-    penalty[0, 0] = 0.0  # the intercept is never shrunk
-    solution = base + np.linalg.solve(gram + penalty, design.T @ (targets - design @ base))
-    residuals = targets - design @ solution
-    coefficients = solution[1:].reshape(order, d, d).transpose(0, 2, 1)  # A_k maps x_{t-k} to x_t
-    return LinearGaussian(f"var{order}", order, solution[0], coefficients, _covariance(residuals, diagonal=False))
+    return _VarFit(segments, order).fit(ridge)
+
+
+class _VarFit:
+    """The parts of a VAR(p) fit that do not depend on the ridge, computed once per order."""
+
+    def __init__(self, segments: Sequence[np.ndarray], order: int, prior: LinearGaussian | None = None) -> None:
+        lags, self.targets = lagged(segments, order)
+        n, d = self.targets.shape
+        self.order, self.d = order, d
+        prior = prior or fit_ar1(segments)
+        self.design = np.concatenate([np.ones((n, 1)), lags.reshape(n, order * d)], axis=1)
+        self.base = np.zeros((1 + order * d, d))
+        self.base[0], self.base[1 : 1 + d] = prior.intercept, prior.coefficients[0].T  # the AR(1) as coefficients
+        self.gram = self.design.T @ self.design
+        self.moment = self.design.T @ (self.targets - self.design @ self.base)
+
+    def fit(self, ridge: float) -> LinearGaussian:
+        penalty = ridge * float(np.mean(np.diag(self.gram)[1:])) * np.eye(self.gram.shape[0])
+        penalty[0, 0] = 0.0  # the intercept is never shrunk
+        solution = self.base + np.linalg.solve(self.gram + penalty, self.moment)
+        residuals = self.targets - self.design @ solution
+        coefficients = solution[1:].reshape(self.order, self.d, self.d).transpose(0, 2, 1)  # A_k maps x_{t-k} to x_t
+        return LinearGaussian(f"var{self.order}", self.order, solution[0], coefficients, _covariance(residuals, diagonal=False))
 
 
 def choose_var(train: Sequence[np.ndarray], validation: Sequence[np.ndarray], max_order: int) -> tuple[LinearGaussian, dict[str, float]]:
@@ -151,12 +162,14 @@ def choose_var(train: Sequence[np.ndarray], validation: Sequence[np.ndarray], ma
     The largest ridge with full shrinkage is the AR(1): the chosen VAR is never worse on validation."""
     if max_order < 1:
         raise ValueError(f"max_order must be >= 1, got {max_order}")
-    target = np.diag(np.diag(fit_ar1(train).covariance))
+    prior = fit_ar1(train)
+    target = np.diag(np.diag(prior.covariance))
     scores: dict[str, float] = {}
     best: tuple[float, LinearGaussian] | None = None
     for order in range(1, max_order + 1):
+        parts = _VarFit(train, order, prior)
         for ridge in RIDGES:
-            fitted = fit_var(train, order, ridge)
+            fitted = parts.fit(ridge)
             for weight in SHRINKAGE:
                 candidate = dataclasses.replace(fitted, covariance=(1 - weight) * fitted.covariance + weight * target)
                 nll = float(-candidate.log_likelihoods(validation, max_order)[0].mean())

@@ -6,7 +6,7 @@ frame is at one time step). None of these measures is a distance to the one real
 the energy score, which is proper: in expectation only the true predictive distribution
 minimises it, so neither hedging to the middle nor a frozen note pays.
 
-- :func:`energy_scores`: the energy score of forecast ensembles (scoringrules), lower is better.
+- :func:`energy_scores`: the energy score of forecast ensembles, lower is better.
 - realism: :class:`WindowReference` and :func:`realism_blocks` give the squared maximum mean
   discrepancy (RBF kernel, median-heuristic bandwidth) between descriptors of generated windows
   (per feature mean, spread and mean step) and of held-out real windows.
@@ -38,12 +38,17 @@ def frame_at(times_s: np.ndarray, values: np.ndarray, lead_s: float, tolerance_s
 def energy_scores(observations: np.ndarray, ensembles: np.ndarray) -> np.ndarray:
     """Energy score of each ensemble: observations (P, F), ensembles (P, M, F) -> (P,).
 
-    ES = mean_m ||x_m - y|| - 1/2 mean_{m,m'} ||x_m - x_m'|| (Gneiting & Raftery 2007); a single
-    member (M = 1) is a point forecast and scores its plain distance.
+    ES = mean_m ||x_m - y|| - 1/2 mean_{m,m'} ||x_m - x_m'|| (Gneiting & Raftery 2007, the "nrg"
+    estimator); a single member (M = 1) is a point forecast and scores its plain distance.
+    Written here rather than taken from ``scoringrules`` (the tests check it against
+    ``scoringrules.es_ensemble``): with numba installed, importing scoringrules compiles its
+    kernels, 11 s per process measured, longer than a whole study run's evaluation.
     """
-    import scoringrules
-
-    return np.asarray(scoringrules.energy_score(observations, ensembles, m_axis=-2, v_axis=-1), dtype=np.float64)
+    x = np.asarray(ensembles, dtype=np.float64)
+    y = np.asarray(observations, dtype=np.float64)
+    skill = np.linalg.norm(x - y[:, None], axis=-1).mean(axis=-1)
+    spread = np.linalg.norm(x[:, :, None] - x[:, None], axis=-1).mean(axis=(-2, -1))
+    return skill - 0.5 * spread
 
 
 # --------------------------------------------------------------------------------------------
@@ -132,17 +137,22 @@ def realism_blocks(windows: Sequence[np.ndarray], reference: WindowReference) ->
 # Dynamics
 
 
-def step_distance(values: np.ndarray, reference_steps: Sequence[np.ndarray]) -> float:
+def log_steps(values: np.ndarray) -> np.ndarray:
+    """Step sizes of a sequence (N, F) as log10(|dx| + STEP_FLOOR) -> (N - 1, F)."""
+    return np.log10(np.abs(np.diff(values, axis=0)) + STEP_FLOOR)
+
+
+def step_distance(values: np.ndarray, reference_log_steps: Sequence[np.ndarray]) -> float:
     """Mean over features of the 1-D Wasserstein distance between the answer's step sizes and the real
-    ones (``reference_steps[f]``, |dx|), both as log10(|dx| + STEP_FLOOR): in decades, 0 = the same
-    distribution of steps. On a log scale a frozen answer (every step 0) is as far from music as
-    one that jumps ten times too far, where on a linear scale it would look close."""
+    ones (``reference_log_steps[f]``, from :func:`log_steps`), both as log10(|dx| + STEP_FLOOR): in
+    decades, 0 = the same distribution of steps. On a log scale a frozen answer (every step 0) is as
+    far from music as one that jumps ten times too far, where on a linear scale it would look close."""
     from scipy.stats import wasserstein_distance
 
-    steps = np.log10(np.abs(np.diff(values, axis=0)) + STEP_FLOOR)
+    steps = log_steps(values)
     if steps.shape[0] == 0:
         return float("nan")
-    return float(np.mean([wasserstein_distance(steps[:, f], np.log10(real + STEP_FLOOR)) for f, real in enumerate(reference_steps)]))
+    return float(np.mean([wasserstein_distance(steps[:, f], real) for f, real in enumerate(reference_log_steps)]))
 
 
 def autocorrelation(values: np.ndarray, lags: Sequence[int]) -> np.ndarray:

@@ -1,0 +1,180 @@
+"""Known-answer tests of the measures: each must rank signals whose order is known.
+
+On real guitar music (the demo recordings' test split): the true continuation is best on the
+energy score; real music from another passage beats a frozen frame, the mean, i.i.d. frames and a
+time-shuffled real continuation on realism and dynamics; a copy of training data is flagged; a
+generator that ignores its prompt fails the conditioning measure. On a synthetic AR(1) process,
+whose predictive distribution is known, the energy score ranks a sample of the true predictive
+above a point forecast at the last value or the mean and above an overdispersed ensemble.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from antiphon.config import EvaluateConfig
+from antiphon.evaluation import baselines, linear, measures
+from antiphon.evaluation.evaluate import REFERENCE, Answers, Reference, answer_all, draw_prompts, score_answers, summarise
+from antiphon.model.directory import Timing
+
+DEGENERATE = ("repeat_last", "training_mean", "iid_frames", "shuffled_real")
+CONFIG = EvaluateConfig(n_bootstrap=500)
+
+
+@pytest.fixture(scope="module")
+def music(demo_files):
+    """The demo corpus (20 Spectral features of four real recordings), as evaluation sees it."""
+    from antiphon.analysis import analyze_files
+    from antiphon.data.analysis_json import read_analysis
+    from antiphon.data.corpus import build_corpus
+
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        analysed = analyze_files(demo_files, Path(folder))
+        corpus = build_corpus([read_analysis(a.json_path) for a in analysed])
+    hop = corpus.hop_s
+
+    def rows(split: str) -> list[np.ndarray]:
+        return [r.astype(np.float64) for r in corpus.segments(split)]
+
+    timing = Timing(False, hop, hop, hop)
+    prompts = draw_prompts(rows("test"), CONFIG, False, hop)
+    window = int(round(CONFIG.window_s / hop))
+    reference = Reference.from_segments(rows("validation"), window, int(np.ceil(CONFIG.horizon_s / hop)), CONFIG.lags)
+    var, _ = linear.choose_var(rows("train"), rows("validation"), 2)
+    systems = ("repeat_last", "training_mean", "var", "iid_frames", "shuffled_real", "nearest_neighbour")
+    answers = answer_all(systems, prompts, timing, rows("train"), var, CONFIG)
+    scored = {s: score_answers(a, prompts, reference, rows("train"), CONFIG, window) for s, a in answers.items()}
+    truth = Answers([p.future_s for p in prompts], [p.future[None] for p in prompts])
+    scored["truth"] = score_answers(truth, prompts, reference, rows("train"), CONFIG, window)
+    summary, _ = summarise(scored, len(prompts), CONFIG)
+    return prompts, summary
+
+
+def test_there_are_prompts_enough_for_intervals(music):
+    prompts, summary = music
+    assert len(prompts) >= 20  # back to back over 4 x 6 s of test blocks
+    starts = [(p.segment, p.start_s) for p in prompts]
+    assert len(set(starts)) == len(starts)
+
+
+@pytest.mark.parametrize("lead", ["0.25", "1"])
+def test_the_true_continuation_is_best_on_the_energy_score(music, lead):
+    _, summary = music
+    truth = summary["truth"]["energy_score"][lead]["mean"]
+    assert truth == pytest.approx(0.0, abs=1e-12)
+    for system, entry in summary.items():
+        if system != "truth":
+            assert entry["energy_score"][lead]["mean"] > 0.1, system
+
+
+@pytest.mark.parametrize("measure", ["realism_mmd2", "step_distance", "acf_distance"])
+def test_real_music_from_another_passage_beats_every_degenerate_answer(music, measure):
+    _, summary = music
+    real = summary[REFERENCE][measure]
+    for system in DEGENERATE:
+        degenerate = summary[system][measure]
+        assert real["high"] < degenerate["low"], f"{measure}: {REFERENCE} {real} vs {system} {degenerate}"
+
+
+def test_a_copy_of_training_data_is_flagged(music):
+    _, summary = music
+    assert summary["nearest_neighbour"]["novelty"]["copied_fraction"] == 1.0
+    for system in (REFERENCE, "var", "iid_frames", "repeat_last"):
+        assert summary[system]["novelty"]["copied_fraction"] == 0.0, system
+
+
+def test_an_answer_that_ignores_its_prompt_fails_conditioning(music):
+    _, summary = music
+    for system in ("training_mean", "iid_frames"):  # the same answer whatever the prompt
+        assert not summary[system]["conditioning"]["depends_on_prompt"], system
+        assert abs(summary[system]["conditioning"]["skill"]) < 0.1
+    for system in ("repeat_last", "truth"):  # built from the prompt (or its real future)
+        assert summary[system]["conditioning"]["depends_on_prompt"], system
+
+
+def test_the_energy_score_is_proper_on_a_known_process():
+    """x_t = 0.9 x_{t-1} + N(0, 0.1^2) in 2 dimensions: the true predictive N(0.9 x, 0.1^2 I) wins."""
+    rng = np.random.default_rng(0)
+    n, m = 4000, 16
+    previous = rng.standard_normal((n, 2)) * 0.23
+    observed = 0.9 * previous + 0.1 * rng.standard_normal((n, 2))
+    ensembles = {
+        "true predictive": 0.9 * previous[:, None] + 0.1 * rng.standard_normal((n, m, 2)),
+        "persistence (point)": previous[:, None],
+        "mean (point)": np.zeros((n, 1, 2)),
+        "true mean (point)": 0.9 * previous[:, None],
+        "overdispersed": 0.9 * previous[:, None] + 0.3 * rng.standard_normal((n, m, 2)),
+        "underdispersed": 0.9 * previous[:, None] + 0.03 * rng.standard_normal((n, m, 2)),
+    }
+    scores = {name: float(measures.energy_scores(observed, e).mean()) for name, e in ensembles.items()}
+    best = scores.pop("true predictive")
+    assert all(best < other for other in scores.values()), (best, scores)
+
+
+def test_energy_score_by_hand_and_against_scoringrules():
+    import scoringrules
+
+    observed = np.array([[0.0, 0.0]])
+    ensemble = np.array([[[3.0, 4.0], [0.0, 0.0]]])  # distances 5 and 0; members 5 apart
+    assert measures.energy_scores(observed, ensemble)[0] == pytest.approx(2.5 - 0.5 * 2.5)
+    rng = np.random.default_rng(5)
+    observed, ensembles = rng.random((30, 20)), rng.random((30, 8, 20))
+    reference = scoringrules.es_ensemble(observed, ensembles, m_axis=-2, v_axis=-1, estimator="nrg")
+    np.testing.assert_allclose(measures.energy_scores(observed, ensembles), reference, rtol=1e-12)
+
+
+def test_mmd_of_a_sample_with_itself_is_zero_and_grows_with_a_shift():
+    rng = np.random.default_rng(1)
+    real = [rng.random((200, 3))]
+    reference = measures.WindowReference.fit(real, 10)
+    same = measures.realism_blocks([measures.window_descriptors(real[0], 10)], reference)
+    assert same.mmd2(np.ones((1, 1)))[0] == pytest.approx(0.0, abs=1e-12)
+    shifted = [measures.window_descriptors(real[0] + shift, 10) for shift in (0.1, 0.5)]
+    values = [measures.realism_blocks([w], reference).mmd2(np.ones((1, 1)))[0] for w in shifted]
+    assert 0 < values[0] < values[1]
+
+
+def test_dynamics_by_hand():
+    steps = [np.log10(np.full(100, 0.01) + measures.STEP_FLOOR)]
+    walk = np.cumsum(np.full((50, 1), 0.01), axis=0)
+    assert measures.step_distance(walk, steps) == pytest.approx(0.0, abs=1e-9)
+    frozen = np.zeros((50, 1))
+    assert measures.step_distance(frozen, steps) == pytest.approx(np.log10(0.011) - np.log10(0.001))  # one decade
+    np.testing.assert_allclose(measures.autocorrelation(frozen, [1]), 1.0)  # a constant: perfectly persistent
+    alternating = np.tile([[0.0], [1.0]], (25, 1))
+    assert measures.autocorrelation(alternating, [1])[0, 0] == pytest.approx(-1.0, abs=0.03)
+
+
+def test_copy_distance_and_bootstrap_verdicts():
+    rng = np.random.default_rng(2)
+    training = [rng.random((300, 4))]
+    assert measures.nearest_window_distance(training[0][100:150], training) == pytest.approx(0.0, abs=1e-6)
+    assert measures.nearest_window_distance(rng.random((50, 4)), training) > 0.2
+    counts = measures.bootstrap_counts(40, 500, np.random.default_rng(0))
+    assert counts.shape == (500, 40) and np.all(counts.sum(axis=1) == 40)
+    model, baseline = np.full(40, 1.0) + rng.normal(0, 0.1, 40), np.full(40, 2.0)
+    difference = measures.weighted_means(model, counts) - measures.weighted_means(baseline, counts)
+    assert measures.verdict(difference) == "beats" and measures.verdict(-difference) == "loses"
+    assert measures.verdict(measures.weighted_means(rng.normal(0, 1, 40), counts)) == "ties"
+
+
+def test_linear_baselines_recover_a_known_process():
+    """A VAR(1) with known coefficients: the fit finds them, and its NLL beats persistence and AR(1)."""
+    rng = np.random.default_rng(3)
+    a = np.array([[0.8, 0.15], [-0.2, 0.7]])
+    rows = np.zeros((6000, 2))
+    for t in range(1, rows.shape[0]):
+        rows[t] = a @ rows[t - 1] + 0.05 * rng.standard_normal(2)
+    train, validation = [rows[:4000]], [rows[4000:]]
+    var, scores = linear.choose_var(train, validation, 3)
+    np.testing.assert_allclose(var.coefficients[0], a, atol=0.03)
+    np.testing.assert_allclose(np.diag(var.covariance), 0.05**2, rtol=0.1)
+    nll = {m.name: -m.log_likelihoods(validation, 3)[0].mean() for m in (linear.fit_persistence(train), linear.fit_ar1(train))}
+    assert -var.log_likelihoods(validation, 3)[0].mean() < min(nll.values())
+    assert min(scores.values()) == pytest.approx(-var.log_likelihoods(validation, 3)[0].mean())
+    path = baselines.var_answer(var, rows[-5:], 100, rng)
+    assert path.shape == (100, 2) and path.min() >= 0.0 and path.max() <= 1.0  # clipped to the normalised range
