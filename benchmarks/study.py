@@ -47,11 +47,13 @@ validation_fraction = 0.1
 [base.evaluate]
 prompt_ms = 300
 horizon_s = 2.0
-n_prompts = 2
-n_continuations = 2
+horizons_s = [0.25, 1.0]
+max_prompts = 4
+n_samples = 2
+n_bootstrap = 100
 [measure]
 windows = 64
-power_iterations = 8
+lanczos_restarts = 8
 ascent_steps = 4
 slice_points = 9
 [[run]]

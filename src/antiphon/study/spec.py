@@ -44,7 +44,7 @@ class MeasureSettings:
     """
 
     windows: int = setting(256, "training windows (and as many validation windows) the sharpness is measured on")
-    lanczos_restarts: int = setting(20, "most ARPACK restarts (about 10 Hessian-vector products each) per end of the Hessian spectrum")
+    lanczos_restarts: int = setting(5, "most ARPACK restarts (about 10 Hessian-vector products each) of the Lanczos run that finds both ends of a Hessian spectrum")
     tolerance: float = setting(1e-3, "relative accuracy asked of the extreme Hessian eigenvalues (ARPACK's tol)")
     epsilons: tuple[float, ...] = setting((5e-4, 1e-3), "box sizes of the epsilon-sharpness (Keskar et al.)")
     ascent_steps: int = setting(10, "sign-gradient ascent steps per epsilon-sharpness")
