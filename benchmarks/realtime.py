@@ -1,4 +1,4 @@
-"""Real-time figures for `antiphon serve`, size s at dimension 21 (the demo model: run `make demo` first).
+"""Real-time figures for `antiphon serve`, size s (the demo model, dimension 20: run `make demo` first).
 
 Prints, in one run:
 - engine step (feed + sample) latency, median and p99 in microseconds, beside the torch model's

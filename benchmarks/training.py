@@ -43,7 +43,8 @@ def synthetic_corpus(n_rows: int):
     rng = np.random.default_rng(0)
     times = np.arange(n_rows + 1) * 11.61
     features = {name: rng.random(n_rows + 1) for name in SPECTRAL_NAMES}
-    config = CorpusConfig(train_fraction=0.97, validation_fraction=0.02)
+    # IMPSY's shapes keep dt as a dimension; antiphon's default drops it at a fixed hop (docs/model.md)
+    config = CorpusConfig(train_fraction=0.97, validation_fraction=0.02, timing="modelled")
     return build_corpus([new_document(times, features, {}, source="synthetic.json")], config)
 
 

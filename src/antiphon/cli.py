@@ -128,7 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
             "into a corpus: per file, rows of [dt_s, features...] (dt = seconds since the previous\n"
             "frame), the split into training, validation and test (contiguous blocks of each file,\n"
             "or whole files; never shuffled windows), and a min-max scaler fitted on the training\n"
-            "rows only. Features default to the 20 Spectral values (corpus.features)."
+            "rows only. Features default to the 20 Spectral values (corpus.features). dt is a model\n"
+            "dimension only where the time steps vary (session logs; corpus.timing): analysis frames at\n"
+            "a fixed hop are modelled without it and answered at the hop. Each feature's resolution\n"
+            "(corpus.resolution) is what training dequantises within (docs/model.md)."
         ),
         epilog=(
             "examples:\n"
@@ -428,7 +431,11 @@ def _print_corpus_summary(summary: dict, folder: Path) -> None:
         f"(train {rows['train']}, validation {rows['validation']}, test {rows['test']} rows)"
     )
     dt = summary["dt_s"]
-    print(f"  {'dt_s':24s} min {dt['min']:<12.5g} median {dt['median']:<12.5g} max {dt['max']:.5g}")
+    role = (
+        "varies: a model dimension" if summary["dt_modelled"]
+        else f"constant: not a model dimension (answers come every {1000 * dt['median']:.2f} ms)"
+    )
+    print(f"  {'dt_s':24s} min {dt['min']:<12.5g} median {dt['median']:<12.5g} max {dt['max']:.5g}   {role}")
     for name, r in summary["features"].items():
         print(f"  {name:24s} min {r['min']:<12.5g} max {r['max']:<12.5g} (training range {r['train_min']:.5g} .. {r['train_max']:.5g})")
 

@@ -84,3 +84,21 @@ def test_the_engine_loads_without_torch(model_dir):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
     assert torch is not None  # this process may import torch; the check runs in a fresh one
+
+
+def test_sampled_time_steps_have_their_own_temperature_and_stay_in_the_training_range(timed_model_dir):
+    engine = Engine.from_model_dir(timed_model_dir)
+    timing, scale = engine.info.timing, engine.scale
+    engine.sigma_temperature, engine.dt_temperature = 1.0, 0.0  # time steps at the component's mean, features sampled
+    rng = np.random.default_rng(3)
+    features = engine.info.scaler.minimum + 0.5 * (engine.info.scaler.maximum - engine.info.scaler.minimum)
+    engine.feed(features, timing.hop_s)
+    for _ in range(30):
+        mu = engine.params()[0][:, 0] / scale  # each component's mean time step, seconds
+        dt, features = engine.sample(rng)
+        allowed = np.clip(mu, timing.dt_min_s, timing.dt_max_s)
+        assert np.min(np.abs(allowed - dt)) < 1e-6 and timing.dt_min_s <= dt <= timing.dt_max_s
+        engine.feed(features, dt)
+    engine.dt_temperature = 100.0  # wild time steps are still never outside what training saw
+    steps = [engine.sample(rng)[0] for _ in range(200)]
+    assert min(steps) == timing.dt_min_s and max(steps) == timing.dt_max_s  # clipped at both ends, never past them
