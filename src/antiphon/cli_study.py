@@ -120,12 +120,12 @@ def print_table(report: dict[str, Any]) -> None:
     counts = report["study"]["counts"]
     print(f"\nruns: {counts['finished']} finished, {counts['diverged']} diverged, {counts['failed']} failed, {counts['missing']} not run yet")
     width = max(len(c["name"]) for c in report["configurations"])
-    print(f"\n{'configuration':{width}s}  {'min val loss':>16s}  {'epoch':>11s}  {'diverged':>8s}  {'paper':>7s}  {'test NLL':>16s}  {'ES at 1 s':>18s}")
+    print(f"\n{'configuration':{width}s}  {'min val loss':>16s}  {'epoch':>11s}  {'diverged':>8s}  {'paper':>7s}  {'test NLL':>16s}  {report['answer_label']:>22s}")
     for c in report["configurations"]:
         paper = (c.get("paper") or {}).get("min_val_loss")
         print(
             f"{c['name']:{width}s}  {ci(c['min_val_loss']):>16s}  {ci(c['best_epoch'], 1):>11s}  {c['diverged']:>3d} of {c['n_runs']:<2d}  "
-            f"{'-' if paper is None else f'{paper:.2f}':>7s}  {ci(c['test_nll']):>16s}  {ci(c['energy_score'], 3):>18s}"
+            f"{'-' if paper is None else f'{paper:.2f}':>7s}  {ci(c['test_nll']):>16s}  {ci(c['energy_score'], 3):>22s}"
         )
     print(f"(mean ± half-width of the 95 % t-interval over seeds; {report['loss_units']})")
     print("\n" + report["questions"]["validation_loss_vs_energy_score"]["words"])

@@ -32,7 +32,7 @@ def _result(run, best_val, test, energy, *, status="finished", gap=0.1, lam=10.0
         "history": [{"epoch": 1, "train_loss": 1.0, "val_loss": best_val + 1, "lr": 0.01, "seconds": 0.1},
                     {"epoch": 2, "train_loss": 0.5, "val_loss": best_val, "lr": 0.01, "seconds": 0.1}],
         "resumed_from_epoch": 0, "attempts": 1,
-        "evaluation": {"energy_score_1": energy, "energy_score_0.25": energy / 2, "realism_mmd2": energy / 10, "step_distance": 0.5,
+        "evaluation": {"energy_score_1": energy, "energy_score_0.25": energy / 2, "answer_energy_score": energy, "answer_lead_s": 1.0, "realism_mmd2": energy / 10, "step_distance": 0.5,
                        "acf_distance": 0.2, "conditioning_skill": 0.1, "copied_fraction": 0.0, "teacher_forced_nll": test,
                        "best_linear": "var", "best_linear_nll": test + 1.0, "gain_over_best_linear": 1.0},
         "sharpness": {"gap": gap, "lambda_max": lam, "lambda_max_fixed_sigma": lam / 2, "lambda_max_mean_mse": lam / 10, "mean_log_sigma": log_sigma,

@@ -64,7 +64,7 @@ def test_a_killed_worker_resumes_and_a_finished_study_does_no_training(tmp_path,
     for result in results.values():
         assert result["status"] == "finished" and result["epochs_run"] == 2
         assert [h["epoch"] for h in result["history"]] == [1, 2]  # resumed, not restarted: no epoch twice
-        assert result["sharpness"]["lambda_max"] > 0 and result["evaluation"]["energy_score_0.3"] > 0
+        assert result["sharpness"]["lambda_max"] > 0 and result["evaluation"]["energy_score_0.3"] > 0 and result["evaluation"]["answer_lead_s"] == 0.3
     victim = results[killed_run.name]
     assert victim["attempts"] == 2 and victim["resumed_from_epoch"] >= 1
 

@@ -92,3 +92,11 @@ def test_on_an_mdrnn_the_hessian_vector_product_matches_finite_differences():
     spectrum = sharpness.extreme_eigenvalues(loss, params, tolerance=1e-6, max_restarts=50)
     assert spectrum.smallest <= curvature <= spectrum.largest  # the ends bound every direction's curvature
     assert spectrum.residual_largest < 1e-3 and spectrum.residual_smallest < 1e-3
+
+
+def test_an_end_that_did_not_converge_is_unknown_not_copied():
+    nan = float("nan")
+    assert sharpness.Spectrum(5.0, nan, 1e-9, nan, 12).top == 5.0
+    assert sharpness.Spectrum(nan, -7.0, nan, 1e-9, 12).top == -7.0
+    assert sharpness.Spectrum(5.0, -7.0, 1e-9, 1e-9, 12).top == -7.0
+    assert np.isnan(sharpness.Spectrum(nan, nan, nan, nan, 12).top)

@@ -55,13 +55,14 @@ def plot_validation_curves(curves: dict[str, list[list[float | None]]]) -> Figur
     return figure
 
 
-def plot_metric_comparison(configurations: list[dict[str, Any]]) -> Figure:
+def plot_metric_comparison(configurations: list[dict[str, Any]], answer_label: str = "energy score at 1 s") -> Figure:
     """Per configuration: minimum validation loss (with the paper's number), test NLL and the
-    energy score of the answers at 1 s, each as the mean with its 95 % interval and one dot per seed."""
+    energy score of the answers (``answer_label`` names its lead time), each as the mean with its
+    95 % interval and one dot per seed."""
     panels = [
         ("min_val_loss", "minimum validation NLL (nats/step)"),
         ("test_nll", "test NLL at the best epoch (nats/step)"),
-        ("energy_score", "energy score at 1 s (lower is better)"),
+        ("energy_score", f"{answer_label} (lower is better)"),
     ]
     names = [c["name"] for c in configurations]
     colour = colours(names)
@@ -92,7 +93,7 @@ def plot_metric_comparison(configurations: list[dict[str, Any]]) -> Figure:
     return figure
 
 
-def plot_loss_vs_answers(runs: list[dict[str, Any]]) -> Figure:
+def plot_loss_vs_answers(runs: list[dict[str, Any]], answer_label: str = "energy score at 1 s") -> Figure:
     """Does a lower loss give better answers (a lower energy score)? One dot per run."""
     figure = Figure(figsize=(11, 4.8), layout="constrained")
     axes = figure.subplots(1, 2, sharey=True)
@@ -105,7 +106,7 @@ def plot_loss_vs_answers(runs: list[dict[str, Any]]) -> Figure:
                 ax.scatter(*zip(*points), color=colour[name], s=24, label=name)
         ax.set_xlabel(f"{label} (nats/step; lower = better fit)")
         ax.grid(True, alpha=0.3)
-    axes[0].set_ylabel("energy score of the answers at 1 s (lower = better)")
+    axes[0].set_ylabel(f"{answer_label} of the answers (lower = better)")
     axes[1].legend(fontsize="x-small", loc="best")
     figure.suptitle("Lowest loss vs best predictions (one dot per run)", fontsize="medium")
     return figure

@@ -36,8 +36,6 @@ from antiphon.study import statistics
 from antiphon.study.store import Study, json_safe, read_failure, read_result, read_study, study_corpus
 
 REPORT_FILE = "report.json"
-#: the lead time (s, as the evaluation report spells it) whose energy score stands for "the best answers"
-ANSWER_LEAD = "1"
 HTML_FILE = "report.html"
 
 
@@ -67,7 +65,8 @@ def collect_runs(study: Study) -> list[dict[str, Any]]:
                 best_epoch=result["best_epoch"],
                 epochs_run=result["epochs_run"],
                 test_nll=result["test_nll"],
-                energy_score=(result.get("evaluation") or {}).get(f"energy_score_{ANSWER_LEAD}"),
+                energy_score=(result.get("evaluation") or {}).get("answer_energy_score"),
+                answer_lead_s=(result.get("evaluation") or {}).get("answer_lead_s"),
                 realism=(result.get("evaluation") or {}).get("realism_mmd2"),
                 evaluation=result.get("evaluation"),
                 sharpness=result.get("sharpness"),
@@ -105,11 +104,12 @@ def build_report(study: Study, runs: list[dict[str, Any]] | None = None) -> dict
             "column whose collapsing sigma was worth about 15 nats per step for nothing: ours omit that column and those free nats, so "
             "compare orderings and gaps, not the values themselves."
         ),
+        "answer_label": answer_label(runs),
         "configurations": configurations,
         "questions": _questions(usable),
         "comparisons": {
             "test_nll": _comparisons(configurations, "test_nll", "test NLL"),
-            "energy_score": _comparisons(configurations, "energy_score", "energy score at 1 s"),
+            "energy_score": _comparisons(configurations, "energy_score", answer_label(runs)),
         },
         "runs": [{k: v for k, v in r.items() if k not in ("history", "prediction", "evaluation", "sharpness")} | _run_sharpness(r) for r in runs],
     }
@@ -134,11 +134,11 @@ def write_report(study_dir: Path | str) -> dict[str, Any]:
     curves = {c["name"]: [r["history"] for r in runs if r["configuration"] == c["name"] and r.get("history")] for c in study.configurations}
     save_figure(plots.plot_validation_curves(curves), folder / "validation_curves.png")
     figures["validation_curves"] = "validation_curves.png"
-    save_figure(plots.plot_metric_comparison(report["configurations"]), folder / "metrics.png")
+    save_figure(plots.plot_metric_comparison(report["configurations"], report["answer_label"]), folder / "metrics.png")
     figures["metrics"] = "metrics.png"
     measured = [r for r in runs if r.get("energy_score") is not None]
     if measured:
-        save_figure(plots.plot_loss_vs_answers(measured), folder / "loss_vs_answers.png")
+        save_figure(plots.plot_loss_vs_answers(measured, report["answer_label"]), folder / "loss_vs_answers.png")
         figures["loss_vs_answers"] = "loss_vs_answers.png"
     sharp = [r for r in runs if r.get("sharpness")]
     if sharp:
@@ -182,6 +182,13 @@ def write_report(study_dir: Path | str) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------------------------
 # Summaries
+
+
+def answer_label(runs: list[dict[str, Any]]) -> str:
+    """'energy score at 1 s': the lead time the runs' answer energy score was taken at (1 s unless
+    the spec's evaluate.horizons_s lack it)."""
+    lead = next((r["answer_lead_s"] for r in runs if r.get("answer_lead_s") is not None), 1.0)
+    return f"energy score at {lead:g} s"
 
 
 def _interval(values: list[float | None]) -> dict[str, Any]:
@@ -242,8 +249,8 @@ def _questions(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The rank correlations that answer the study's questions, each with n and a sentence."""
     out: dict[str, Any] = {}
     for name, key, answer, label in (
-        ("validation_loss_vs_energy_score", "best_val_loss", "energy_score", "the minimum validation loss and the energy score at 1 s"),
-        ("test_nll_vs_energy_score", "test_nll", "energy_score", "the test NLL and the energy score at 1 s"),
+        ("validation_loss_vs_energy_score", "best_val_loss", "energy_score", f"the minimum validation loss and the {answer_label(runs)}"),
+        ("test_nll_vs_energy_score", "test_nll", "energy_score", f"the test NLL and the {answer_label(runs)}"),
         ("validation_loss_vs_realism", "best_val_loss", "realism", "the minimum validation loss and the realism MMD²"),
     ):
         rows = [(r[key], r[answer], r["configuration"]) for r in runs if r.get(key) is not None and r.get(answer) is not None]
@@ -401,7 +408,7 @@ def render_html(report: dict[str, Any]) -> str:
         f"<p class='note'>Losses: {e(report['loss_units'])}</p>",
         "<h2>Table I: minimum validation loss</h2>",
         "<table><tr><th>configuration</th><th>min val loss (mean &plusmn; 95 %)</th><th>epoch</th><th>diverged</th>"
-        "<th>paper: min val loss</th><th>paper: epoch</th><th>test NLL</th><th>energy score at 1 s (lower is better)</th></tr>",
+        f"<th>paper: min val loss</th><th>paper: epoch</th><th>test NLL</th><th>{report['answer_label']} (lower is better)</th></tr>",
     ]
     for c in report["configurations"]:
         paper = c.get("paper") or {}
@@ -455,7 +462,7 @@ def render_html(report: dict[str, Any]) -> str:
     for key in ("sharpness", "slices"):
         if key in files:
             parts.append(f"<img src='{e(files[key])}'>")
-    for key, quantity in (("test_nll", "test NLL"), ("energy_score", "energy score at 1 s")):
+    for key, quantity in (("test_nll", "test NLL"), ("energy_score", report["answer_label"])):
         rows = report["comparisons"][key]
         clear = [r for r in rows if r["p_holm"] is not None and r["p_holm"] < 0.05]
         parts.append(f"<h2>Paired comparisons: {quantity}</h2><p>{len(clear)} of {len(rows)} pairs differ after Holm's correction.</p><ul>")

@@ -136,14 +136,22 @@ def _train_and_measure(study: Study, run: PlannedRun, attempts: list[dict[str, A
     return result
 
 
+#: the lead time whose energy score stands for "the best answers" in a study (the nearest one measured)
+ANSWER_LEAD_S = 1.0
+
+
 def study_measures(report: dict[str, Any]) -> dict[str, Any]:
     """The numbers of an evaluation report a study keeps per run (the model's only: the baselines do
-    not depend on how it was trained): energy score per lead time, realism, dynamics, conditioning,
-    copying, and the teacher-forced NLL with its gain over the best linear baseline."""
+    not depend on how it was trained): energy score per lead time and at the lead nearest
+    :data:`ANSWER_LEAD_S` (``answer_energy_score``), realism, dynamics, conditioning, copying, and
+    the teacher-forced NLL with its gain over the best linear baseline."""
     model = report["free_running"]["model"]
     tf = report["teacher_forced"]
+    lead = min(model["energy_score"], key=lambda h: abs(float(h) - ANSWER_LEAD_S))
     return {
         **{f"energy_score_{h}": v["mean"] for h, v in model["energy_score"].items()},
+        "answer_lead_s": float(lead),
+        "answer_energy_score": model["energy_score"][lead]["mean"],
         "realism_mmd2": (model.get("realism_mmd2") or {}).get("mean"),
         "step_distance": model["step_distance"]["mean"],
         "acf_distance": model["acf_distance"]["mean"],

@@ -54,8 +54,10 @@ class Spectrum:
 
     @property
     def top(self) -> float:
-        """The eigenvalue of largest magnitude, with its sign (negative: a saddle or a slope, not a minimum)."""
-        return self.largest if abs(self.largest) >= abs(self.smallest) else self.smallest
+        """The eigenvalue of largest magnitude, with its sign (negative: a saddle or a slope, not a minimum);
+        an end that did not converge (NaN) does not count."""
+        ends = [v for v in (self.largest, self.smallest) if v == v]
+        return max(ends, key=abs) if ends else float("nan")
 
 
 def extreme_eigenvalues(
@@ -64,7 +66,7 @@ def extreme_eigenvalues(
     """The algebraically largest and smallest Hessian eigenvalues by Lanczos (``eigsh``, k = 2, both
     ends) on the HVP operator (``params`` of at least 3 values), from a seeded start vector; ``tolerance`` is ARPACK's relative accuracy. When
     ARPACK does not converge within ``max_restarts`` restarts its best estimate is kept, and the
-    residual says how far from an eigenpair it is.
+    residual says how far from an eigenpair it is; an end for which no Ritz value converged is NaN.
     """
     import numpy as np
     from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
@@ -96,6 +98,9 @@ def extreme_eigenvalues(
         value, vector = float(values[index]), vectors[:, index] / np.linalg.norm(vectors[:, index])
         ends.append((value, float(np.linalg.norm(matvec(vector) - value * vector) / max(abs(value), 1e-12))))
     (largest, residual_largest), (smallest, residual_smallest) = ends
+    if len(values) == 1:  # one end converged: it is the one of larger magnitude; the other is unknown (NaN)
+        unknown = (float("nan"), float("nan"))
+        (largest, residual_largest), (smallest, residual_smallest) = (ends[0], unknown) if largest >= 0 else (unknown, ends[0])
     return Spectrum(largest, smallest, residual_largest, residual_smallest, count)
 
 
