@@ -161,13 +161,15 @@ def test_config_command_prints_toml(capsys):
 
 
 def test_demo_writes_json_and_png_per_recording(tmp_path, capsys):
-    code, stdout, _ = run(capsys, "demo", "-o", str(tmp_path))
+    light = ["--set", "training.epochs=2", "--set", "evaluate.max_prompts=6", "--set", "evaluate.n_samples=2", "--set", "evaluate.n_bootstrap=200"]
+    code, stdout, _ = run(capsys, "demo", "-o", str(tmp_path), *light)  # the demo's wiring; its numbers are `make demo`'s
     assert code == 0
     written = sorted(p.name for p in (tmp_path / "analysis").iterdir())
     assert len(written) == 8 and sum(n.endswith(".png") for n in written) == 4
     document = read_analysis(tmp_path / "analysis" / "sectoid_feelings_guitar.json")
     assert document.n_frames == 5164  # 60 s at 44.1 kHz, hop 512, non-centred frames
     assert str(tmp_path.resolve()) in stdout
+    assert "Against repeat_last, the model" in stdout and "other_passage" in stdout and "ES@0.25s" in stdout
 
 
 def test_failed_write_leaves_nothing(tmp_path):
