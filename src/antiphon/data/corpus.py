@@ -24,6 +24,7 @@ import zipfile
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,7 @@ class Corpus:
     scaler: MinMaxScaler
     config: CorpusConfig
 
-    @property
+    @cached_property
     def dt_modelled(self) -> bool:
         """Whether dt is a model dimension (column 0 of :meth:`segments`): ``corpus.timing``, or for
         ``auto`` whether the time steps vary (:func:`timing_varies`)."""
@@ -78,7 +79,7 @@ class Corpus:
             return self.config.timing == "modelled"
         return timing_varies(np.concatenate([f.dt_s for f in self.files]))
 
-    @property
+    @cached_property
     def hop_s(self) -> float:
         """The median time step, seconds: the step of every answer frame when dt is not modelled."""
         return float(np.median(np.concatenate([f.dt_s for f in self.files])))
