@@ -113,7 +113,7 @@ def engine_vs_torch(model: Path, n: int = 5000) -> tuple[np.ndarray, np.ndarray]
         engine.sample(rng)
         engine_times[i] = time.perf_counter() - start
     state = None
-    row = engine.scale_row(features, 0.0116)
+    row = engine.input_row()  # the model's input: the frame (and its running level, where the model has one)
     for i in range(n + 200):
         start = time.perf_counter()
         (mu, sigma, logits), state = torch_model.step(row, state)

@@ -104,12 +104,12 @@ def epoch_seconds(corpus_dir: str) -> float:
     """The fastest of 2 training epochs (size s, one thread) in this process, without Dask."""
     import torch
 
-    from antiphon.config import Config, ModelConfig, TrainingConfig
+    from antiphon.config import PAPER_MODEL, Config, TrainingConfig
     from antiphon.data.corpus import load_corpus
     from antiphon.training.loop import train
 
     torch.set_num_threads(1)
-    config = Config(model=ModelConfig(size="s"), training=TrainingConfig(epochs=2, patience=5))
+    config = Config(model=PAPER_MODEL, training=TrainingConfig(epochs=2, patience=5, transpose=False))
     with tempfile.TemporaryDirectory() as folder:
         return min(r["seconds"] for r in train(load_corpus(corpus_dir), config, Path(folder) / "m").history)
 

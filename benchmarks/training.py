@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from antiphon.config import Config, CorpusConfig, ModelConfig, TrainingConfig  # noqa: E402
+from antiphon.config import PAPER_MODEL, Config, CorpusConfig, TrainingConfig  # noqa: E402
 from antiphon.data.analysis_json import new_document  # noqa: E402
 from antiphon.data.corpus import build_corpus  # noqa: E402
 from antiphon.feature_names import SPECTRAL_NAMES  # noqa: E402
@@ -50,7 +50,9 @@ def synthetic_corpus(n_rows: int):
 
 def throughput(corpus, threads: int) -> tuple[float, float]:
     torch.set_num_threads(threads)
-    config = Config(model=ModelConfig(size="s"), training=TrainingConfig(batch_size=64, sequence_length=50, epochs=EPOCHS, patience=EPOCHS))
+    config = Config(
+        model=PAPER_MODEL, training=TrainingConfig(batch_size=64, sequence_length=50, epochs=EPOCHS, patience=EPOCHS, transpose=False)
+    )
     with tempfile.TemporaryDirectory() as folder:
         result = train(corpus, config, Path(folder) / "model")
     n_windows = corpus.n_rows("train") - 50
@@ -60,7 +62,7 @@ def throughput(corpus, threads: int) -> tuple[float, float]:
 
 def step_latency(n_steps: int = 3000) -> np.ndarray:
     torch.manual_seed(0)
-    model = MDRNN(21, ModelConfig(size="s")).eval()
+    model = MDRNN(21, PAPER_MODEL).eval()
     x = np.random.default_rng(0).random(21).astype(np.float32)
     state = None
     for _ in range(200):

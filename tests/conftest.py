@@ -53,15 +53,16 @@ def synthetic_document(
     return new_document(10.0 + np.cumsum(steps) - steps[0], features, {"kind": "test"}, source=source)
 
 
-def tiny_config(**training):
-    """A configuration small enough to train in a second or two."""
+def tiny_config(model: dict | None = None, **training):
+    """A configuration small enough to train in a second or two (the default model, at size xxs with
+    2 components, with ``model`` settings changed)."""
     from antiphon.config import Config, CorpusConfig, ModelConfig, TrainingConfig
 
     settings = {"batch_size": 16, "epochs": 3, "patience": 5, "sequence_length": 10, "window_stride": 2, "seed": 1}
     settings.update(training)
     return Config(
         corpus=CorpusConfig(features=FEATURES),
-        model=ModelConfig(size="xxs", n_mixtures=2),
+        model=ModelConfig(**{"size": "xxs", "n_mixtures": 2, **(model or {})}),
         training=TrainingConfig(**settings),
     )
 

@@ -170,6 +170,7 @@ def test_demo_writes_json_and_png_per_recording(tmp_path, capsys):
     assert document.n_frames == 5164  # 60 s at 44.1 kHz, hop 512, non-centred frames
     assert str(tmp_path.resolve()) in stdout
     assert "Against repeat_last, the model" in stdout and "other_passage" in stdout and "ES@0.25s" in stdout
+    assert "The model beats or ties every baseline" in stdout or "The model does not beat every baseline: it loses to" in stdout
 
 
 def test_failed_write_leaves_nothing(tmp_path):
@@ -205,6 +206,7 @@ def test_dataset_train_generate(tmp_path, capsys):
     _write_docs(tmp_path / "analysis", [synthetic_document(300, p, f"t{i}.json") for i, p in enumerate((0.0, 1.0, 2.0))])
     code, stdout, _ = run(capsys, "dataset", str(tmp_path / "analysis"), "-o", str(tmp_path / "corpus"), *FEATURE_FLAGS)
     assert code == 0 and "3 files, 897 rows" in stdout and "SpectralSkewness" in stdout
+    assert "quiet frames not checked (no TotalEnergy in the analysis): t0.json, t1.json, t2.json" in stdout
     code, stdout, _ = run(
         capsys, "train", str(tmp_path / "corpus"), "-o", str(tmp_path / "model"), "--size", "xxs", "--epochs", "2",
         "--batch-size", "16", "--optimizer", "sgd", "--lr", "0.01", "--seed", "5",
@@ -218,12 +220,13 @@ def test_dataset_train_generate(tmp_path, capsys):
     code, stdout, _ = run(
         capsys, "generate", str(tmp_path / "model"), "--prompt", str(tmp_path / "analysis" / "t0.json"),
         "--prompt-ms", "400", "--duration-s", "1", "-o", str(tmp_path / "out.json"), "--plot", str(tmp_path / "out.png"),
-        "--seed", "3", "--pi-temperature", "0.5", "--audio", str(tmp_path / "out.wav"),
+        "--seed", "3", "--pi-temperature", "0.7", "--audio", str(tmp_path / "out.wav"), "--prompt-start-ms", "1000",
     )
     assert code == 0 and "prompt frames" in stdout
     assert sf.info(str(tmp_path / "out.wav")).frames > 0 and sf.info(str(tmp_path / "out_prompt.wav")).duration > 0.3
     written = json.loads((tmp_path / "out.json").read_text())
-    assert written["antiphon"]["generate"]["seed"] == 3 and written["antiphon"]["generate"]["pi_temperature"] == 0.5
+    assert written["antiphon"]["generate"]["seed"] == 3 and written["antiphon"]["generate"]["pi_temperature"] == 0.7
+    assert written["antiphon"]["prompt"]["start_ms"] == 1000.0 and written["antiphon"]["prompt"]["n_frames"] == 40
     assert (tmp_path / "out.png").exists()
 
 

@@ -65,11 +65,34 @@ def test_prompt_errors(model_dir, tmp_path):
     write_analysis(tmp_path / "lacking.json", lacking)
     with pytest.raises(DataError, match="lacking.json: lacks 2 feature.s. the model was trained on: SpectralSkewness, Chroma01"):
         generate(model_dir, tmp_path / "lacking.json", tmp_path / "o.json", GenerateConfig())
-    late = synthetic_document(100, 0.0, "late.json")
-    write_analysis(tmp_path / "late.json", late.with_frames(late.times_ms + 2000.0, late.features))
-    with pytest.raises(DataError, match="late.json: the first 917 ms hold 0 frame"):
-        generate(model_dir, tmp_path / "late.json", tmp_path / "o.json", GenerateConfig())
+    short = synthetic_document(100, 0.0, "short.json")  # frames at 10 .. 1000 ms
+    with pytest.raises(DataError, match=r"short.json: 917 ms from 5000 ms hold 0 frame.*frames run from 10 to 1000 ms.*--prompt-start-ms"):
+        generate(model_dir, short_path(tmp_path, short), tmp_path / "o.json", GenerateConfig(prompt_start_ms=5000.0))
+    with pytest.raises(DataError, match=r"short.json: 5 ms from its first frame hold 1 frame.*raise generate.prompt_ms \(--prompt-ms\)$"):
+        generate(model_dir, short_path(tmp_path, short), tmp_path / "o.json", GenerateConfig(prompt_ms=5.0))
     assert not (tmp_path / "o.json").exists()
+
+
+def short_path(folder, document):
+    write_analysis(folder / "short.json", document)
+    return folder / "short.json"
+
+
+def test_prompts_from_any_point_of_a_recording(model_dir, tmp_path):
+    take = synthetic_document(300, 0.5, "take.json")  # frames at 10 .. 3000 ms
+    write_analysis(tmp_path / "take.json", take)
+    config = GenerateConfig(prompt_ms=300, prompt_start_ms=1500.0, duration_s=0.5, seed=1)
+    middle = generate(model_dir, tmp_path / "take.json", tmp_path / "m.json", config, plot_path=tmp_path / "m.png")
+    np.testing.assert_allclose(middle.prompt_ms, np.arange(1500.0, 1791.0, 10.0))
+    np.testing.assert_allclose(middle.prompt, take.matrix(FEATURES)[149:179])
+    assert json.loads((tmp_path / "m.json").read_text())["antiphon"]["prompt"]["start_ms"] == 1500.0
+    # an excerpt that keeps its times (frames from 2000 ms on) is prompted from its first frame by default
+    excerpt = take.with_frames(take.times_ms[199:], {n: v[199:] for n, v in take.features.items()})
+    write_analysis(tmp_path / "excerpt.json", excerpt)
+    late = generate(model_dir, tmp_path / "excerpt.json", tmp_path / "e.json", GenerateConfig(prompt_ms=300, duration_s=0.5, seed=1))
+    np.testing.assert_allclose(late.prompt_ms, np.arange(2000.0, 2291.0, 10.0))
+    same = generate(model_dir, tmp_path / "take.json", tmp_path / "s.json", GenerateConfig(prompt_ms=300, prompt_start_ms=2000.0, duration_s=0.5, seed=1))
+    np.testing.assert_array_equal(late.values, same.values)  # the same frames answer the same way
 
 
 @pytest.mark.parametrize(

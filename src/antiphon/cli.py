@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
             "record its answer (OUTDIR/live, session log in OUTDIR/sessions); last, run a small optimizer\n"
             "study on a local Dask cluster (three optimizers x two seeds, 4 epochs: OUTDIR/study/report.html).\n"
             "The demo trains 12 epochs unless --set training.epochs=N says otherwise (the study keeps its\n"
-            "own spec); about four minutes on 2 cores."
+            "own spec); about six minutes on 2 cores."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -186,14 +186,18 @@ def build_parser() -> argparse.ArgumentParser:
         "generate",
         help="continue a prompt with a trained model (offline improvisation)",
         description=(
-            "Feed the first --prompt-ms of an analysis file to the model, then let it continue for\n"
+            "Feed --prompt-ms of an analysis file to the model (from its first frame, or from\n"
+            "--prompt-start-ms on the file's clock: any point of a recording), then let it continue for\n"
             "--duration-s, sampling each frame from its mixture (temperatures: --pi-temperature for\n"
             "the choice of component, --sigma-temperature for its spread). Writes the continuation\n"
             "as an analysis JSON in the prompt's layout (times in ms from the start of the\n"
             "prediction, values in instrument units) and, with --plot, the paper's figure: the\n"
             "prompt, then the prediction, with what really followed in grey."
         ),
-        epilog="example:\n  antiphon generate model/ --prompt take.json --prompt-ms 917 --duration-s 5 -o answer.json --plot answer.png",
+        epilog=(
+            "examples:\n  antiphon generate model/ --prompt take.json --prompt-ms 917 --duration-s 5 -o answer.json --plot answer.png\n"
+            "  antiphon generate model/ --prompt take.json --prompt-start-ms 42000 -o answer.json   # from 42 s in"
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     generate.add_argument("model", type=Path, metavar="MODEL_DIR", help="model folder from `antiphon train`")
@@ -202,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--plot", type=Path, metavar="OUT.png", help="also draw the prompt and the prediction")
     generate.add_argument("--audio", type=Path, metavar="OUT.wav", help="also render the prediction (and the prompt, as OUT_prompt.wav)")
     generate.add_argument("--prompt-ms", type=float, help="generate.prompt_ms (default 917)")
+    generate.add_argument(
+        "--prompt-start-ms", type=float, help="generate.prompt_start_ms: where the prompt starts on the file's clock (default: its first frame)"
+    )
     generate.add_argument("--duration-s", type=float, help="generate.duration_s (default 5)")
     generate.add_argument("--pi-temperature", type=float, help="generate.pi_temperature (default 1)")
     generate.add_argument("--sigma-temperature", type=float, help="generate.sigma_temperature (default 1)")
@@ -351,6 +358,7 @@ FLAG_SETTINGS: dict[str, str] = {
     "optimizer": "training.optimizer",
     "lr": "training.lr",
     "prompt_ms": "generate.prompt_ms",
+    "prompt_start_ms": "generate.prompt_start_ms",
     "duration_s": "generate.duration_s",
     "pi_temperature": "generate.pi_temperature",
     "sigma_temperature": "generate.sigma_temperature",
@@ -436,6 +444,14 @@ def _print_corpus_summary(summary: dict, folder: Path) -> None:
         else f"constant: not a model dimension (answers come every {1000 * dt['median']:.2f} ms)"
     )
     print(f"  {'dt_s':24s} min {dt['min']:<12.5g} median {dt['median']:<12.5g} max {dt['max']:.5g}   {role}")
+    quiet = summary.get("quiet_rows", {})
+    checked = {name: n for name, n in quiet.items() if n is not None}
+    if checked:
+        marked = ", ".join(f"{name} {n}" for name, n in checked.items() if n)
+        print(f"  quiet frames (near the noise floor) marked silent: {sum(checked.values())} rows" + (f" ({marked})" if marked else ""))
+    unchecked = [name for name, n in quiet.items() if n is None]
+    if unchecked:
+        print(f"  quiet frames not checked (no TotalEnergy in the analysis): {', '.join(unchecked)}")
     for name, r in summary["features"].items():
         print(f"  {name:24s} min {r['min']:<12.5g} max {r['max']:<12.5g} (training range {r['train_min']:.5g} .. {r['train_max']:.5g})")
 

@@ -161,7 +161,21 @@ class CorpusConfig:
         "on FFT bins): training dequantises within it, so atoms (chroma at 1, silent frames) earn no free nats",
     )
 
+    quiet_margin_db: float | None = setting(
+        10.0,
+        "frames within this many dB of the recording's noise floor become silent frames (every feature 0, as the analyser "
+        "marks silence), so 16-bit pauses at -96 dBFS are not learned as noise; needs TotalEnergy in the analysis (files "
+        "without it are left as they are); unset = keep every frame as analysed",
+    )
+    test_files: tuple[str, ...] = setting(
+        (),
+        "files held out entirely as the test split (a name, or a part of one, per entry: e.g. ['feelings']); the other "
+        "files are cut into train and validation blocks in the ratio train_fraction : validation_fraction",
+    )
+
     def __post_init__(self) -> None:
+        if self.quiet_margin_db is not None and not self.quiet_margin_db > 0:
+            raise ConfigError(f"corpus.quiet_margin_db must be > 0 (or unset), got {self.quiet_margin_db}")
         if not 0 < self.resolution <= 0.25:
             raise ConfigError(f"corpus.resolution must be in (0, 0.25], got {self.resolution}")
         if not self.features:
@@ -195,10 +209,25 @@ class ModelConfig:
         "keras", "weight initialisation: 'keras' (glorot/orthogonal, forget bias 1, one bias: as the paper) or 'torch'"
     )
     sigma_floor: float = setting(1e-7, "added to every sigma: sigma = elu(x) + 1 + sigma_floor (keras-mdn-layer)")
+    level_steps: int = setting(
+        86,
+        "the model sees beside each frame the running mean of the frames so far, with this time constant in steps (86 = 1 s "
+        "at the analysis hop): the register an answer should stay in; 0 = the frame alone (the paper)",
+    )
+    skip: bool = setting(
+        True,
+        "the head sees the current frame beside the LSTM's output: a linear path from input to output (a VAR(1) inside "
+        "the model), so a value can be pulled back towards its level at once",
+    )
+    residual: bool = setting(
+        True, "the mixture means are offsets from the current frame (mu = x_t + head): holding still is the model's starting point"
+    )
 
     def __post_init__(self) -> None:
         if self.n_layers < 1 or self.n_mixtures < 1:
             raise ConfigError("model.n_layers and model.n_mixtures must be >= 1")
+        if self.level_steps < 0:
+            raise ConfigError(f"model.level_steps must be >= 0 (0 = off), got {self.level_steps}")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"model.dropout must be in [0, 1), got {self.dropout}")
         if self.sigma_floor <= 0:
@@ -207,6 +236,10 @@ class ModelConfig:
     @property
     def n_units(self) -> int:
         return MODEL_SIZES[self.size]
+
+
+#: the paper's MDRNN (IMPSY's size s): means from the LSTM alone, no running level, no skip path
+PAPER_MODEL = ModelConfig(size="s", residual=False, skip=False, level_steps=0)
 
 
 OptimizerName = Literal["adam", "nadam", "sgd", "rmsprop", "adagrad", "adadelta"]
@@ -247,10 +280,30 @@ class TrainingConfig:
         "add uniform noise within each value's resolution (corpus.resolution) to every training batch, and fixed noise to "
         "validation and test, so the NLL is a density (Theis et al. 2016); false = the raw values (the paper)",
     )
+    transpose: bool = setting(
+        True,
+        "augment: rotate each training window's chroma by a random number of semitones (the same playing in another key; "
+        "applies where the corpus has the 12 chroma features in order; a no-op otherwise)",
+    )
+    rollout_steps: int = setting(
+        0,
+        "the last N steps of each training window are fed the model's own draws instead of the music (scheduled "
+        "sampling): it learns the states its answers lead to; 0 = teacher forcing throughout (the paper)",
+    )
+    input_noise: float = setting(
+        0.0,
+        "standard deviation of Gaussian noise added to the training inputs only (a fraction of each feature's range; the "
+        "targets stay clean): the model learns to steer a drifting answer back, as its own samples are its inputs",
+    )
     seed: int = setting(0, "seed of the weights, the batch order and dropout")
 
     def __post_init__(self) -> None:
         checks = [
+            (self.input_noise >= 0, f"input_noise must be >= 0, got {self.input_noise}"),
+            (
+                0 <= self.rollout_steps < self.sequence_length,
+                f"rollout_steps must be in [0, sequence_length), got {self.rollout_steps}",
+            ),
             (self.lr is None or self.lr > 0, f"lr must be > 0, got {self.lr}"),
             (0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}"),
             (not self.nesterov or self.momentum > 0, "nesterov needs momentum > 0"),
@@ -284,14 +337,23 @@ class TrainingConfig:
         return self.lr if self.lr is not None else (0.01 if self.optimizer == "sgd" else 0.001)
 
 
+#: the sampling temperatures every answer starts with -- generate, serve and evaluate alike: what
+#: measured best on the demo corpus (docs/model.md, "What the answers are judged by")
+PI_TEMPERATURE = 0.5
+SIGMA_TEMPERATURE = 0.5
+
+
 @dataclass(frozen=True)
 class GenerateConfig:
     """Offline improvisation (paper III-D/E): a prompt, then the model's continuation."""
 
-    prompt_ms: float = setting(917.0, "prompt length: the first frames of the prompt file up to this time, ms")
+    prompt_ms: float = setting(917.0, "prompt length, ms: the frames from prompt_start_ms up to (not including) prompt_start_ms + prompt_ms")
+    prompt_start_ms: float | None = setting(
+        None, "where the prompt starts, ms on the prompt file's own clock (unset: at its first frame, whatever its time)"
+    )
     duration_s: float = setting(5.0, "length of the continuation, seconds")
-    pi_temperature: float = setting(1.0, "temperature of the mixture weights (< 1: the likeliest component more often)")
-    sigma_temperature: float = setting(1.0, "variance scale of the sampled component (0: its mean; 1: the model's spread)")
+    pi_temperature: float = setting(PI_TEMPERATURE, "temperature of the mixture weights (< 1: the likeliest component more often)")
+    sigma_temperature: float = setting(SIGMA_TEMPERATURE, "variance scale of the sampled component (0: its mean; 1: the model's spread)")
     dt_temperature: float = setting(1.0, "variance scale of sampled time steps, where the model samples dt (0: the mean step)")
     min_dt_s: float = setting(0.001, "sampled time steps are at least this long, s (and never outside the range seen in training)")
     clip: bool = setting(True, "clip sampled features to the training range (normalised [0, 1])")
@@ -330,10 +392,17 @@ class EvaluateConfig:
     plot_features: tuple[str, ...] = setting(
         ("Chroma03", "Chroma04", "Chroma05", "SpectralSkewness"), "features drawn in the answers figure"
     )
+    pi_temperature: float = setting(PI_TEMPERATURE, "temperature of the mixture weights of the model's answers (as generate's)")
+    sigma_temperature: float = setting(SIGMA_TEMPERATURE, "variance scale of the sampled component (as generate's)")
+    dt_temperature: float = setting(1.0, "variance scale of sampled time steps, where the model samples dt (as generate's)")
     seed: int = setting(0, "seed of the sampling, the baselines and the bootstrap")
 
     def __post_init__(self) -> None:
         checks = [
+            (
+                self.pi_temperature > 0 and self.sigma_temperature >= 0 and self.dt_temperature >= 0,
+                "pi_temperature must be > 0, sigma_temperature and dt_temperature >= 0",
+            ),
             (self.prompt_ms > 0 and self.horizon_s > 0 and self.window_s > 0, "prompt_ms, horizon_s and window_s must be > 0"),
             (bool(self.horizons_s) and all(0 < h <= self.horizon_s for h in self.horizons_s), "horizons_s must be in (0, horizon_s]"),
             (0 < self.conditioning_horizon_s <= self.horizon_s, "conditioning_horizon_s must be in (0, horizon_s]"),
@@ -358,8 +427,8 @@ class RealtimeConfig:
     control_prefix: str = setting("/antiphon", "control messages are <prefix>/mode, /pi_temperature, ...")
     mode: Literal["callresponse", "filter", "solo", "useronly"] = setting("callresponse", "interaction mode at start")
     silence_s: float = setting(0.3, "call-and-response: answer once the performer has been silent this long, s")
-    pi_temperature: float = setting(1.0, "temperature of the mixture weights at start")
-    sigma_temperature: float = setting(1.0, "variance scale of the sampled component at start")
+    pi_temperature: float = setting(PI_TEMPERATURE, "temperature of the mixture weights at start (as generate's)")
+    sigma_temperature: float = setting(SIGMA_TEMPERATURE, "variance scale of the sampled component at start (as generate's)")
     dt_temperature: float = setting(1.0, "variance scale of sampled time steps, where the model samples dt")
     min_dt_s: float = setting(0.001, "answer frames are at least this far apart, s")
     ahead_frames: int = setting(8, "answer frames generated ahead of their send time")

@@ -37,3 +37,12 @@ UNITS: dict[str, str] = {
     "Periodicity": "1",
     "AC1": "1",
 }
+
+
+def chroma_columns(names: tuple[str, ...] | list[str]) -> slice | None:
+    """The columns of the 12 chroma values in ``names`` when all are there, in order; else None."""
+    if CHROMA_NAMES[0] not in names:
+        return None
+    first = list(names).index(CHROMA_NAMES[0])
+    found = slice(first, first + len(CHROMA_NAMES))
+    return found if tuple(names[found]) == CHROMA_NAMES else None

@@ -1,4 +1,5 @@
-"""Offline improvisation (paper III-D/E): feed the first ``prompt_ms`` of a file, let the model continue.
+"""Offline improvisation (paper III-D/E): feed ``prompt_ms`` of a file (from its start, or from
+``prompt_start_ms``), let the model continue.
 
 The prompt's frames update the model state one step at a time; then each sampled frame is fed
 back until the continuation lasts ``duration_s``. The model runs in the NumPy engine (the one
@@ -37,7 +38,8 @@ class Continuation:
 
 
 def continue_prompt(engine: Engine, document: AnalysisDocument, config: GenerateConfig) -> Continuation:
-    """Prompt the model with the first ``config.prompt_ms`` of ``document`` and sample a continuation.
+    """Prompt the model with ``config.prompt_ms`` of ``document`` from ``config.prompt_start_ms`` (default:
+    its first frame) and sample a continuation.
 
     Raises:
         DataError: the document lacks a feature of the model, or the prompt holds fewer than two frames.
@@ -48,14 +50,18 @@ def continue_prompt(engine: Engine, document: AnalysisDocument, config: Generate
         raise DataError(
             f"{document.source}: lacks {len(missing)} feature(s) the model was trained on: {', '.join(missing)}"
         )
-    in_prompt = document.times_ms <= config.prompt_ms
-    n_prompt = int(np.count_nonzero(in_prompt))
-    if n_prompt < 2 or not np.all(in_prompt[:n_prompt]):
+    times = document.times_ms
+    start = float(times[0]) if config.prompt_start_ms is None else config.prompt_start_ms
+    in_prompt = np.flatnonzero((times >= start) & (times < start + config.prompt_ms))
+    if in_prompt.size < 2:
+        where = "from its first frame" if config.prompt_start_ms is None else f"from {start:g} ms"
         raise DataError(
-            f"{document.source}: the first {config.prompt_ms:g} ms hold {n_prompt} frame(s); a prompt needs at least 2 "
-            f"(the first frame is at {document.times_ms[0]:g} ms): raise generate.prompt_ms"
+            f"{document.source}: {config.prompt_ms:g} ms {where} hold {in_prompt.size} frame(s); a prompt needs at least 2 "
+            f"(the file's frames run from {times[0]:g} to {times[-1]:g} ms): raise generate.prompt_ms (--prompt-ms)"
+            + ("" if config.prompt_start_ms is None else " or move generate.prompt_start_ms (--prompt-start-ms) into that range")
         )
-    prompt_doc = document.with_frames(document.times_ms[:n_prompt], {n: document.features[n][:n_prompt] for n in features})
+    chosen = slice(int(in_prompt[0]), int(in_prompt[-1]) + 1)
+    prompt_doc = document.with_frames(times[chosen], {n: document.features[n][chosen] for n in features})
     dt, raw = rows_from_document(prompt_doc, features)
     engine.reset()
     engine.pi_temperature, engine.sigma_temperature = config.pi_temperature, config.sigma_temperature
@@ -101,7 +107,12 @@ def generate(
             "kind": "prediction",
             "time": {"unit": "ms", "reference": "from the start of the prediction"},
             "model": str(Path(model_dir).resolve().name),
-            "prompt": {"file": Path(prompt_path).name, "prompt_ms": config.prompt_ms, "n_frames": int(continuation.prompt_ms.size)},
+            "prompt": {
+                "file": Path(prompt_path).name,
+                "start_ms": float(continuation.prompt_ms[0]),
+                "prompt_ms": config.prompt_ms,
+                "n_frames": int(continuation.prompt_ms.size),
+            },
             "generate": to_dict(config),
         }
     )
@@ -120,7 +131,7 @@ def generate(
             {n: continuation.values[:, column[n]] for n in names},
             real_ms=document.times_ms[after],
             real={n: document.features[n][after] for n in names},
-            title=f"{Path(prompt_path).name}: {config.prompt_ms:g} ms of input, then {config.duration_s:g} s predicted",
+            title=f"{Path(prompt_path).name}: {config.prompt_ms:g} ms of input from {continuation.prompt_ms[0]:g} ms, then {config.duration_s:g} s predicted",
         )
         save_figure(figure, plot_path)
     return continuation

@@ -90,6 +90,21 @@ def test_file_split():
         build_corpus(docs[:1], CorpusConfig(features=FEATURES, split="file"))
 
 
+def test_a_held_out_song_is_the_whole_test_split():
+    docs = [synthetic_document(101, float(i), name) for i, name in enumerate(["song_a.json", "song_b.json", "song_c.json"])]
+    corpus = build_corpus(docs, CorpusConfig(features=FEATURES, test_files=("_b",), train_fraction=0.8, validation_fraction=0.1))
+    assert [f.segments for f in corpus.files] == [
+        {"train": (0, 89), "validation": (89, 100), "test": (100, 100)},  # 8 : 1 of the rows
+        {"train": (0, 0), "validation": (0, 0), "test": (0, 100)},
+        {"train": (0, 89), "validation": (89, 100), "test": (100, 100)},
+    ]
+    assert corpus.scaler.maximum[0] == max(f.values[:89, 0].max() for f in (corpus.files[0], corpus.files[2]))  # never the held-out song
+    with pytest.raises(DataError, match=r"corpus.test_files: no file's name contains 'song_x' \(files: song_a.json, song_b.json, song_c.json\)"):
+        build_corpus(docs, CorpusConfig(features=FEATURES, test_files=("song_x",)))
+    with pytest.raises(DataError, match="holds out every file"):
+        build_corpus(docs, CorpusConfig(features=FEATURES, test_files=("song",)))
+
+
 def test_constant_feature_and_clipping():
     # rows are frames 1..19; training rows are frames 1..15, where B rises to 1
     doc = new_document(np.arange(20.0), {"A": np.full(20, 3.0), "B": np.r_[np.linspace(0, 1, 16), np.full(4, 9.0)]}, {})

@@ -11,7 +11,7 @@ from antiphon.cli import main
 from antiphon.config import CorpusConfig, EvaluateConfig
 from antiphon.data.corpus import build_corpus, save_corpus
 from antiphon.errors import DataError
-from antiphon.evaluation.evaluate import REFERENCE, SYSTEMS, evaluate
+from antiphon.evaluation.evaluate import REFERENCE, SYSTEMS, evaluate, headline
 from antiphon.training.loop import train
 from tests.conftest import FEATURES, synthetic_document, tiny_config
 
@@ -50,7 +50,8 @@ def test_report_has_every_number_and_figure(trained, tmp_path):
     assert set(report["verdicts"]) == set(SYSTEMS[1:])
     assert all(v in ("beats", "ties", "loses", "n/a") for row in report["verdicts"].values() for v in row.values())
     assert report["free_running"]["nearest_neighbour"]["novelty"]["copied_fraction"] == 1.0  # it copies training rows
-    assert len(report["sentences"]) == 1 + len(SYSTEMS) - 1
+    assert len(report["sentences"]) == 2 + len(SYSTEMS) - 1
+    assert report["sentences"][1] == headline(report)
     written = json.loads((tmp_path / "report" / "report.json").read_text())
     assert written["free_running"]["model"]["energy_score"]["0.25"]["mean"] == pytest.approx(model["energy_score"]["0.25"]["mean"])
     for name in ("answers.png", "measures.png"):
@@ -62,6 +63,7 @@ def test_the_model_nll_is_the_training_loss_on_the_same_steps(trained):
     import torch
 
     from antiphon.model.directory import load_model
+    from antiphon.model.level import with_level
     from antiphon.model.mdn import mdn_log_likelihood
 
     folder, corpus = trained
@@ -70,11 +72,30 @@ def test_the_model_nll_is_the_training_loss_on_the_same_steps(trained):
     rows = corpus.held_out_segments("test", info.training.scale_factor, info.resolution * info.training.scale_factor)
     with torch.no_grad():
         steps = [
-            mdn_log_likelihood(*model(torch.as_tensor(r[:-1]).unsqueeze(0))[0], torch.as_tensor(r[1:]).unsqueeze(0))[0, SMALL.var_max_order - 1 :]
+            mdn_log_likelihood(*model(torch.as_tensor(with_level(r[:-1], info.model.level_steps)).unsqueeze(0))[0], torch.as_tensor(r[1:]).unsqueeze(0))[0, SMALL.var_max_order - 1 :]
             for r in rows
         ]
     assert report["teacher_forced"]["systems"]["model"]["nll"] == pytest.approx(-float(torch.cat(steps).mean()), rel=1e-5)
     assert set(report["free_running"]) == {"model", REFERENCE} and report["verdicts"] == {}
+
+
+def test_the_headline_names_every_loss_with_both_values():
+    def entry(es: float, realism: float) -> dict:
+        return {"energy_score": {"0.25": {"mean": es}}, "realism_mmd2": {"mean": realism}, "conditioning": {"skill": 0.2}}
+
+    report = {
+        "free_running": {"model": entry(0.64, 0.30), "repeat_last": entry(0.57, 0.42), "var": entry(0.77, 0.23)},
+        "verdicts": {
+            "repeat_last": {"energy_score@0.25": "loses", "realism_mmd2": "beats"},
+            "var": {"energy_score@0.25": "beats", "realism_mmd2": "loses", "conditioning": "ties"},
+        },
+    }
+    assert headline(report) == (
+        "The model does not beat every baseline: it loses to repeat_last on energy score at 0.25 s (0.640 against 0.570); "
+        "var on realism (0.300 against 0.230)."
+    )
+    report["verdicts"]["repeat_last"]["energy_score@0.25"] = report["verdicts"]["var"]["realism_mmd2"] = "ties"
+    assert headline(report) == "The model beats or ties every baseline on every free-running measure."
 
 
 def test_refusals(trained, tmp_path):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from antiphon.config import ModelConfig
+from antiphon.config import PAPER_MODEL, ModelConfig
 from antiphon.model.mdn import MDNHead, mdn_log_likelihood, mdn_nll
 from antiphon.model.mdrnn import MDRNN
 from antiphon.model.sampling import mixture_weights, sample_mixture
@@ -94,7 +95,7 @@ def test_temperatures():
 def test_step_by_step_equals_full_sequence():
     torch.manual_seed(0)
     model = MDRNN(21, ModelConfig(size="xs", n_layers=2, n_mixtures=3)).eval()
-    x = torch.rand(1, 30, 21)
+    x = torch.rand(1, 30, model.input_size)  # the frame and its level (the default model)
     with torch.no_grad():
         (mu, sigma, logits), _ = model(x)
     state = None
@@ -107,11 +108,11 @@ def test_step_by_step_equals_full_sequence():
 
 def test_keras_parameter_count_and_initialisation():
     torch.manual_seed(0)
-    model = MDRNN(21, ModelConfig(size="s"))
+    model = MDRNN(21, PAPER_MODEL)
     assert model.n_parameters() == 69015  # Keras's count for IMPSY's size-s model at dimension 21
     bias = model.lstm.bias_ih_l0.detach()
     assert torch.all(bias[64:128] == 1.0) and torch.all(bias[:64] == 0) and torch.all(bias[128:] == 0)
     assert not model.lstm.bias_hh_l0.requires_grad
     w = model.lstm.weight_hh_l0.detach()
     torch.testing.assert_close(w.T @ w, torch.eye(64), atol=1e-5, rtol=0)
-    assert MDRNN(21, ModelConfig(size="s", init="torch")).n_parameters() == 69015 + 2 * 256
+    assert MDRNN(21, dataclasses.replace(PAPER_MODEL, init="torch")).n_parameters() == 69015 + 2 * 256

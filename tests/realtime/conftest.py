@@ -42,6 +42,31 @@ def timed_model_dir(tmp_path_factory):
     return folder
 
 
+def _variant_model(folder, **model):
+    import dataclasses
+
+    from antiphon.data.corpus import build_corpus
+    from tests.conftest import synthetic_document
+
+    documents = [synthetic_document(300, phase, f"take{i}.json") for i, phase in enumerate((0.0, 1.0, 2.0))]
+    config = tiny_config(epochs=2)
+    config = dataclasses.replace(config, model=dataclasses.replace(config.model, **model))
+    train(build_corpus(documents, config.corpus), config, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def residual_model_dir(tmp_path_factory):
+    """A model whose mixture means are offsets from the current frame (model.residual)."""
+    return _variant_model(tmp_path_factory.mktemp("rt") / "residual", residual=True)
+
+
+@pytest.fixture(scope="session")
+def level_model_dir(tmp_path_factory):
+    """A residual model that sees each frame's running level, with a head that also sees its input (model.skip)."""
+    return _variant_model(tmp_path_factory.mktemp("rt") / "level", residual=True, skip=True, level_steps=8)
+
+
 class Receiver:
     """A UDP socket on a free port recording (arrival perf_counter time, address, arguments)."""
 

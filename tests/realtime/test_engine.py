@@ -14,10 +14,12 @@ from antiphon.model.sampling import sample_mixture
 from antiphon.realtime.engine import Engine
 
 
-@pytest.fixture(params=["constant_hop", "timed"])
-def any_model_dir(request, model_dir, timed_model_dir):
-    """Both kinds of model: frames at a fixed hop (no dt dimension) and irregular frames (dt modelled)."""
-    return model_dir if request.param == "constant_hop" else timed_model_dir
+@pytest.fixture(params=["constant_hop", "timed", "residual", "level"])
+def any_model_dir(request, model_dir, timed_model_dir, residual_model_dir, level_model_dir):
+    """Every kind of model: frames at a fixed hop (no dt dimension), irregular frames (dt modelled),
+    means as offsets from the current frame, and one that sees the running level (with a skip path)."""
+    models = {"constant_hop": model_dir, "timed": timed_model_dir, "residual": residual_model_dir, "level": level_model_dir}
+    return models[request.param]
 
 
 def test_the_two_fixtures_differ_in_timing(model_dir, timed_model_dir):
@@ -34,9 +36,10 @@ def test_feed_equals_the_torch_model(any_model_dir):
     state = None
     for _ in range(40):
         features = info.scaler.minimum + rng.random(3) * (info.scaler.maximum - info.scaler.minimum)
-        row = engine.scale_row(features, 0.01).astype(np.float32)
-        (mu, sigma, logits), state = model.step(row, state)
         engine.feed(features, 0.01)
+        if not info.model.level_steps:
+            np.testing.assert_allclose(engine.input_row(), engine.scale_row(features, 0.01), rtol=1e-6, atol=1e-6)
+        (mu, sigma, logits), state = model.step(engine.input_row(), state)
         for ours, theirs in zip(engine.params(), (mu, sigma, logits)):
             np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
 
@@ -50,8 +53,8 @@ def test_sampling_equals_the_torch_path_with_the_same_random_state(any_model_dir
     state = None
     features = info.scaler.minimum + 0.3 * (info.scaler.maximum - info.scaler.minimum)
     for _ in range(50):
-        (mu, sigma, logits), state = model.step(engine.scale_row(features, 0.01).astype(np.float32), state)
         engine.feed(features, 0.01)
+        (mu, sigma, logits), state = model.step(engine.input_row(), state)
         dt, ours = engine.sample(ours_rng)
         theirs = sample_mixture(mu, sigma, logits, theirs_rng, pi_temperature=0.7, sigma_temperature=0.5)
         theirs /= info.training.scale_factor
@@ -102,3 +105,59 @@ def test_sampled_time_steps_have_their_own_temperature_and_stay_in_the_training_
     engine.dt_temperature = 100.0  # wild time steps are still never outside what training saw
     steps = [engine.sample(rng)[0] for _ in range(200)]
     assert min(steps) == timing.dt_min_s and max(steps) == timing.dt_max_s  # clipped at both ends, never past them
+
+
+def test_the_level_is_the_running_mean_of_the_frames_fed(level_model_dir):
+    from antiphon.model.level import running_level
+
+    engine = Engine.from_model_dir(level_model_dir)
+    rows = np.random.default_rng(3).random((30, 3))
+    engine.feed_normalised(rows)
+    expected = running_level(rows, 8)[-1]
+    np.testing.assert_allclose(engine.input_row(), np.r_[rows[-1], expected], rtol=1e-5, atol=1e-6)
+    assert not np.allclose(expected, rows[-1]) and not np.allclose(expected, rows.mean(axis=0))
+    snapshot = engine.get_state()
+    engine.feed_normalised(rows[:5])
+    engine.set_state(snapshot)
+    np.testing.assert_allclose(engine.input_row()[3:], expected, rtol=1e-5, atol=1e-6)  # the level is part of the state
+
+
+def test_residual_means_are_offsets_from_the_frame_fed(residual_model_dir):
+    engine = Engine.from_model_dir(residual_model_dir)
+    assert engine.info.model.residual
+    low, high = np.zeros(3), np.full(3, 1.0)
+    engine.feed(engine.info.scaler.inverse(low), 0.01)
+    state = engine.get_state()
+    mu_low = engine.params()[0]
+    engine.set_state(state)
+    engine._buffers[0][:3] = high  # the same LSTM state, another current frame
+    np.testing.assert_allclose(engine.params()[0] - mu_low, np.broadcast_to(high - low, mu_low.shape), atol=1e-6)
+
+
+def test_every_answer_frame_keeps_the_format(tmp_path_factory):
+    """A model of the 20 Spectral features answers frames whose chroma is max-normalised (one class at 1)."""
+    import dataclasses
+
+    from antiphon.data.analysis_json import new_document
+    from antiphon.data.corpus import build_corpus
+    from antiphon.feature_names import CHROMA_NAMES, SPECTRAL_NAMES
+    from antiphon.training.loop import train
+    from tests.conftest import tiny_config
+
+    rng = np.random.default_rng(0)
+    n = 400
+    chroma = rng.random((n, 12))
+    chroma /= chroma.max(axis=1, keepdims=True)
+    shape = {name: 1000 + 100 * rng.standard_normal(n) for name in SPECTRAL_NAMES[:8]}
+    document = new_document(10.0 * np.arange(1, n + 1), {**shape, **dict(zip(CHROMA_NAMES, chroma.T))}, {}, source="c.json")
+    config = tiny_config(epochs=1)
+    config = dataclasses.replace(config, corpus=dataclasses.replace(config.corpus, features=SPECTRAL_NAMES))
+    folder = tmp_path_factory.mktemp("fmt") / "model"
+    train(build_corpus([document], config.corpus), config, folder)
+    engine = Engine.from_model_dir(folder)
+    engine.sigma_temperature = 4.0  # wide draws: without the projection most frames would have no class at 1
+    _, frames = engine.continue_for(1.0, np.random.default_rng(1))
+    columns = [SPECTRAL_NAMES.index(c) for c in CHROMA_NAMES]
+    np.testing.assert_allclose(frames[:, columns].max(axis=1), 1.0)
+    assert frames[:, columns].min() >= 0.0
+    assert np.all(frames >= engine.info.scaler.minimum - 1e-9) and np.all(frames <= engine.info.scaler.maximum + 1e-9)

@@ -73,13 +73,13 @@ def test_on_an_mdrnn_the_hessian_vector_product_matches_finite_differences():
 
     torch.manual_seed(0)
     model = MDRNN(4, ModelConfig(size="xxs", n_mixtures=2)).double()
-    x = torch.rand(8, 12, 4, dtype=torch.float64)
+    x = torch.rand(8, 12, model.input_size, dtype=torch.float64)  # frames (4) and their running level
     params = [p for p in model.parameters() if p.requires_grad]
 
     def loss():
         with torch.backends.mkldnn.flags(enabled=False):  # double backward through the LSTM, as the study runs it
             (mu, sigma, logits), _ = model(x[:, :-1])
-            return mdn_nll(mu, sigma, logits, x[:, 1:])
+            return mdn_nll(mu, sigma, logits, x[:, 1:, :4])
 
     generator = torch.Generator().manual_seed(1)
     u = [torch.randn(p.shape, generator=generator, dtype=torch.float64) for p in params]

@@ -42,13 +42,14 @@ def test_same_seed_same_weights_and_another_seed_differs(tiny_corpus, tmp_path):
     assert not torch.equal(weights(tmp_path / "a")["head.linear.weight"], weights(tmp_path / "c")["head.linear.weight"])
 
 
-def test_learns_the_pattern_and_keeps_the_best_weights(tiny_corpus, tmp_path):
-    result = train(tiny_corpus, tiny_config(epochs=6, optimizer="adam", lr=0.01), tmp_path / "m")
+@pytest.mark.parametrize("model", [{}, {"residual": False, "skip": False, "level_steps": 0}], ids=["default", "paper"])
+def test_learns_the_pattern_and_keeps_the_best_weights(tiny_corpus, tmp_path, model):
+    result = train(tiny_corpus, tiny_config(model, epochs=6, optimizer="adam", lr=0.01), tmp_path / "m")
     losses = [r["val_loss"] for r in result.history]
-    assert losses[-1] < losses[0] - 1.0
+    assert losses[-1] < losses[0] - (1.0 if model else 0.2)  # the default starts from holding still, the paper's from nothing
     assert result.best_val_loss == min(losses) and result.history[result.best_epoch - 1]["val_loss"] == min(losses)
     model, info = load_model(tmp_path / "m")
-    val = make_windows(tiny_corpus.held_out_segments("validation", 1.0, info.resolution), 10)  # dequantised as in training
+    val = make_windows(tiny_corpus.held_out_segments("validation", 1.0, info.resolution), 10, 1, info.model.level_steps)  # as in training
     assert evaluate_nll(model, val, 16) == pytest.approx(result.best_val_loss, rel=1e-6)
     assert info.feature_names == tiny_corpus.features and info.result["best_epoch"] == result.best_epoch
     files = sorted(p.name for p in (tmp_path / "m").iterdir())
@@ -180,3 +181,46 @@ def test_dequantised_batches_move_within_the_resolution(tiny_corpus):
     noisy_x, noisy_y = windows.batch(torch.arange(8), widths, torch.Generator().manual_seed(0))
     assert float((noisy_x - clean_x).abs().max()) <= 0.005 + 1e-6 and float((noisy_x - clean_x).abs().max()) > 0.003
     torch.testing.assert_close(noisy_x[:, 1:], noisy_y[:, :-1])  # a row has the same noise as input and as target
+
+
+def test_transposition_rotates_the_chroma_of_frames_and_levels_alike():
+    """training.transpose: each window's 12 chroma values (and their level's) turn by one random
+    number of semitones, inputs and targets alike; the other features stay."""
+    from antiphon.feature_names import chroma_columns
+
+    names = ("SpectralCentroid", *[f"Chroma{i:02d}" for i in range(1, 13)])
+    chroma = chroma_columns(names)
+    segment = np.zeros((30, 13), np.float32)
+    segment[:, 0] = np.linspace(0.0, 1.0, 30)
+    segment[:, 1 + 4] = 1.0  # pitch class E throughout
+    windows = make_windows([segment], sequence_length=5, stride=5, level_steps=4)
+    x, y = windows.batch(torch.arange(len(windows)), generator=torch.Generator().manual_seed(0), chroma=chroma)
+    shifts = set()
+    for w in range(len(windows)):
+        frame_class = int(x[w, 0, 1:13].argmax())
+        assert torch.all(x[w, :, 1:13].argmax(-1) == frame_class) and torch.all(y[w, :, 1:13].argmax(-1) == frame_class)
+        assert int(x[w, 0, 14:26].argmax()) == frame_class  # the level turned with the frame
+        np.testing.assert_allclose(x[w, :, 0].numpy(), segment[5 * w : 5 * w + 5, 0])  # the centroid untouched
+        shifts.add((frame_class - 4) % 12)
+    assert len(shifts) > 1  # windows are transposed by different amounts
+    assert chroma_columns(("SpectralCentroid", "Chroma01")) is None  # no whole chroma vector: nothing to rotate
+
+
+def test_input_noise_and_rollouts_change_the_inputs_never_the_targets(tiny_corpus, tmp_path):
+    from antiphon.model.mdrnn import MDRNN
+
+    level = tiny_config().model.level_steps
+    windows = make_windows(tiny_corpus.segments("train"), 10, 1, level)
+    indices = torch.arange(8)
+    clean_x, clean_y = windows.batch(indices)
+    noisy_x, noisy_y = windows.batch(indices, generator=torch.Generator().manual_seed(0), input_noise=torch.full((3,), 0.05))
+    torch.testing.assert_close(noisy_y, clean_y)
+    assert 0.03 < float((noisy_x - clean_x)[..., :3].std()) < 0.07
+    torch.testing.assert_close(noisy_x[..., 3:], clean_x[..., 3:])  # the level is the music's, not the noise's
+    model = MDRNN(3, tiny_config().model)
+    (mu, _, _), _ = model(clean_x)
+    rolled, _, _ = model.rollout(clean_x, 4, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(rolled[:, :6], mu[:, :6])  # teacher-forced steps: the same
+    assert not torch.allclose(rolled[:, 6:], mu[:, 6:])  # the last 4 read the model's own draws
+    trained = train(tiny_corpus, tiny_config(epochs=1, rollout_steps=4, input_noise=0.02), tmp_path / "m")
+    assert trained.stopped == "epochs" and np.isfinite(trained.best_val_loss)

@@ -19,6 +19,7 @@ On disk a corpus is a folder with ``corpus.npz`` (the arrays; read without pickl
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zipfile
 import zlib
@@ -35,6 +36,7 @@ from antiphon.atomic import atomic_path, write_text_atomic
 from antiphon.config import CorpusConfig, from_dict, to_dict
 from antiphon.data.analysis_json import AnalysisDocument
 from antiphon.data.description import read_description
+from antiphon.data.quiet import LEVEL_FEATURE, quiet_mask
 from antiphon.data.scaler import MinMaxScaler
 from antiphon.errors import DataError
 
@@ -49,13 +51,15 @@ CORPUS_FORMAT_VERSION = 1
 class CorpusFile:
     """One source file: ``dt_s`` (T,) seconds, ``values`` (T, F) instrument units, and its split.
 
-    ``segments[split]`` is the row range ``(start, stop)`` of that split in this file.
+    ``segments[split]`` is the row range ``(start, stop)`` of that split in this file; ``n_quiet``
+    how many rows the quiet-frame rule (:mod:`antiphon.data.quiet`) made silent.
     """
 
     name: str
     dt_s: np.ndarray
     values: np.ndarray
     segments: dict[str, tuple[int, int]]
+    n_quiet: int | None = None  # rows marked silent by the quiet-frame rule; None: not checked (no level)
 
     @property
     def n_rows(self) -> int:
@@ -144,6 +148,7 @@ class Corpus:
             "rows_per_split": {split: self.n_rows(split) for split in SPLITS},
             "dt_s": {"min": float(all_dt.min()), "median": float(np.median(all_dt)), "max": float(all_dt.max())},
             "dt_modelled": self.dt_modelled,
+            "quiet_rows": {f.name: f.n_quiet for f in self.files},
             "features": {
                 name: {
                     "min": float(all_values[:, i].min()),
@@ -201,7 +206,7 @@ def rows_from_document(document: AnalysisDocument, features: Sequence[str]) -> t
 
 
 def build_corpus(documents: Sequence[AnalysisDocument], config: CorpusConfig | None = None) -> Corpus:
-    """Rows, split and scaler from analysis documents.
+    """Rows, split and scaler from analysis documents; quiet frames marked silent (``corpus.quiet_margin_db``).
 
     Raises:
         DataError: no documents, a document without the selected features or with bad times,
@@ -210,9 +215,20 @@ def build_corpus(documents: Sequence[AnalysisDocument], config: CorpusConfig | N
     cfg = config or CorpusConfig()
     if not documents:
         raise DataError("the corpus is empty: no input files")
-    rows = [rows_from_document(doc, cfg.features) for doc in documents]
+    rows, quiet = [], []
+    for doc in documents:
+        dt, values = rows_from_document(doc, cfg.features)
+        n_quiet = None
+        if cfg.quiet_margin_db is not None and LEVEL_FEATURE in doc.features:
+            mask = quiet_mask(doc.features[LEVEL_FEATURE][1:], cfg.quiet_margin_db)  # row i is frame i + 1
+            values = np.where(mask[:, None], 0.0, values)
+            n_quiet = int(mask.sum())
+        rows.append((dt, values))
+        quiet.append(n_quiet)
     names = _unique_names([Path(doc.source).name for doc in documents])
-    return _split(names, rows, cfg)
+    corpus = _split(names, rows, cfg)
+    files = tuple(dataclasses.replace(f, n_quiet=n) for f, n in zip(corpus.files, quiet))
+    return dataclasses.replace(corpus, files=files)
 
 
 def resplit(corpus: Corpus, config: CorpusConfig) -> Corpus:
@@ -227,12 +243,24 @@ def resplit(corpus: Corpus, config: CorpusConfig) -> Corpus:
             f"the corpus holds {len(corpus.features)} features ({', '.join(corpus.features[:3])}...) and the settings "
             f"ask for {len(config.features)} ({', '.join(config.features[:3])}...): build a corpus with those features"
         )
-    return _split([f.name for f in corpus.files], [(f.dt_s, f.values) for f in corpus.files], config)
+    split = _split([f.name for f in corpus.files], [(f.dt_s, f.values) for f in corpus.files], config)
+    return dataclasses.replace(split, files=tuple(dataclasses.replace(f, n_quiet=g.n_quiet) for f, g in zip(split.files, corpus.files)))
 
 
 def _split(names: list[str], rows: list[tuple[np.ndarray, np.ndarray]], cfg: CorpusConfig) -> Corpus:
-    """Assign rows to splits (block or file) and fit the scaler on the training rows."""
-    if cfg.split == "file":
+    """Assign rows to splits (block or file, or the held-out ``test_files``) and fit the scaler on the training rows."""
+    if cfg.test_files:
+        held_out = [any(part in name for part in cfg.test_files) for name in names]
+        unmatched = [part for part in cfg.test_files if not any(part in name for name in names)]
+        if unmatched:
+            raise DataError(f"corpus.test_files: no file's name contains {unmatched[0]!r} (files: {', '.join(names)})")
+        if all(held_out):
+            raise DataError(f"corpus.test_files holds out every file ({', '.join(names)}): nothing is left to train on")
+        share = cfg.train_fraction / (cfg.train_fraction + cfg.validation_fraction)
+        segments = [
+            _whole("test", dt.size) if out else _blocks(dt.size, share, 1.0 - share) for out, (dt, _) in zip(held_out, rows)
+        ]
+    elif cfg.split == "file":
         n = len(rows)
         n_train = max(1, round(n * cfg.train_fraction))
         n_validation = max(1, round(n * cfg.validation_fraction))
@@ -307,7 +335,7 @@ def save_corpus(corpus: Corpus, out_dir: Path | str) -> Path:
         "format_version": CORPUS_FORMAT_VERSION,
         "generator": f"antiphon {__version__}",
         "features": ["dt_s", *corpus.features],
-        "files": [{"name": f.name, "n_rows": f.n_rows, "segments": f.segments} for f in corpus.files],
+        "files": [{"name": f.name, "n_rows": f.n_rows, "segments": f.segments, "n_quiet": f.n_quiet} for f in corpus.files],
         "scaler": corpus.scaler.to_dict(),
         "corpus": to_dict(corpus.config),
         "summary": corpus.summary(),
@@ -339,7 +367,8 @@ def load_corpus(folder: Path | str) -> Corpus:
                 segments = {s: (int(entry["segments"][s][0]), int(entry["segments"][s][1])) for s in SPLITS}
                 if dt.shape != (entry["n_rows"],) or values.shape != (entry["n_rows"], len(config.features)):
                     raise DataError(f"{npz_path}: arrays of file {i} do not match {meta_path}")
-                files.append(CorpusFile(str(entry["name"]), dt, values, segments))
+                n_quiet = entry.get("n_quiet")
+                files.append(CorpusFile(str(entry["name"]), dt, values, segments, None if n_quiet is None else int(n_quiet)))
     except DataError:
         raise
     except (KeyError, TypeError, ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:

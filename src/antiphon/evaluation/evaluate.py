@@ -33,6 +33,7 @@ from antiphon.data.corpus import Corpus
 from antiphon.errors import DataError
 from antiphon.evaluation import baselines, linear, measures
 from antiphon.model.directory import Timing
+from antiphon.model.level import with_level
 
 #: systems in report order: the model, then the baselines it must beat
 SYSTEMS = ("model", "repeat_last", "training_mean", "var", "iid_frames", "shuffled_real", "nearest_neighbour")
@@ -123,7 +124,7 @@ def teacher_forced(model, info, corpus: Corpus, config: EvaluateConfig) -> dict[
     joint, marginal = [], []
     with torch.no_grad():
         for rows in tests:
-            x = torch.as_tensor(rows[:-1]).unsqueeze(0)
+            x = torch.as_tensor(with_level(rows[:-1], info.model.level_steps)).unsqueeze(0)
             y = torch.as_tensor(rows[1:]).unsqueeze(0)
             (mu, sigma, logits), _ = model(x)
             joint.append(mdn_log_likelihood(mu, sigma, logits, y)[0, skip - 1 :].numpy())
@@ -390,6 +391,8 @@ def evaluate(
         raise ValueError(f"systems must start with 'model' and be among {', '.join(SYSTEMS)}, got {list(systems)}")
     model_dir = Path(model_dir)
     engine = Engine.from_model_dir(model_dir)
+    engine.pi_temperature, engine.sigma_temperature = config.pi_temperature, config.sigma_temperature
+    engine.dt_temperature = config.dt_temperature
     info = engine.info
     names = info.feature_names
     if tuple(corpus.features) != tuple(names):
@@ -443,15 +446,48 @@ def _with_timing(corpus: Corpus, dt_modelled: bool) -> Corpus:
     return dataclasses.replace(corpus, config=dataclasses.replace(corpus.config, timing="modelled" if dt_modelled else "constant"))
 
 
+#: how a verdict's measure is named in sentences
+LABELS = {"realism_mmd2": "realism", "step_distance": "step sizes", "acf_distance": "autocorrelation", "conditioning": "conditioning"}
+
+
+def _label(key: str) -> str:
+    return LABELS.get(key, key.replace("energy_score@", "energy score at ") + (" s" if key.startswith("energy") else ""))
+
+
+def _value(entry: dict[str, Any], key: str) -> float | None:
+    """A system's mean on the measure a verdict names (conditioning: its skill)."""
+    if key.startswith("energy_score@"):
+        found = entry["energy_score"].get(key.split("@", 1)[1])
+    else:
+        found = entry.get(key)
+    if not found:
+        return None
+    return found.get("skill") if key == "conditioning" else found.get("mean")
+
+
+def headline(report: dict[str, Any]) -> str:
+    """One sentence: does the model beat every baseline, and if not, which, where, and by how much."""
+    runs = report["free_running"]
+    losses = []
+    for system, row in report["verdicts"].items():
+        for key, word in row.items():
+            if word == "loses":
+                ours, theirs = _value(runs["model"], key), _value(runs[system], key)
+                by = "" if ours is None or theirs is None else f" ({ours:.3f} against {theirs:.3f})"
+                losses.append(f"{system} on {_label(key)}{by}")
+    if not losses:
+        return "The model beats or ties every baseline on every free-running measure."
+    return f"The model does not beat every baseline: it loses to {'; '.join(losses)}."
+
+
 def sentences(report: dict[str, Any]) -> list[str]:
-    """One plain sentence per baseline: where the model beats, ties and loses it."""
-    out = [report["teacher_forced"]["words"]]
-    labels = {"realism_mmd2": "realism", "step_distance": "step sizes", "acf_distance": "autocorrelation", "conditioning": "conditioning"}
+    """One plain sentence per baseline: where the model beats, ties and loses it (after the
+    teacher-forced verdict and the :func:`headline`)."""
+    out = [report["teacher_forced"]["words"], headline(report)]
     for system, row in report["verdicts"].items():
         groups: dict[str, list[str]] = {"beats": [], "ties": [], "loses": []}
         for key, word in row.items():
-            label = labels.get(key, key.replace("energy_score@", "energy score at ") + (" s" if key.startswith("energy") else ""))
-            groups.setdefault(word, []).append(label)
+            groups.setdefault(word, []).append(_label(key))
         parts = [f"{verb} it on {', '.join(items)}" for verb, items in groups.items() if items and verb in ("beats", "ties", "loses")]
         out.append(f"Against {system}, the model " + "; ".join(parts) + ".")
     return out

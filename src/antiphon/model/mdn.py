@@ -59,3 +59,12 @@ def mdn_marginals(mu: torch.Tensor, sigma: torch.Tensor, logits: torch.Tensor, y
     log_normal = -0.5 * math.log(2 * math.pi) - torch.log(sigma) - 0.5 * z * z  # (..., K, D)
     mean = (log_weights.exp() * mu).sum(dim=-2)
     return torch.logsumexp(log_weights + log_normal, dim=-2), mean
+
+
+def sample_mixture_torch(mu: torch.Tensor, sigma: torch.Tensor, logits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """One draw per row, without gradient: mu, sigma (B, K, D), logits (B, K) -> (B, D) (training's rollouts)."""
+    with torch.no_grad():
+        component = torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator)  # (B, 1)
+        index = component.unsqueeze(-1).expand(-1, 1, mu.shape[-1])
+        chosen_mu, chosen_sigma = mu.gather(1, index)[:, 0], sigma.gather(1, index)[:, 0]
+        return chosen_mu + chosen_sigma * torch.randn(chosen_mu.shape, generator=generator)

@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from antiphon.config import ModelConfig
-from antiphon.model.mdn import MDNHead
+from antiphon.model.level import level_decay
+from antiphon.model.mdn import MDNHead, sample_mixture_torch
 
 State = tuple[torch.Tensor, torch.Tensor]
 
@@ -23,19 +24,53 @@ class MDRNN(nn.Module):
         super().__init__()
         cfg = config or ModelConfig()
         self.config, self.dimension = cfg, dimension
+        #: values per input row: the frame, and its running level where the model sees it (model.level_steps)
+        self.input_size = dimension * (2 if cfg.level_steps else 1)
         self.lstm = nn.LSTM(
-            dimension, cfg.n_units, num_layers=cfg.n_layers, batch_first=True, dropout=cfg.dropout if cfg.n_layers > 1 else 0.0
+            self.input_size, cfg.n_units, num_layers=cfg.n_layers, batch_first=True, dropout=cfg.dropout if cfg.n_layers > 1 else 0.0
         )
-        self.head = MDNHead(cfg.n_units, dimension, cfg.n_mixtures, cfg.sigma_floor)
+        self.head = MDNHead(cfg.n_units + (self.input_size if cfg.skip else 0), dimension, cfg.n_mixtures, cfg.sigma_floor)
         if cfg.init == "keras":
             keras_initialise(self)
 
     def forward(
         self, x: torch.Tensor, state: State | None = None
     ) -> tuple[tuple[torch.Tensor, torch.Tensor, torch.Tensor], State]:
-        """x (B, T, D) -> ((mu (B, T, K, D), sigma (B, T, K, D), logits (B, T, K)), state)."""
+        """x (B, T, :attr:`input_size`) -> ((mu (B, T, K, D), sigma (B, T, K, D), logits (B, T, K)), state).
+
+        Each input row is the frame (D values), followed by its running level when
+        ``config.level_steps`` is set (:func:`antiphon.model.level.with_level` makes such rows).
+        With ``config.skip`` the head sees each step's input beside the LSTM output; with
+        ``config.residual`` its means are offsets from that step's frame.
+        """
         h, state = self.lstm(x, state)
-        return self.head(h), state
+        mu, sigma, logits = self.head(torch.cat([h, x], dim=-1) if self.config.skip else h)
+        if self.config.residual:
+            mu = mu + x[..., : self.dimension].unsqueeze(-2)
+        return (mu, sigma, logits), state
+
+    def rollout(
+        self, x: torch.Tensor, free_steps: int, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Like :meth:`forward` on x (B, T, D), but the last ``free_steps`` inputs are the model's own
+        draws (each from the mixture of the step before, without gradient, its running level
+        updated with it) instead of x's rows: the model is then trained on the states its answers
+        lead it into (scheduled sampling)."""
+        teacher = x.shape[1] - free_steps
+        (mu, sigma, logits), state = self.forward(x[:, :teacher])
+        outputs = [(mu, sigma, logits)]
+        last = (mu[:, -1], sigma[:, -1], logits[:, -1])
+        level = x[:, teacher - 1, self.dimension :]  # the running level, where the model sees one
+        decay = level_decay(self.config.level_steps) if self.config.level_steps else 0.0
+        for _ in range(free_steps):
+            drawn = sample_mixture_torch(*last, generator=generator)
+            if self.config.level_steps:
+                level = decay * level + (1.0 - decay) * drawn
+                drawn = torch.cat([drawn, level], dim=-1)
+            (mu, sigma, logits), state = self.forward(drawn.unsqueeze(1), state)
+            outputs.append((mu, sigma, logits))
+            last = (mu[:, -1], sigma[:, -1], logits[:, -1])
+        return tuple(torch.cat(parts, dim=1) for parts in zip(*outputs))  # type: ignore[return-value]
 
     def initial_state(self, batch: int = 1) -> State:
         zeros = torch.zeros(self.config.n_layers, batch, self.config.n_units)
@@ -43,7 +78,7 @@ class MDRNN(nn.Module):
 
     @torch.inference_mode()
     def step(self, x: np.ndarray | torch.Tensor, state: State | None = None) -> tuple[tuple[np.ndarray, ...], State]:
-        """One step: x (D,) -> ((mu (K, D), sigma (K, D), logits (K,)) as NumPy, new state)."""
+        """One step: x (:attr:`input_size`,) -> ((mu (K, D), sigma (K, D), logits (K,)) as NumPy, new state)."""
         inputs = torch.as_tensor(np.asarray(x, dtype=np.float32)).view(1, 1, -1)
         (mu, sigma, logits), state = self.forward(inputs, state if state is not None else self.initial_state())
         return (mu[0, 0].numpy(), sigma[0, 0].numpy(), logits[0, 0].numpy()), state

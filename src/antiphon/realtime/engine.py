@@ -13,8 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from antiphon.config import PI_TEMPERATURE, SIGMA_TEMPERATURE
 from antiphon.errors import ModelError
+from antiphon.feature_names import chroma_columns
 from antiphon.model.directory import WEIGHTS_FILE, ModelInfo, read_weights
+from antiphon.model.level import level_decay
 from antiphon.model.sampling import choose_component
 
 #: the engine computes in single precision, as the torch model it was trained as (and twice as fast here)
@@ -42,13 +45,18 @@ class Engine:
         self._offset = 1 if info.timing.dt_modelled else 0  # column of the first feature
         self.n_mixtures, self.sigma_floor = info.model.n_mixtures, info.model.sigma_floor
         self.scale = info.training.scale_factor
-        self.pi_temperature, self.sigma_temperature, self.dt_temperature = 1.0, 1.0, 1.0
+        self.residual, self.skip = info.model.residual, info.model.skip
+        #: values per input row: the frame, then its running level where the model sees it (model.level_steps)
+        self.input_size = self.dimension * (2 if info.model.level_steps else 1)
+        self._level_decay = level_decay(info.model.level_steps) if info.model.level_steps else None
+        self._level_step = np.zeros(self.dimension, dtype=DTYPE)
+        self.pi_temperature, self.sigma_temperature, self.dt_temperature = PI_TEMPERATURE, SIGMA_TEMPERATURE, 1.0
         h, d, k = self.n_units, self.dimension, self.n_mixtures
         order = np.r_[0:h, h : 2 * h, 3 * h : 4 * h, 2 * h : 3 * h]  # torch's (i, f, g, o) -> (i, f, o, g)
         expected = {
-            **{f"lstm.weight_ih_l{k}": (4 * h, d if k == 0 else h) for k in range(self.n_layers)},
+            **{f"lstm.weight_ih_l{k}": (4 * h, self.input_size if k == 0 else h) for k in range(self.n_layers)},
             **{f"lstm.weight_hh_l{k}": (4 * h, h) for k in range(self.n_layers)},
-            "head.linear.weight": (2 * k * d + k, h),
+            "head.linear.weight": (2 * k * d + k, h + (self.input_size if info.model.skip else 0)),
         }
         for name, shape in expected.items():
             found = weights.get(name)
@@ -71,17 +79,20 @@ class Engine:
             head_b = weights["head.linear.bias"].astype(DTYPE)
         except KeyError as exc:
             raise ModelError(f"{info.folder / WEIGHTS_FILE}: no tensor {exc} for this model") from exc
-        self._mu_w, self._mu_b = head_w[: k * d].reshape(k, d, h), head_b[: k * d].reshape(k, d)
-        self._sigma_w, self._sigma_b = head_w[k * d : 2 * k * d].reshape(k, d, h), head_b[k * d : 2 * k * d].reshape(k, d)
+        width = head_w.shape[1]  # the LSTM's output, and the current input row where the head sees it (skip)
+        self._mu_w, self._mu_b = head_w[: k * d].reshape(k, d, width), head_b[: k * d].reshape(k, d)
+        self._sigma_w, self._sigma_b = head_w[k * d : 2 * k * d].reshape(k, d, width), head_b[k * d : 2 * k * d].reshape(k, d)
         self._logit_w, self._logit_b = head_w[2 * k * d :], head_b[2 * k * d :]
         # per component, its means' and sigmas' rows stacked: one product gives both for the chosen one
-        self._component_w = np.ascontiguousarray(np.concatenate([self._mu_w, self._sigma_w], axis=1))  # (K, 2D, H)
+        self._component_w = np.ascontiguousarray(np.concatenate([self._mu_w, self._sigma_w], axis=1))  # (K, 2D, width)
         self._component_b = np.concatenate([self._mu_b, self._sigma_b], axis=1)  # (K, 2D)
         self._minimum = info.scaler.minimum
         self._inv_span = 1.0 / info.scaler.span
         self._span = info.scaler.maximum - info.scaler.minimum
         self._constant = info.scaler.maximum <= info.scaler.minimum  # such features scale to 0
         self._any_constant = bool(self._constant.any())
+        #: the chroma columns, where the model has the whole vector: answers keep its format (max = 1)
+        self._chroma = chroma_columns(info.feature_names)
         self.reset()
 
     @classmethod
@@ -99,8 +110,8 @@ class Engine:
 
     def reset(self) -> None:
         """Zero the LSTM state; the next prediction is the model's first step from nothing."""
-        h, d = self.n_units, self.dimension
-        self._buffers = [np.zeros((d if layer == 0 else h) + h, dtype=DTYPE) for layer in range(self.n_layers)]
+        h = self.n_units
+        self._buffers = [np.zeros((self.input_size if layer == 0 else h) + h, dtype=DTYPE) for layer in range(self.n_layers)]
         self._cells = [np.zeros(h, dtype=DTYPE) for _ in range(self.n_layers)]
         self._output: np.ndarray | None = None  # last layer's h after the last step, None before any
 
@@ -148,8 +159,22 @@ class Engine:
         self._advance()
         return self.params()
 
+    def input_row(self) -> np.ndarray:
+        """The model's input row (:attr:`input_size`,) of the last step: the frame (and its level), scaled."""
+        return self._buffers[0][: self.input_size].copy()
+
     def _advance(self) -> None:
+        """One LSTM step on the frame in the input buffer (its level updated first, where the model has one)."""
         h = self.n_units
+        if self._level_decay is not None:
+            d = self.dimension
+            frame, level = self._buffers[0][:d], self._buffers[0][d : 2 * d]
+            if self._output is None:  # the first frame: the level starts at it
+                level[:] = frame
+            else:  # level += (1 - a) (frame - level), in place
+                step = np.subtract(frame, level, out=self._level_step)
+                step *= 1.0 - self._level_decay
+                level += step
         for layer, ((weight, bias), cell) in enumerate(zip(self._layers, self._cells)):
             buffer = self._buffers[layer]
             gates = weight @ buffer  # (4H,) in the order i, f, o, g
@@ -164,9 +189,15 @@ class Engine:
             buffer[-h:] = out  # the recurrent input of this layer's next step
             if layer + 1 < self.n_layers:
                 self._buffers[layer + 1][:h] = out
+        if self.skip:  # the head reads [out, input row] from its own buffer (a new one each step: snapshots keep theirs)
+            head = np.empty(h + self.input_size, dtype=DTYPE)
+            head[:h] = out
+            head[h:] = self._buffers[0][: self.input_size]
+            out = head
         self._output = out
 
     def _last_output(self) -> np.ndarray:
+        """What the head reads: the last layer's output (and, with skip, the frame fed last)."""
         if self._output is None:  # nothing fed yet: the model's step from a zero input
             self._buffers[0][: self.dimension] = 0.0
             self._advance()
@@ -176,6 +207,8 @@ class Engine:
         """The full mixture after the last step: mu, sigma (K, D), logits (K,) (tests and diagnostics)."""
         out = self._last_output()
         mu = self._mu_w @ out + self._mu_b
+        if self.residual:
+            mu += self._buffers[0][: self.dimension]
         raw = self._sigma_w @ out + self._sigma_b
         sigma = np.where(raw > 0, raw, np.expm1(np.minimum(raw, 0.0))) + 1.0 + self.sigma_floor  # elu + 1 + floor
         return mu, sigma, self._logit_w @ out + self._logit_b
@@ -204,12 +237,14 @@ class Engine:
         both = self._component_w[component] @ out
         both += self._component_b[component]
         d = self.dimension
+        if self.residual:
+            both[:d] += self._buffers[0][:d]
         row, raw = both[:d], both[d:]
+        o = self._offset
         sigma = np.expm1(np.minimum(raw, 0.0))  # elu(raw) + 1 + floor
         sigma += np.maximum(raw, 0.0)
         sigma += 1.0 + self.sigma_floor
         sigma *= noise
-        o = self._offset
         if self.sigma_temperature != 1.0:
             sigma[o:] *= math.sqrt(self.sigma_temperature)
         if o and self.dt_temperature != 1.0:
@@ -217,10 +252,34 @@ class Engine:
         row += sigma
         if self.scale != 1.0:
             row /= self.scale
-        features = (np.minimum(np.maximum(row[o:], 0.0), 1.0) if clip else row[o:]).astype(np.float64)
+        return self._dt(float(row[0]), min_dt_s), self._instrument(row[o:], clip)
+
+    def answer(self, rng: np.random.Generator, min_dt_s: float = 0.001, clip: bool = True) -> tuple[float, np.ndarray]:
+        """:meth:`sample` the next frame and feed it back, as every answer does (``serve``, ``generate``,
+        ``evaluate``). Returns (dt_s, features (F,) in instrument units), as :meth:`sample`."""
+        dt, features = self.sample(rng, min_dt_s, clip)
+        self.feed(features, dt)
+        return dt, features
+
+    def _instrument(self, normalised: np.ndarray, clip: bool) -> np.ndarray:
+        """Normalised features (F,) -> a frame of the format in instrument units (a new float64 array)."""
+        features = (np.minimum(np.maximum(normalised, 0.0), 1.0) if clip else normalised).astype(np.float64)
         features *= self._span
         features += self._minimum
-        return self._dt(float(row[0]), min_dt_s), features
+        return self._valid(features)
+
+    def _valid(self, features: np.ndarray) -> np.ndarray:
+        """``features`` (F,) in instrument units made a frame of the format, in place: chroma divided
+        by its largest class (max-normalised, as the analysis writes it; all-zero chroma, a silent
+        frame's, stays zero)."""
+        if self._chroma is not None:
+            chroma = features[self._chroma]
+            top = chroma.max()
+            if top > 0.0:
+                chroma /= top
+            else:
+                chroma[:] = 0.0
+        return features
 
     def mean_frame(self, min_dt_s: float = 0.001) -> tuple[float, np.ndarray]:
         """The mixture's mean as the next frame (dt_s as :meth:`sample` bounds it, features clipped, instrument units)."""
@@ -229,7 +288,7 @@ class Engine:
         row = (weights / weights.sum()) @ mu / self.scale
         o = self._offset
         features = np.minimum(np.maximum(row[o:], 0.0), 1.0).astype(np.float64) * self._span + self._minimum
-        return self._dt(float(row[0]), min_dt_s), features
+        return self._dt(float(row[0]), min_dt_s), self._valid(features)
 
     def continue_for(
         self, duration_s: float, rng: np.random.Generator, *, min_dt_s: float = 0.001, clip: bool = True, mean: bool = False
@@ -241,8 +300,11 @@ class Engine:
         """
         steps, frames, elapsed = [], [], 0.0
         while elapsed < duration_s and len(steps) < 1_000_000:
-            dt, features = self.mean_frame(min_dt_s) if mean else self.sample(rng, min_dt_s, clip)
-            self.feed(features, dt)
+            if mean:
+                dt, features = self.mean_frame(min_dt_s)
+                self.feed(features, dt)
+            else:
+                dt, features = self.answer(rng, min_dt_s, clip)
             steps.append(dt)
             frames.append(features)
             elapsed += dt
@@ -259,3 +321,4 @@ class Engine:
         if self._any_constant:
             values[:, self._constant] = 0.0
         return np.cumsum(steps), values
+

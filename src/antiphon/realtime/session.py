@@ -289,8 +289,7 @@ class Session:
             self._start_answer(now + ANSWER_LEAD_S)
         if self._answer:
             while len(self._pending) < self.config.ahead_frames:
-                dt_s, features = self.engine.sample(self.rng, self.config.min_dt_s)
-                self.engine.feed(features, dt_s)
+                dt_s, features = self.engine.answer(self.rng, self.config.min_dt_s)
                 # the first frame goes out at the threshold; each next one dt after the one before
                 deadline = self._answer_clock if self._answered_frames == 0 else self._answer_clock + dt_s
                 self._answer_clock = deadline

@@ -57,7 +57,7 @@ def sharpness(model_dir: Path | str, corpus: Corpus, settings: MeasureSettings) 
     scale, length = info.training.scale_factor, info.training.sequence_length
     batches = {}
     for split in ("train", "validation"):
-        windows = make_windows(corpus.segments(split, scale), length, 1)
+        windows = make_windows(corpus.segments(split, scale), length, 1, info.model.level_steps)
         picked = torch.from_numpy(evenly_spaced(len(windows), settings.windows))
         x, y = windows.batch(picked)
         batches[split] = (x.double(), y.double())
@@ -144,6 +144,7 @@ def prediction_example(model_dir: Path | str, corpus: Corpus, config: EvaluateCo
     from antiphon.realtime.engine import Engine
 
     engine = Engine.from_model_dir(model_dir)
+    engine.pi_temperature, engine.sigma_temperature = config.pi_temperature, config.sigma_temperature
     info = engine.info
     names, scaler = info.feature_names, info.scaler
     dt_modelled, hop = info.timing.dt_modelled, info.timing.hop_s

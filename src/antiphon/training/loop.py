@@ -1,10 +1,12 @@
 """The training loop: train(corpus, config, folder) -> TrainResult, readable top to bottom.
 
 Per epoch: shuffle the training windows (the order is a pure function of seed and epoch),
-then per batch dequantise (uniform noise within each column's resolution, fresh every batch),
-forward, NLL (+ L1/L2), backward, clip, step; then the validation NLL, the
-history record, the best weights, and an atomic checkpoint of the whole state. Early stopping
-ends the run after ``patience`` epochs without a lower validation loss; a non-finite loss ends it
+then per batch: transpose (``transpose``: chroma rotated per window), dequantise (uniform
+noise within each column's resolution, fresh every batch), add ``input_noise`` to the inputs
+alone, forward (the last ``rollout_steps`` of each window on the model's own draws), NLL
+(+ L1/L2), backward, clip, step; then the validation NLL, the history record, the best
+weights, and an atomic checkpoint of the whole state. Early stopping ends the run after
+``patience`` epochs without a lower validation loss; a non-finite loss ends it
 as diverged. ``resume=True`` continues from the checkpoint and reaches the same weights as an
 uninterrupted run with the same seed (same machine, same thread count).
 """
@@ -29,6 +31,7 @@ from antiphon.errors import DataError, ModelError
 from antiphon.model.directory import CHECKPOINT_FILE, META_FILE, Timing, write_history, write_model_files
 from antiphon.model.mdn import mdn_nll
 from antiphon.model.mdrnn import MDRNN
+from antiphon.feature_names import chroma_columns
 from antiphon.training.optimizers import Optimizer
 from antiphon.training.windows import Windows, make_windows
 
@@ -102,10 +105,17 @@ def train(
     folder = Path(folder)
     report = progress or _Silent()
     widths = corpus.resolution() * cfg.scale_factor if cfg.dequantise else np.zeros(corpus.dimension)
-    train_windows = make_windows(corpus.segments("train", cfg.scale_factor), cfg.sequence_length, cfg.window_stride)
-    val_windows = make_windows(corpus.held_out_segments("validation", cfg.scale_factor, widths), cfg.sequence_length, 1)
-    test_windows = make_windows(corpus.held_out_segments("test", cfg.scale_factor, widths), cfg.sequence_length, 1)
+    level = config.model.level_steps
+    train_windows = make_windows(corpus.segments("train", cfg.scale_factor), cfg.sequence_length, cfg.window_stride, level)
+    val_windows = make_windows(corpus.held_out_segments("validation", cfg.scale_factor, widths), cfg.sequence_length, 1, level)
+    test_windows = make_windows(corpus.held_out_segments("test", cfg.scale_factor, widths), cfg.sequence_length, 1, level)
     noise_widths = torch.as_tensor(widths, dtype=torch.float32) if cfg.dequantise else None
+    chroma = chroma_columns(corpus.columns) if cfg.transpose else None  # corpora without the chroma vector: no-op
+    input_noise = None
+    if cfg.input_noise > 0:  # a fraction of the range: scaled like the rows; dt (when modelled) is left alone
+        input_noise = torch.full((corpus.dimension,), cfg.input_noise * cfg.scale_factor)
+        if corpus.dt_modelled:
+            input_noise[0] = 0.0
     for split, windows in (("training", train_windows), ("validation", val_windows)):
         if len(windows) == 0:
             raise DataError(
@@ -138,8 +148,11 @@ def train(
         order = torch.randperm(len(train_windows), generator=generator)
         loss_sum, seen, diverged = 0.0, 0, False
         for first in range(0, len(train_windows), cfg.batch_size):
-            x, y = train_windows.batch(order[first : first + cfg.batch_size], noise_widths, generator)  # (B, T, D) each
-            (mu, sigma, logits), _ = model(x)
+            x, y = train_windows.batch(order[first : first + cfg.batch_size], noise_widths, generator, input_noise, chroma)  # (B, T, D) each
+            if cfg.rollout_steps:
+                mu, sigma, logits = model.rollout(x, cfg.rollout_steps, generator)
+            else:
+                (mu, sigma, logits), _ = model(x)
             loss = mdn_nll(mu, sigma, logits, y)
             if not torch.isfinite(loss):
                 diverged = True
