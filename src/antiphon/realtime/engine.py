@@ -25,12 +25,17 @@ DTYPE = np.float32
 
 
 class Engine:
-    """Stateful one-step MDRNN: :meth:`feed` frames, :meth:`sample` the next, :meth:`reset`.
+    """Stateful one-step MDRNN: :meth:`feed` frames, :meth:`sample` the next (:meth:`answer`: and feed
+    it back), :meth:`reset`.
 
     Frames are in instrument units (the model's features, in its order) with ``dt_s`` in
     seconds; scaling, clipping and the model's scale factor are applied inside. A model that does
     not model dt (frames at a fixed hop, ``info.timing``) ignores the ``dt_s`` it is fed and answers
     at its hop; one that does samples dt with its own temperature, within the training range.
+    Where the model sees a running level (``model.level_steps``), the engine updates it with every
+    frame fed, the performer's or its own; with ``model.skip`` the head also reads the input row,
+    with ``model.residual`` its means are offsets from the frame. Every sampled frame is a frame of
+    the format: clipped to the training range, chroma max-normalised.
 
     Written for a step of a few dozen NumPy calls (the cost at these sizes is per call, not per
     multiply): each layer's gate rows are reordered to (input, forget, output, cell) so one tanh
