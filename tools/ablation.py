@@ -9,8 +9,10 @@ and written to OUT_DIR/ablation.md, with the baselines' values from the first va
 
 Run, for example::
 
-    .venv/bin/python tools/ablation.py CORPUS_DIR OUT_DIR --base training.epochs=12 \\
-        --variant paper= --variant residual=model.residual=true
+    .venv/bin/python tools/ablation.py CORPUS_DIR OUT_DIR --base training.epochs=12 --base training.patience=4 \\
+        --variant default= \\
+        --variant paper=model.residual=false,model.skip=false,model.level_steps=0,training.transpose=false \\
+        --variant no_level=model.level_steps=0
 
 A variant folder that already holds a report is read, and one that holds a trained model is only
 evaluated: an interrupted ablation continues where it stopped.
