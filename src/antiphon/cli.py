@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from antiphon import __version__
+from antiphon.config import PI_TEMPERATURE, SIGMA_TEMPERATURE
 from antiphon.errors import AntiphonError
 
 if TYPE_CHECKING:
@@ -210,8 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--prompt-start-ms", type=float, help="generate.prompt_start_ms: where the prompt starts on the file's clock (default: its first frame)"
     )
     generate.add_argument("--duration-s", type=float, help="generate.duration_s (default 5)")
-    generate.add_argument("--pi-temperature", type=float, help="generate.pi_temperature (default 1)")
-    generate.add_argument("--sigma-temperature", type=float, help="generate.sigma_temperature (default 1)")
+    generate.add_argument(
+        "--pi-temperature", type=float, help=f"generate.pi_temperature (default {PI_TEMPERATURE:g}, as serve and evaluate; 1 = the model's own weights)"
+    )
+    generate.add_argument(
+        "--sigma-temperature", type=float, help=f"generate.sigma_temperature (default {SIGMA_TEMPERATURE:g}, as serve and evaluate; 1 = the model's own spread)"
+    )
     generate.add_argument("--seed", type=int, help="generate.seed (default 0)")
     _add_config_options(generate)
 

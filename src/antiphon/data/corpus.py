@@ -233,6 +233,8 @@ def build_corpus(documents: Sequence[AnalysisDocument], config: CorpusConfig | N
 
 def resplit(corpus: Corpus, config: CorpusConfig) -> Corpus:
     """The same rows split (and the scaler fitted) by ``config``, e.g. a study's 10 % validation.
+    The rows are the corpus's as built: quiet frames stay marked as they were (``quiet_margin_db``
+    acts in :func:`build_corpus`).
 
     Raises:
         DataError: ``config`` selects other features than the corpus holds, or the split fails

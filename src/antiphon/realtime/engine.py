@@ -118,7 +118,8 @@ class Engine:
         h = self.n_units
         self._buffers = [np.zeros((self.input_size if layer == 0 else h) + h, dtype=DTYPE) for layer in range(self.n_layers)]
         self._cells = [np.zeros(h, dtype=DTYPE) for _ in range(self.n_layers)]
-        self._output: np.ndarray | None = None  # last layer's h after the last step, None before any
+        self._head_input = np.zeros(h + self.input_size, dtype=DTYPE)  # with skip: [last layer's h, input row]
+        self._output: np.ndarray | None = None  # what the head reads after the last step, None before any
 
     def get_state(self) -> tuple:
         """A snapshot to :meth:`set_state` back (to undo frames that were generated but never played)."""
@@ -194,11 +195,10 @@ class Engine:
             buffer[-h:] = out  # the recurrent input of this layer's next step
             if layer + 1 < self.n_layers:
                 self._buffers[layer + 1][:h] = out
-        if self.skip:  # the head reads [out, input row] from its own buffer (a new one each step: snapshots keep theirs)
-            head = np.empty(h + self.input_size, dtype=DTYPE)
-            head[:h] = out
-            head[h:] = self._buffers[0][: self.input_size]
-            out = head
+        if self.skip:  # the head reads [out, input row] from its own buffer (snapshots copy it)
+            self._head_input[:h] = out
+            self._head_input[h:] = self._buffers[0][: self.input_size]
+            out = self._head_input
         self._output = out
 
     def _last_output(self) -> np.ndarray:
@@ -292,8 +292,7 @@ class Engine:
         weights = np.exp(logits - logits.max())
         row = (weights / weights.sum()) @ mu / self.scale
         o = self._offset
-        features = np.minimum(np.maximum(row[o:], 0.0), 1.0).astype(np.float64) * self._span + self._minimum
-        return self._dt(float(row[0]), min_dt_s), self._valid(features)
+        return self._dt(float(row[0]), min_dt_s), self._instrument(row[o:], True)
 
     def continue_for(
         self, duration_s: float, rng: np.random.Generator, *, min_dt_s: float = 0.001, clip: bool = True, mean: bool = False
@@ -326,4 +325,3 @@ class Engine:
         if self._any_constant:
             values[:, self._constant] = 0.0
         return np.cumsum(steps), values
-

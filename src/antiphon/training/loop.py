@@ -28,10 +28,10 @@ from antiphon.atomic import atomic_path
 from antiphon.config import Config, to_dict
 from antiphon.data.corpus import Corpus, corpus_fingerprint
 from antiphon.errors import DataError, ModelError
+from antiphon.feature_names import chroma_columns
 from antiphon.model.directory import CHECKPOINT_FILE, META_FILE, Timing, write_history, write_model_files
 from antiphon.model.mdn import mdn_nll
 from antiphon.model.mdrnn import MDRNN
-from antiphon.feature_names import chroma_columns
 from antiphon.training.optimizers import Optimizer
 from antiphon.training.windows import Windows, make_windows
 
