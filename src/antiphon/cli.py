@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
             "record its answer (OUTDIR/live, session log in OUTDIR/sessions); last, run a small optimizer\n"
             "study on a local Dask cluster (three optimizers x two seeds, 4 epochs: OUTDIR/study/report.html).\n"
             "The demo trains 12 epochs unless --set training.epochs=N says otherwise (the study keeps its\n"
-            "own spec); about six minutes on 2 cores."
+            "own spec); about five minutes on 2 cores."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
