@@ -155,6 +155,15 @@ def test_bad_config_on_the_command_line(tmp_path, capsys):
     assert not (tmp_path / "o" / "tone.json").exists()
 
 
+def test_a_yin_floor_the_frame_cannot_reach_is_a_setting_error(tmp_path, capsys):
+    path = tmp_path / "tone.wav"
+    sf.write(path, sine(440.0, 0.2), SR)
+    code, stdout, stderr = run(capsys, "analyze", str(path), "-o", str(tmp_path / "o"), "--set", "analysis.yin_min_freq_hz=20")
+    assert code == 2 and stdout == "" and stderr.count("\n") == 1, stderr
+    assert "analysis.yin_min_freq_hz=20" in stderr and "analysis.n_fft" in stderr and "Traceback" not in stderr
+    assert not (tmp_path / "o").exists() or not list((tmp_path / "o").iterdir())
+
+
 def test_config_command_prints_toml(capsys):
     code, stdout, _ = run(capsys, "config", "--set", "analysis.hop_length=300")
     assert code == 0 and "hop_length = 300" in stdout

@@ -430,6 +430,11 @@ class RealtimeConfig:
     pi_temperature: float = setting(PI_TEMPERATURE, "temperature of the mixture weights at start (as generate's)")
     sigma_temperature: float = setting(SIGMA_TEMPERATURE, "variance scale of the sampled component at start (as generate's)")
     dt_temperature: float = setting(1.0, "variance scale of sampled time steps, where the model samples dt")
+    max_answer_s: float = setting(
+        30.0,
+        "call-and-response: an answer ends after this long if the performer has not played again, and the next waits"
+        " for them (0: it plays until they do; the log grows about 25 kB per second of answer)",
+    )
     min_dt_s: float = setting(0.001, "answer frames are at least this far apart, s")
     ahead_frames: int = setting(8, "answer frames generated ahead of their send time")
     receive_buffer_bytes: int = setting(4 << 20, "socket receive buffer (bursts of 5,000 frames fit in 4 MiB)")
@@ -447,6 +452,7 @@ class RealtimeConfig:
                 "pi_temperature must be > 0, sigma_temperature and dt_temperature >= 0",
             ),
             (self.min_dt_s > 0, f"min_dt_s must be > 0, got {self.min_dt_s}"),
+            (self.max_answer_s >= 0, f"max_answer_s must be >= 0 (0: no bound), got {self.max_answer_s}"),
             (self.ahead_frames >= 1, f"ahead_frames must be >= 1, got {self.ahead_frames}"),
             (self.max_packet_bytes >= 64, f"max_packet_bytes must be >= 64, got {self.max_packet_bytes}"),
             (self.max_timetag_ahead_s >= 0, "max_timetag_ahead_s must be >= 0"),
@@ -497,13 +503,6 @@ def load_config(path: Path | str | None = None, overrides: Sequence[str] = ()) -
     if overrides:
         source = f"{path} with --set" if path is not None else "--set"
     return _construct(Config, data, source)
-
-
-def apply_override(config: Config, item: str) -> Config:
-    """Return ``config`` with one ``section.key=value`` override applied (see :func:`load_config`)."""
-    key, value = _parse_override(item)
-    data = _checked(Config, _merge(to_dict(config), key.split("."), value), f"--set {item}", prefix="")
-    return _construct(Config, data, f"--set {item}")
 
 
 def _parse_override(item: str) -> tuple[str, Any]:

@@ -43,7 +43,7 @@ def load_document(path: Path, config: Config) -> AnalysisDocument:
     if path.suffix.lower() == ".json":
         return read_analysis(path)
     if path.suffix.lower() == ".jsonl":
-        from antiphon.realtime.session_log import read_session_log
+        from antiphon.data.session_log import read_session_log
 
         return read_session_log(path)
     from antiphon.analysis import analyze_audio

@@ -169,7 +169,6 @@ def status(session, receiver, performer) -> dict:
 def log_events(session) -> list[dict]:
     import json
 
-    session.log.flush()
     return [json.loads(line) for line in session.log.path.read_text().splitlines()]
 
 

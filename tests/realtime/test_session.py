@@ -11,31 +11,59 @@ from pythonosc.osc_bundle_builder import OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from antiphon.realtime.session import osc_datagram
-from antiphon.realtime.session_log import read_session_log
+from antiphon.data.session_log import read_session_log
 from tests.realtime.conftest import log_events, status
 
 PREDICTION = "/antiphon/prediction"
 
 
 def test_call_and_response_end_to_end(live, receiver):
+    """Order and causality only (how soon an answer leaves is benchmarks/realtime.py's to measure)."""
     session, performer = live(silence_s=0.15)
     last = performer.frames(30)
-    answers = receiver.wait_for(PREDICTION, 12, timeout=3.0)
+    answers = receiver.wait_for(PREDICTION, 12, timeout=10.0)
     assert len(answers) >= 12
-    first_delay = answers[0][0] - last - 0.15
-    assert 0.0 <= first_delay < 0.050  # after the silence (benchmarks/realtime.py measures how soon: < 2 ms)
+    assert answers[0][0] > last + 0.15  # not before the silence threshold
     assert all(len(args) == 3 and all(np.isfinite(args)) for _, _, args in answers)
-    # each frame leaves at its planned time: arrivals keep the planned intervals
-    planned = [e["planned_ms"] for e in log_events(session) if e.get("kind") == "out"][:10]
-    arrived = [1000 * a[0] for a in answers[:10]]
-    interval_error = np.abs(np.diff(arrived) - np.diff(planned))  # ms; the receiving thread adds its own jitter
-    assert np.median(interval_error) < 2.0 and interval_error.max() < 50.0, interval_error
-    # the performer plays again: the answer stops within one frame
-    resumed = performer.send("/antiphon/frame", 1000.0, 2.0, 0.5)
-    time.sleep(0.1)  # shorter than the silence: no new answer yet
-    assert len([a for a in receiver.at(PREDICTION) if a[0] > resumed]) <= 1
-    counters = status(session, receiver, performer)
+    events = log_events(session)
+    heard = [e for e in events if e.get("kind") == "in"]
+    start = next(e for e in events if e.get("kind") == "answer")
+    sent = [e for e in events if e.get("kind") == "out"]
+    # the answer is planned at the threshold, after the last frame heard, and each frame at its deadline
+    assert start["t_ms"] >= heard[-1]["t_ms"] + 150.0 - 1e-3
+    assert sent[0]["planned_ms"] == pytest.approx(start["t_ms"], abs=1e-3)
+    assert all(b["planned_ms"] > a["planned_ms"] for a, b in zip(sent, sent[1:]))
+    # what arrived is what the log says was sent, in the same order (float32 on the wire)
+    np.testing.assert_allclose([a[2] for a in answers[:10]], [e["values"] for e in sent[:10]], rtol=1e-6)
+    # the performer plays again: the receive thread refuses the rest of the answer at once
+    performer.send("/antiphon/frame", 1000.0, 2.0, 0.5)
+    counters = status(session, receiver, performer)  # answered after the frame: the frame was handled
     assert counters["frames_in"] == 31 and counters["answers"] == 1 and counters["rejected"] == 0
+    events = log_events(session)
+    resumed = [e for e in events if e.get("kind") == "in"][-1]
+    late = [e for e in events if e.get("kind") == "out" and e["t_ms"] > resumed["t_ms"]]
+    assert len(late) <= 1  # at most a frame that was already on its way
+
+
+def test_a_long_answer_ends_at_its_bound_and_the_next_waits_for_the_performer(live, receiver):
+    session, performer = live(silence_s=0.05, max_answer_s=0.1)
+    performer.frames(5)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not any(e.get("kind") == "answer_end" for e in log_events(session)):
+        time.sleep(0.02)
+    time.sleep(0.3)  # six silence thresholds: no second answer may start without the performer
+    assert status(session, receiver, performer)["answers"] == 1
+    events = log_events(session)
+    planned = [e["planned_ms"] for e in events if e.get("kind") == "out"]
+    hop_ms = 1000 * session.engine.info.timing.hop_s
+    assert planned and planned[-1] - planned[0] < 100.0 + hop_ms + 1e-3  # nothing planned past the bound
+    (end,) = [e for e in events if e.get("kind") == "answer_end"]
+    assert end["answer"] == 1 and end["t_ms"] >= planned[-1]
+    performer.send("/antiphon/frame", 1000.0, 2.0, 0.5)  # the performer plays: the next answer follows
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and status(session, receiver, performer)["answers"] < 2:
+        time.sleep(0.02)
+    assert status(session, receiver, performer)["answers"] == 2
 
 
 def test_filter_answers_every_frame(live, receiver):
@@ -67,23 +95,25 @@ def test_control_messages(live, receiver):
     performer.send("/antiphon/pi_temperature", 0.5)
     performer.send("/antiphon/sigma_temperature", 0.0)
     performer.send("/antiphon/mode", "filter")
-    time.sleep(0.1)
+    status(session, receiver, performer)  # the round trip: every control before it has been applied
     assert (session.engine.pi_temperature, session.engine.sigma_temperature, session.mode.name) == (0.5, 0.0, "filter")
     performer.send("/antiphon/frame", 1000.0, 2.0, 0.5)
     assert len(receiver.wait_for(PREDICTION, 1)) == 1  # filter mode now
     performer.send("/antiphon/mode", "callresponse")
+    performer.send("/antiphon/reset")  # forget the filter-mode frame: nothing to answer yet
     performer.send("/antiphon/silence_s", 0.05)
-    time.sleep(0.05)
-    sent = performer.send("/antiphon/frame", 1000.0, 2.0, 0.5)
-    time.sleep(0.2)
-    after = [a for a in receiver.at(PREDICTION) if a[0] > sent]
-    assert after and after[0][0] - sent == pytest.approx(0.05, abs=0.03)  # the new silence threshold
-    performer.send("/antiphon/reset")
-    time.sleep(0.1)
-    kinds = [(e.get("kind"), e.get("name"), e.get("mode")) for e in log_events(session)]
+    status(session, receiver, performer)
+    before = len(receiver.at(PREDICTION))
+    performer.send("/antiphon/frame", 1000.0, 2.0, 0.5)
+    assert len(receiver.wait_for(PREDICTION, before + 1, timeout=4.0)) > before  # long before the old 5 s threshold
+    counters = status(session, receiver, performer)
+    events = log_events(session)
+    (answer,) = [e for e in events if e.get("kind") == "answer"]  # the only answer: to the last frame
+    heard = [e for e in events if e.get("kind") == "in"][-1]
+    assert answer["t_ms"] - heard["t_ms"] >= 50.0 - 1e-3  # planned at the new threshold, not before it
+    kinds = [(e.get("kind"), e.get("name"), e.get("mode")) for e in events]
     assert ("control", "pi_temperature", None) in kinds and ("control", "silence_s", None) in kinds
     assert ("mode", None, "filter") in kinds and ("reset", None, None) in kinds
-    counters = status(session, receiver, performer)
     assert {"frames_in", "frames_out", "rejected", "late_frames", "send_error_ms_p99", "feed_latency_ms_p50"} <= set(counters)
 
 
@@ -145,6 +175,6 @@ def test_the_log_reads_back_as_training_data(live, receiver, tmp_path):
     document = read_session_log(session.log.path)
     assert document.n_frames == 60
     np.testing.assert_allclose(document.features["SpectralCentroid"], 1000.0 + 10 * np.arange(60))
-    assert np.all(np.diff(document.times_ms) > 0) and np.median(np.diff(document.times_ms)) == pytest.approx(10, abs=2)
+    assert np.all(np.diff(document.times_ms) > 0)  # in the order heard (their spacing is the machine's, not asserted)
     features = '["SpectralCentroid", "SpectralSkewness", "Chroma01"]'
     assert main(["dataset", str(session.log.path), "-o", str(tmp_path / "corpus"), "--set", f"corpus.features={features}"]) == 0

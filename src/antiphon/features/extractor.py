@@ -105,7 +105,16 @@ class FrameAnalyzer:
         # A frame is silent when its window-normalised mean square is below silence_dbfs.
         self._silence_sum = 10.0 ** (cfg.silence_dbfs / 10.0) * float(np.dot(self.window, self.window))
         # Fail now, not on the first frame, when Yin cannot run on this frame size.
-        yin(np.zeros((1, cfg.n_fft)), sample_rate_hz=self.sample_rate_hz, **self._yin_args())
+        try:
+            yin(np.zeros((1, cfg.n_fft)), sample_rate_hz=self.sample_rate_hz, **self._yin_args())
+        except ValueError:
+            rate = self.sample_rate_hz / (1 << cfg.yin_downsampling)  # Hz, after Yin's downsampling
+            lowest, highest = rate / (cfg.n_fft // (1 << cfg.yin_downsampling) - 3), rate
+            raise ConfigError(
+                f"analysis.yin_min_freq_hz={cfg.yin_min_freq_hz:g}: Yin on {cfg.n_fft}-sample frames (analysis.n_fft) "
+                f"at {self.sample_rate_hz:g} Hz, downsampled by {1 << cfg.yin_downsampling} (analysis.yin_downsampling), "
+                f"reaches from {lowest:.1f} to {highest:.0f} Hz: set a value in that range, a larger n_fft, or 0 (as low as the frame allows)"
+            ) from None
 
     def _yin_args(self) -> dict:
         cfg = self.config

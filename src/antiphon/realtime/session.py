@@ -12,7 +12,9 @@ Threads:
   absolute deadline.
 
 An answer starts at the silence threshold (the first frame is sent then) and frame n follows
-at the threshold + dt_2 + ... + dt_n, the sampled time steps.
+at the threshold + dt_2 + ... + dt_n, the sampled time steps. It stops when the performer plays
+again or, in call-and-response, after ``realtime.max_answer_s``; then the next answer waits
+for the performer.
 """
 
 from __future__ import annotations
@@ -288,7 +290,7 @@ class Session:
         elif self.mode.play_alone and not self._answer:
             self._start_answer(now + ANSWER_LEAD_S)
         if self._answer:
-            while len(self._pending) < self.config.ahead_frames:
+            while len(self._pending) < self.config.ahead_frames and not self._answer_full():
                 dt_s, features = self.engine.answer(self.rng, self.config.min_dt_s)
                 # the first frame goes out at the threshold; each next one dt after the one before
                 deadline = self._answer_clock if self._answered_frames == 0 else self._answer_clock + dt_s
@@ -296,6 +298,11 @@ class Session:
                 self._answered_frames += 1
                 seq = self._schedule(deadline, features, answer=self._answer)
                 self._pending.append((seq, self.engine.get_state()))
+
+    def _answer_full(self) -> bool:
+        """Whether the answer has reached ``realtime.max_answer_s`` (call-and-response only; solo plays on)."""
+        limit = self.config.max_answer_s
+        return bool(limit) and self.mode.answer_after_silence and self._answer_clock - self._answer_start >= limit
 
     def _start_answer(self, t0: float) -> None:
         self.stats.answers += 1
@@ -353,6 +360,10 @@ class Session:
                 self._last_heard_state = snapshot
                 self._last_heard = sent_at
                 break
+        if not self._pending and self._answer_full():  # its last frame has left: the next answer waits for the performer
+            self.log.event("answer_end", at=sent_at, answer=answer)
+            self._answer = 0
+            self._last_input = None
 
     # ------------------------------------------------------------------ status
 
@@ -379,7 +390,3 @@ class Session:
         for key, value in self.status().items():
             pairs.extend([key, value])
         return pairs
-
-
-def _first_line(doc: str | None, default: str) -> str:
-    return (doc or default).strip().splitlines()[0]

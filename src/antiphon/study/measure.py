@@ -3,7 +3,7 @@ and an input-then-prediction example.
 
 Sharpness (:func:`sharpness`) is measured on fixed windows, evenly spaced over the training split
 (and as many validation windows, for the generalisation gap), in float64 with oneDNN off: double
-backward through the LSTM is exact there and faster (reference notes, optim.md section 3). The
+backward through the LSTM is exact there and faster (docs/study.md, "Sharpness of the minimum"). The
 1/sigma^2 confound is controlled per dimension: the pi-weighted log sigma of every dimension is
 reported, and the smallest of them (the dimension whose curvature dominates the top eigenvalue)
 is held fixed in the report's partial correlations; the eigenvalues are measured again with

@@ -7,7 +7,7 @@ fixed evaluation subset and a quadratic with a known Hessian in the tests.
 - :func:`extreme_eigenvalues`: both ends of the Hessian spectrum (the algebraically largest and
   smallest eigenvalues) by ARPACK's Lanczos (``scipy.sparse.linalg.eigsh``) on the
   Hessian-vector-product operator (double backward; on CPU run the model with oneDNN off, which
-  is faster and supports it everywhere, see docs/reference notes), each with its residual
+  is faster and supports it everywhere, see docs/study.md), each with its residual
   ||Hv - lambda v|| / |lambda|: plain power iteration stopped on a stalled Rayleigh quotient can
   return a number that is no eigenvalue at all (2.79 for diag(3, -3, 1)).
 - :func:`epsilon_sharpness`: Keskar et al.'s largest loss increase in the box
