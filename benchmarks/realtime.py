@@ -29,8 +29,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from antiphon.realtime.engine import Engine  # noqa: E402
-from antiphon.realtime.session import osc_datagram  # noqa: E402
+from antiphon.model.engine import Engine  # noqa: E402
+from antiphon.realtime.osc import osc_datagram  # noqa: E402
 
 IMPSY_STEP_US = (165.0, 355.0)
 ROOT = Path(__file__).resolve().parents[1]

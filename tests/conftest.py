@@ -1,4 +1,4 @@
-"""Shared fixtures: real demo recordings and synthetic signals with known answers."""
+"""Shared fixtures: real demo recordings, synthetic signals with known answers, tiny trained models."""
 
 from __future__ import annotations
 
@@ -73,3 +73,45 @@ def tiny_corpus():
 
     documents = [synthetic_document(300, phase, f"take{i}.json") for i, phase in enumerate((0.0, 1.0, 2.0))]
     return build_corpus(documents, tiny_config().corpus)
+
+
+# ------------------------------------------------------------------ tiny trained models (engine, real time, generate)
+
+
+def _trained_model(folder: Path, jitter: float = 0.0, **model) -> Path:
+    """A tiny model (:func:`tiny_config`, 2 epochs, ``model`` settings changed) trained on three
+    synthetic takes (times irregular by ``jitter`` of a hop when not 0: dt becomes a dimension)."""
+    import dataclasses
+
+    from antiphon.data.corpus import build_corpus
+    from antiphon.training.loop import train
+
+    documents = [synthetic_document(300, phase, f"take{i}.json", jitter=jitter) for i, phase in enumerate((0.0, 1.0, 2.0))]
+    config = tiny_config(epochs=2)
+    config = dataclasses.replace(config, model=dataclasses.replace(config.model, **model))
+    train(build_corpus(documents, config.corpus), config, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory) -> Path:
+    """Frames at a fixed hop: no dt dimension."""
+    return _trained_model(tmp_path_factory.mktemp("rt") / "model")
+
+
+@pytest.fixture(scope="session")
+def timed_model_dir(tmp_path_factory) -> Path:
+    """A model of irregular frames (session-log-like times): dt is its first dimension."""
+    return _trained_model(tmp_path_factory.mktemp("rt") / "timed", jitter=0.4)
+
+
+@pytest.fixture(scope="session")
+def residual_model_dir(tmp_path_factory) -> Path:
+    """A model whose mixture means are offsets from the current frame (model.residual)."""
+    return _trained_model(tmp_path_factory.mktemp("rt") / "residual", residual=True)
+
+
+@pytest.fixture(scope="session")
+def level_model_dir(tmp_path_factory) -> Path:
+    """A residual model that sees each frame's running level, with a head that also sees its input (model.skip)."""
+    return _trained_model(tmp_path_factory.mktemp("rt") / "level", residual=True, skip=True, level_steps=8)

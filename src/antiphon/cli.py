@@ -597,7 +597,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from antiphon.realtime.engine import Engine
+    from antiphon.model.engine import Engine
     from antiphon.realtime.session import Session
     from antiphon.realtime.session_log import default_log_path
 

@@ -162,7 +162,7 @@ def live_figure_stats(path: Path) -> tuple[int, float]:
 
 def _serve_and_record(model_dir: Path, prompt_path: Path, out_dir: Path, config: Config) -> tuple[Path, Path, Path]:
     """Serve the model, play the prompt into it over OSC, record the answer as JSON + PNG."""
-    from antiphon.realtime.engine import Engine
+    from antiphon.model.engine import Engine
     from antiphon.realtime.rehearsal import rehearse
     from antiphon.render.plots import plot_continuation, save_figure
 

@@ -19,7 +19,7 @@ from antiphon.config import GenerateConfig, to_dict
 from antiphon.data.analysis_json import FORMAT_VERSION, AnalysisDocument, read_analysis, write_analysis
 from antiphon.data.corpus import rows_from_document
 from antiphon.errors import DataError
-from antiphon.realtime.engine import Engine
+from antiphon.model.engine import Engine
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import json
 import numpy as np
 
 from antiphon.model.directory import load_model
-from antiphon.realtime.engine import Engine
+from antiphon.model.engine import Engine
 from antiphon.training.loop import train
 from tests.conftest import tiny_config
 

@@ -1,4 +1,4 @@
-"""A tiny trained model, a UDP receiver, and a running session for the real-time tests."""
+"""A UDP receiver, a performer and a running session for the real-time tests (the tiny trained models: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -11,60 +11,9 @@ import pytest
 from pythonosc.osc_message import OscMessage
 
 from antiphon.config import RealtimeConfig
-from antiphon.realtime.engine import Engine
-from antiphon.realtime.session import Session, osc_datagram
-from antiphon.training.loop import train
-from tests.conftest import tiny_config
-
-
-@pytest.fixture(scope="session")
-def model_dir(tmp_path_factory):
-    from antiphon.data.corpus import build_corpus
-    from tests.conftest import synthetic_document
-
-    documents = [synthetic_document(300, phase, f"take{i}.json") for i, phase in enumerate((0.0, 1.0, 2.0))]
-    config = tiny_config(epochs=2)
-    folder = tmp_path_factory.mktemp("rt") / "model"
-    train(build_corpus(documents, config.corpus), config, folder)
-    return folder
-
-
-@pytest.fixture(scope="session")
-def timed_model_dir(tmp_path_factory):
-    """A model of irregular frames (session-log-like times): dt is its first dimension."""
-    from antiphon.data.corpus import build_corpus
-    from tests.conftest import synthetic_document
-
-    documents = [synthetic_document(300, phase, f"take{i}.json", jitter=0.4) for i, phase in enumerate((0.0, 1.0, 2.0))]
-    config = tiny_config(epochs=2)
-    folder = tmp_path_factory.mktemp("rt") / "timed"
-    train(build_corpus(documents, config.corpus), config, folder)
-    return folder
-
-
-def _variant_model(folder, **model):
-    import dataclasses
-
-    from antiphon.data.corpus import build_corpus
-    from tests.conftest import synthetic_document
-
-    documents = [synthetic_document(300, phase, f"take{i}.json") for i, phase in enumerate((0.0, 1.0, 2.0))]
-    config = tiny_config(epochs=2)
-    config = dataclasses.replace(config, model=dataclasses.replace(config.model, **model))
-    train(build_corpus(documents, config.corpus), config, folder)
-    return folder
-
-
-@pytest.fixture(scope="session")
-def residual_model_dir(tmp_path_factory):
-    """A model whose mixture means are offsets from the current frame (model.residual)."""
-    return _variant_model(tmp_path_factory.mktemp("rt") / "residual", residual=True)
-
-
-@pytest.fixture(scope="session")
-def level_model_dir(tmp_path_factory):
-    """A residual model that sees each frame's running level, with a head that also sees its input (model.skip)."""
-    return _variant_model(tmp_path_factory.mktemp("rt") / "level", residual=True, skip=True, level_steps=8)
+from antiphon.model.engine import Engine
+from antiphon.realtime.osc import osc_datagram
+from antiphon.realtime.session import Session
 
 
 class Receiver:

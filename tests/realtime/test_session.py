@@ -10,7 +10,7 @@ import pytest
 from pythonosc.osc_bundle_builder import OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from antiphon.realtime.session import osc_datagram
+from antiphon.realtime.osc import osc_datagram
 from antiphon.data.session_log import read_session_log
 from tests.realtime.conftest import log_events, status
 

@@ -385,7 +385,7 @@ def evaluate(
         ModelError: a broken model folder.
     """
     from antiphon.model.directory import load_model
-    from antiphon.realtime.engine import Engine
+    from antiphon.model.engine import Engine
 
     if not systems or systems[0] != "model" or set(systems) - set(SYSTEMS):
         raise ValueError(f"systems must start with 'model' and be among {', '.join(SYSTEMS)}, got {list(systems)}")

@@ -1,4 +1,5 @@
-"""OSC transport: a python-osc UDP server whose dispatch counts and drops bad input instead of failing.
+"""OSC transport: a python-osc UDP server whose dispatch counts and drops bad input instead of
+failing, and the encoding of outgoing messages (:func:`osc_datagram`, :func:`float_datagram`).
 
 python-osc's own dispatch sleeps until a bundle's timetag (a far-future bundle makes the server
 deaf), lets wildcard addresses fire handlers, and prints a traceback for non-UTF-8 addresses.
@@ -12,13 +13,16 @@ from __future__ import annotations
 
 import logging
 import socket
+import struct
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from pythonosc.dispatcher import Dispatcher
+from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
 from pythonosc.osc_server import BlockingOSCUDPServer
 
@@ -153,3 +157,31 @@ def float_arguments(params: tuple[Any, ...], count: int, address: str, rejects: 
         rejects.add("not_finite", f"{address} with NaN or infinite values")
         return None
     return values
+
+
+def osc_datagram(address: str, values: list[float] | list[Any]) -> bytes:
+    """An OSC message; all-float messages (every frame) take the fast path of :func:`float_datagram`."""
+    if values and all(type(v) is float for v in values):
+        return float_datagram(address, values)
+    builder = OscMessageBuilder(address=address)
+    for value in values:
+        builder.add_arg(value)
+    return builder.build().dgram
+
+
+@lru_cache(maxsize=16)
+def _float_message_head(address: str, count: int) -> tuple[bytes, struct.Struct]:
+    def padded(text: bytes) -> bytes:
+        return text + b"\0" * (4 - len(text) % 4)
+
+    return padded(address.encode()) + padded(b"," + b"f" * count), struct.Struct(f">{count}f")
+
+
+def float_datagram(address: str, values: Sequence[float]) -> bytes:
+    """An OSC message of float32 arguments, encoded directly.
+
+    python-osc's builder takes about 35 us for 20 floats, on the thread that must also keep the
+    answer schedule; this takes a few. The bytes are identical (a test compares them).
+    """
+    head, packer = _float_message_head(address, len(values))
+    return head + packer.pack(*values)

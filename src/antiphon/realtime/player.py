@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 from antiphon.data.analysis_json import AnalysisDocument
 from antiphon.realtime.scheduler import wait_until
-from antiphon.realtime.session import osc_datagram
+from antiphon.realtime.osc import osc_datagram
 
 
 def play(

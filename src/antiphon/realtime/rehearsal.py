@@ -13,7 +13,7 @@ from pythonosc.osc_message import OscMessage
 
 from antiphon.config import RealtimeConfig
 from antiphon.data.analysis_json import AnalysisDocument
-from antiphon.realtime.engine import Engine
+from antiphon.model.engine import Engine
 from antiphon.realtime.player import play
 from antiphon.realtime.session import Session
 

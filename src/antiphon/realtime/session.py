@@ -21,24 +21,20 @@ from __future__ import annotations
 
 import logging
 import queue
-import struct
 import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pythonosc.osc_message_builder import OscMessageBuilder
 
 from antiphon.config import RealtimeConfig, to_dict
-from antiphon.realtime.engine import Engine
+from antiphon.model.engine import Engine
 from antiphon.realtime.modes import MODES, Mode
-from antiphon.realtime.osc import OscServer, PacketFilter, Rejects, float_arguments
+from antiphon.realtime.osc import OscServer, PacketFilter, Rejects, float_arguments, float_datagram, osc_datagram
 from antiphon.realtime.scheduler import Scheduled, Sender
 from antiphon.realtime.session_log import SessionLog
 
@@ -49,34 +45,6 @@ LATE_S = 0.001
 #: an answer is prepared this long before the silence threshold, so its first frame leaves on time
 #: (if the performer plays meanwhile, the prepared frames are cancelled and the state rolled back)
 ANSWER_LEAD_S = 0.005
-
-
-def osc_datagram(address: str, values: list[float] | list[Any]) -> bytes:
-    """An OSC message; all-float messages (every frame) take the fast path of :func:`float_datagram`."""
-    if values and all(type(v) is float for v in values):
-        return float_datagram(address, values)
-    builder = OscMessageBuilder(address=address)
-    for value in values:
-        builder.add_arg(value)
-    return builder.build().dgram
-
-
-@lru_cache(maxsize=16)
-def _float_message_head(address: str, count: int) -> tuple[bytes, struct.Struct]:
-    def padded(text: bytes) -> bytes:
-        return text + b"\0" * (4 - len(text) % 4)
-
-    return padded(address.encode()) + padded(b"," + b"f" * count), struct.Struct(f">{count}f")
-
-
-def float_datagram(address: str, values: Sequence[float]) -> bytes:
-    """An OSC message of float32 arguments, encoded directly.
-
-    python-osc's builder takes about 35 us for 20 floats, on the thread that must also keep the
-    answer schedule; this takes a few. The bytes are identical (a test compares them).
-    """
-    head, packer = _float_message_head(address, len(values))
-    return head + packer.pack(*values)
 
 
 @dataclass

@@ -141,7 +141,7 @@ def prediction_example(model_dir: Path | str, corpus: Corpus, config: EvaluateCo
     (sampled with ``config.seed``) and what really followed, for ``features`` (those the model has;
     its first four if none), in instrument units with times in ms."""
     from antiphon.evaluation.evaluate import draw_prompts, features_of, times_of
-    from antiphon.realtime.engine import Engine
+    from antiphon.model.engine import Engine
 
     engine = Engine.from_model_dir(model_dir)
     engine.pi_temperature, engine.sigma_temperature = config.pi_temperature, config.sigma_temperature

@@ -11,7 +11,7 @@ import torch
 
 from antiphon.model.directory import load_model
 from antiphon.model.sampling import sample_mixture
-from antiphon.realtime.engine import Engine
+from antiphon.model.engine import Engine
 
 
 @pytest.fixture(params=["constant_hop", "timed", "residual", "level"])
@@ -81,7 +81,7 @@ def test_reset_and_state_snapshots(model_dir):
 
 def test_the_engine_loads_without_torch(model_dir):
     script = (
-        "import sys\nfrom antiphon.realtime.engine import Engine\nfrom antiphon.realtime.session import Session\n"
+        "import sys\nfrom antiphon.model.engine import Engine\nfrom antiphon.realtime.session import Session\n"
         f"Engine.from_model_dir({str(model_dir)!r})\nprint('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
