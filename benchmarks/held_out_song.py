@@ -26,6 +26,7 @@ from antiphon.data.analysis_json import read_analysis  # noqa: E402
 from antiphon.data.corpus import build_corpus, save_corpus  # noqa: E402
 from antiphon.demo import demo_corpus  # noqa: E402
 from antiphon.evaluation.evaluate import evaluate  # noqa: E402
+from antiphon.model.directory import load_model  # noqa: E402
 from antiphon.training.loop import train  # noqa: E402
 
 SONGS = ("escape_from_chaosland", "feelings", "metal_madness", "war_of_freedom")
@@ -51,7 +52,7 @@ def main() -> None:
     print(f"held out: {args.song} ({rows['test']} rows); training on the other three ({rows['train']} train, {rows['validation']} validation rows)")
     result = train(corpus, config, args.out_dir / "model")
     print(f"trained: {result.epochs_run} epochs, best {result.best_epoch} (validation NLL {result.best_val_loss:.2f}), stopped by {result.stopped}")
-    report = evaluate(result.folder, corpus, config.evaluate, args.out_dir / "evaluation")
+    report = evaluate(load_model(result.folder), corpus, config.evaluate, args.out_dir / "evaluation")
     print_evaluation(report)
     print(f"report: {args.out_dir / 'evaluation' / 'report.json'}")
 

@@ -102,8 +102,8 @@ def engine_vs_torch(model: Path, n: int = 5000) -> tuple[np.ndarray, np.ndarray]
     from antiphon.model.sampling import sample_mixture
 
     torch.set_num_threads(1)
-    engine = Engine.from_model_dir(model)
-    torch_model, info = load_model(model)
+    trained = load_model(model)
+    engine, torch_model, info = trained.engine(), trained.network, trained.info
     rng = np.random.default_rng(0)
     features = info.scaler.minimum + 0.5 * (info.scaler.maximum - info.scaler.minimum)
     engine_times, torch_times = np.empty(n + 200), np.empty(n + 200)

@@ -39,7 +39,7 @@ def test_continuation_file_and_figure(model_dir, prompt, tmp_path):
     assert result.prompt_ms.size == 50 and result.prompt_ms[-1] <= 500  # frames at 10, 20, ... 500 ms
     assert result.times_ms[-1] >= 2000 and result.times_ms[-2] < 2000
     assert np.all(np.diff(result.times_ms) >= 1.0 - 1e-9) and result.times_ms[0] >= 1.0 - 1e-9  # min_dt_s = 1 ms
-    _, info = load_model(model_dir)
+    info = load_model(model_dir).info
     assert np.all(result.values >= info.scaler.minimum - 1e-9) and np.all(result.values <= info.scaler.maximum + 1e-9)
     written = json.loads((tmp_path / "out.json").read_text())
     assert written["Device"] == {"name": "test pad"}  # the prompt's layout, other fields kept

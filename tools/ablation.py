@@ -28,6 +28,7 @@ from typing import Any
 from antiphon.config import load_config
 from antiphon.data.corpus import load_corpus, resplit
 from antiphon.evaluation.evaluate import evaluate
+from antiphon.model.directory import load_model
 from antiphon.training.loop import train
 
 #: (label, how to read it from a system's free-running report)
@@ -56,7 +57,7 @@ def run_variant(corpus_dir: Path, out_dir: Path, name: str, overrides: list[str]
         corpus = resplit(corpus, config.corpus)
     if not (folder / "model" / "model.json").exists():
         train(corpus, config, folder / "model")
-    report = evaluate(folder / "model", corpus, config.evaluate, folder / "evaluation")
+    report = evaluate(load_model(folder / "model"), corpus, config.evaluate, folder / "evaluation")
     print(f"{name}: {summary(report)}", flush=True)
     return report
 

@@ -23,6 +23,7 @@ import numpy as np
 from antiphon.config import Config, ModelConfig, TrainingConfig
 from antiphon.data.corpus import load_corpus
 from antiphon.evaluation.evaluate import evaluate
+from antiphon.model.directory import load_model
 from antiphon.training.loop import train
 
 
@@ -46,7 +47,7 @@ def main(corpus_dir: str, out_dir: str, epochs: int = 12) -> None:
     for name, config in variants.items():
         folder = Path(out_dir) / name.split()[0]
         train(corpus, config, folder)
-        reports[name] = evaluate(folder, corpus, config.evaluate)
+        reports[name] = evaluate(load_model(folder), corpus, config.evaluate)
     print(f"{'measure (model only)':32s}" + "".join(f"{n:>28s}" for n in reports))
     first = next(iter(reports.values()))["free_running"]["model"]
     rows = [(f"energy score at {h} s", lambda r, h=h: r["energy_score"][h]) for h in first["energy_score"]]

@@ -549,10 +549,11 @@ def _cmd_render(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from antiphon.data.corpus import load_corpus
     from antiphon.evaluation.evaluate import evaluate
+    from antiphon.model.directory import load_model
 
     config = _load_config(args)
     corpus = load_corpus(args.corpus)
-    report = evaluate(args.model, corpus, config.evaluate, args.out)
+    report = evaluate(load_model(args.model), corpus, config.evaluate, args.out)
     print_evaluation(report)
     if args.out:
         print(f"report: {args.out / 'report.json'}, figures: {args.out / 'answers.png'}, {args.out / 'measures.png'}")

@@ -108,10 +108,11 @@ def run_demo(
     continuation = generate(result.folder, prompt_path, continuation_path, config.generate, plot_path=figure_path)
     from antiphon.evaluation.evaluate import evaluate
     from antiphon.generate import render_continuation
+    from antiphon.model.directory import load_model
 
     answer_wav = generated / "continuation.wav"
     prompt_wav = render_continuation(continuation, answer_wav)
-    evaluation = evaluate(result.folder, corpus, config.evaluate, out_dir / "evaluation")
+    evaluation = evaluate(load_model(result.folder), corpus, config.evaluate, out_dir / "evaluation")
     live_path, live_figure, session_log = _serve_and_record(result.folder, prompt_path, out_dir, config)
     study_dir, study_report = _small_study(corpus_dir, out_dir / "study", study_progress)
     return DemoResult(

@@ -12,6 +12,7 @@ from antiphon.config import CorpusConfig, EvaluateConfig
 from antiphon.data.corpus import build_corpus, save_corpus
 from antiphon.errors import DataError
 from antiphon.evaluation.evaluate import REFERENCE, SYSTEMS, evaluate, headline
+from antiphon.model.directory import load_model
 from antiphon.training.loop import train
 from tests.conftest import FEATURES, synthetic_document, tiny_config
 
@@ -34,7 +35,7 @@ def trained(tmp_path_factory):
 
 def test_report_has_every_number_and_figure(trained, tmp_path):
     folder, corpus = trained
-    report = evaluate(folder / "model", corpus, SMALL, tmp_path / "report")
+    report = evaluate(load_model(folder / "model"), corpus, SMALL, tmp_path / "report")
     assert set(report["free_running"]) == {*SYSTEMS, REFERENCE} and report["n_prompts"] == 6
     assert report["timing"]["dt_modelled"] is False and report["timing"]["hop_s"] == pytest.approx(0.01)
     model = report["free_running"]["model"]
@@ -62,13 +63,13 @@ def test_the_model_nll_is_the_training_loss_on_the_same_steps(trained):
     """Teacher-forced NLL of the model equals the training loop's NLL over the same dequantised steps."""
     import torch
 
-    from antiphon.model.directory import load_model
     from antiphon.model.level import with_level
     from antiphon.model.mdn import mdn_log_likelihood
 
     folder, corpus = trained
-    model, info = load_model(folder / "model")
-    report = evaluate(folder / "model", corpus, SMALL, systems=("model",))
+    trained = load_model(folder / "model")
+    model, info = trained.network, trained.info
+    report = evaluate(trained, corpus, SMALL, systems=("model",))
     rows = corpus.held_out_segments("test", info.training.scale_factor, info.resolution * info.training.scale_factor)
     with torch.no_grad():
         steps = [
@@ -101,13 +102,13 @@ def test_the_headline_names_every_loss_with_both_values():
 def test_refusals(trained, tmp_path):
     folder, corpus = trained
     with pytest.raises(DataError, match="lasts 1.00 s; a 2000 ms prompt and 0.05 s of what followed need more"):
-        evaluate(folder / "model", corpus, dataclasses.replace(SMALL, prompt_ms=2000))
+        evaluate(load_model(folder / "model"), corpus, dataclasses.replace(SMALL, prompt_ms=2000))
     no_test = build_corpus([synthetic_document(400)], CorpusConfig(features=FEATURES, train_fraction=0.9, validation_fraction=0.1))
     with pytest.raises(DataError, match="the corpus has no test rows"):
-        evaluate(folder / "model", no_test, SMALL)
+        evaluate(load_model(folder / "model"), no_test, SMALL)
     other = build_corpus([synthetic_document(400)], CorpusConfig(features=("SpectralCentroid", "Chroma01")))
     with pytest.raises(DataError, match="uses 3 features .* and the corpus 2"):
-        evaluate(folder / "model", other, SMALL)
+        evaluate(load_model(folder / "model"), other, SMALL)
 
 
 def test_cli(trained, tmp_path, capsys):

@@ -31,7 +31,7 @@ def test_the_two_fixtures_differ_in_timing(model_dir, timed_model_dir):
 def test_feed_equals_the_torch_model(any_model_dir):
     model_dir = any_model_dir
     engine = Engine.from_model_dir(model_dir)
-    model, info = load_model(model_dir)
+    model, info = (t := load_model(model_dir)).network, t.info
     rng = np.random.default_rng(0)
     state = None
     for _ in range(40):
@@ -46,7 +46,7 @@ def test_feed_equals_the_torch_model(any_model_dir):
 
 def test_sampling_equals_the_torch_path_with_the_same_random_state(any_model_dir):
     engine = Engine.from_model_dir(any_model_dir)
-    model, info = load_model(any_model_dir)
+    model, info = (t := load_model(any_model_dir)).network, t.info
     engine.pi_temperature, engine.sigma_temperature, engine.dt_temperature = 0.7, 0.5, 0.5
     o, timing = (1 if info.timing.dt_modelled else 0), info.timing
     ours_rng, theirs_rng = np.random.default_rng(11), np.random.default_rng(11)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from antiphon.config import EvaluateConfig
+from antiphon.model.directory import load_model
 from antiphon.study.measure import evenly_spaced, prediction_example, sharpness
 from antiphon.study.spec import MeasureSettings
 from tests.conftest import tiny_config
@@ -32,7 +34,8 @@ def test_evenly_spaced_windows_are_fixed_and_cover_the_split():
 def test_sharpness_numbers_agree_with_each_other(trained):
     folder, corpus = trained
     settings = MeasureSettings(windows=32, lanczos_restarts=30, slice_points=5, slice_directions=2, epsilons=(1e-3,))
-    s = sharpness(folder, corpus, settings)
+    trained = load_model(folder)
+    s = sharpness(trained, corpus, settings)
     assert s["windows"] == 32
     assert s["gap"] == pytest.approx(s["validation_loss"] - s["train_loss"])
     alphas = np.asarray(s["slices"]["alpha"])
@@ -50,17 +53,18 @@ def test_sharpness_numbers_agree_with_each_other(trained):
         assert ends["residual_largest"] < 0.05 and ends["hessian_vector_products"] > 2  # an eigenpair, checked
     assert len(s["log_sigma_per_dimension"]) == 3 and s["min_log_sigma"] == pytest.approx(min(s["log_sigma_per_dimension"]))
     assert s["mean_log_sigma"] == pytest.approx(np.mean(s["log_sigma_per_dimension"]))
-    again = sharpness(folder, corpus, settings)
+    again = sharpness(trained, corpus, settings)
     assert again["lambda_max"] == s["lambda_max"]  # seeded, on fixed windows: the same number every time
+    assert all(p.dtype == torch.float32 for p in trained.network.parameters())  # measured on a copy
 
 
 def test_prediction_example_is_the_papers_figure_in_instrument_units(trained):
     folder, corpus = trained
     config = EvaluateConfig(prompt_ms=100, horizon_s=0.3, horizons_s=(0.3,), conditioning_horizon_s=0.3)
-    p = prediction_example(folder, corpus, config, ("Chroma01", "Chroma03", "SpectralSkewness"))
+    p = prediction_example(load_model(folder), corpus, config, ("Chroma01", "Chroma03", "SpectralSkewness"))
     assert p["features"] == ["Chroma01", "SpectralSkewness"]  # only those the model has, in the order asked
     assert np.all(np.diff(p["prompt_ms"]) > 0) and np.all(np.diff(p["real_ms"]) > 0)
     assert p["real_ms"][0] > p["prompt_ms"][-1] == 0.0 and p["predicted_ms"][-1] >= 300.0 - 1e-6
     skew = np.asarray(p["prompt"]["SpectralSkewness"])
     assert skew.min() >= 0.9 and skew.max() <= 3.1  # instrument units: 2 + cos(...), not normalised
-    assert prediction_example(folder, corpus, config, ("Nothing",))["features"] == ["SpectralCentroid", "SpectralSkewness", "Chroma01"]
+    assert prediction_example(load_model(folder), corpus, config, ("Nothing",))["features"] == ["SpectralCentroid", "SpectralSkewness", "Chroma01"]

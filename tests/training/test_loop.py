@@ -48,7 +48,7 @@ def test_learns_the_pattern_and_keeps_the_best_weights(tiny_corpus, tmp_path, mo
     losses = [r["val_loss"] for r in result.history]
     assert losses[-1] < losses[0] - (1.0 if model else 0.2)  # the default starts from holding still, the paper's from nothing
     assert result.best_val_loss == min(losses) and result.history[result.best_epoch - 1]["val_loss"] == min(losses)
-    model, info = load_model(tmp_path / "m")
+    model, info = (t := load_model(tmp_path / "m")).network, t.info
     val = make_windows(tiny_corpus.held_out_segments("validation", 1.0, info.resolution), 10, 1, info.model.level_steps)  # as in training
     assert evaluate_nll(model, val, 16) == pytest.approx(result.best_val_loss, rel=1e-6)
     assert info.feature_names == tiny_corpus.features and info.result["best_epoch"] == result.best_epoch
@@ -168,7 +168,7 @@ def test_l1_l2_and_clipping_change_training(tiny_corpus, tmp_path):
 
 def test_a_constant_hop_corpus_trains_without_a_dt_dimension(tiny_corpus, tmp_path):
     train(tiny_corpus, tiny_config(epochs=1), tmp_path / "m")
-    model, info = load_model(tmp_path / "m")
+    model, info = (t := load_model(tmp_path / "m")).network, t.info
     assert not info.timing.dt_modelled and info.timing.hop_s == pytest.approx(0.01)
     assert model.dimension == len(tiny_corpus.features) == 3 and info.columns == tiny_corpus.features
     np.testing.assert_allclose(info.resolution, tiny_corpus.resolution())

@@ -32,7 +32,7 @@ from antiphon.config import EvaluateConfig, to_dict
 from antiphon.data.corpus import Corpus
 from antiphon.errors import DataError
 from antiphon.evaluation import baselines, linear, measures
-from antiphon.model.directory import Timing
+from antiphon.model.directory import Timing, TrainedModel
 from antiphon.model.level import with_level
 
 #: systems in report order: the model, then the baselines it must beat
@@ -367,14 +367,15 @@ def _interval(point: float, samples: np.ndarray, values: np.ndarray | None) -> d
 
 
 def evaluate(
-    model_dir: Path | str,
+    trained: TrainedModel,
     corpus: Corpus,
     config: EvaluateConfig,
     out_dir: Path | str | None = None,
     on_prompt: Callable[[], None] | None = None,
     systems: Sequence[str] = SYSTEMS,
 ) -> dict[str, Any]:
-    """The whole report (see the module docstring); with ``out_dir``, also report.json and the figures.
+    """The whole report (see the module docstring) on ``trained`` (:func:`~antiphon.model.directory.load_model`);
+    with ``out_dir``, also report.json and the figures.
 
     ``systems`` are the ones answered and scored ("model" first; the optimizer study asks for the
     model alone, as the baselines do not depend on how it was trained).
@@ -382,15 +383,11 @@ def evaluate(
     Raises:
         DataError: the model and the corpus have different features, no test split, or test blocks
             shorter than a prompt and a lead time.
-        ModelError: a broken model folder.
     """
-    from antiphon.model.directory import load_model
-    from antiphon.model.engine import Engine
-
     if not systems or systems[0] != "model" or set(systems) - set(SYSTEMS):
         raise ValueError(f"systems must start with 'model' and be among {', '.join(SYSTEMS)}, got {list(systems)}")
-    model_dir = Path(model_dir)
-    engine = Engine.from_model_dir(model_dir)
+    model_dir = trained.info.folder
+    engine = trained.engine()
     engine.pi_temperature, engine.sigma_temperature = config.pi_temperature, config.sigma_temperature
     engine.dt_temperature = config.dt_temperature
     info = engine.info
@@ -404,8 +401,7 @@ def evaluate(
         corpus = _with_timing(corpus, info.timing.dt_modelled)
     dt_modelled, hop = info.timing.dt_modelled, info.timing.hop_s
     prompts = draw_prompts([r.astype(np.float64) for r in corpus.segments("test", 1.0, info.scaler)], config, dt_modelled, hop)
-    model, _ = load_model(model_dir)
-    tf = teacher_forced(model, info, corpus, config)
+    tf = teacher_forced(trained.network, info, corpus, config)
 
     def feature_rows(split: str) -> list[np.ndarray]:
         return [features_of(rows, dt_modelled).astype(np.float64) for rows in corpus.segments(split, 1.0, info.scaler)]

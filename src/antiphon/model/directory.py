@@ -197,8 +197,24 @@ def read_weights(folder: Path | str, framework: str = "numpy") -> tuple[ModelInf
         raise ModelError(f"{path}: corrupt weights file ({exc})") from exc
 
 
-def load_model(folder: Path | str):
-    """The trained MDRNN (eval mode) and its :class:`ModelInfo`.
+@dataclass(frozen=True)
+class TrainedModel:
+    """A model folder read once: what ``model.json`` says and the torch network with the kept weights
+    (eval mode). Pass it to everything that measures or answers with the model, rather than the
+    folder: evaluate, the study's sharpness and prediction example, the engine."""
+
+    info: ModelInfo
+    network: Any  # antiphon.model.mdrnn.MDRNN (torch is imported only where a network is loaded)
+
+    def engine(self):
+        """A fresh NumPy :class:`~antiphon.model.engine.Engine` on the network's weights (no file read)."""
+        from antiphon.model.engine import Engine
+
+        return Engine(self.info, {name: value.detach().cpu().numpy() for name, value in self.network.state_dict().items()})
+
+
+def load_model(folder: Path | str) -> TrainedModel:
+    """The trained MDRNN (eval mode) with its :class:`ModelInfo`.
 
     Raises:
         ModelError: as :func:`read_weights`, or weights that do not fit the model.
@@ -214,4 +230,4 @@ def load_model(folder: Path | str):
         raise ModelError(
             f"{info.folder / WEIGHTS_FILE}: weights do not fit the model in {META_FILE} ({first[0] if first else exc})"
         ) from exc
-    return model.eval(), info
+    return TrainedModel(info, model.eval())

@@ -20,13 +20,13 @@ reports them); eigenvalues in nats per unit parameter squared.
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from antiphon.config import EvaluateConfig
 from antiphon.data.corpus import Corpus
+from antiphon.model.directory import TrainedModel
 from antiphon.study.spec import MeasureSettings
 
 
@@ -35,8 +35,9 @@ def evenly_spaced(n_available: int, n_wanted: int) -> np.ndarray:
     return np.unique(np.linspace(0, n_available - 1, min(n_wanted, n_available)).round().astype(np.int64))
 
 
-def sharpness(model_dir: Path | str, corpus: Corpus, settings: MeasureSettings) -> dict[str, Any]:
-    """The sharpness set of one trained model (its best-validation weights).
+def sharpness(trained: TrainedModel, corpus: Corpus, settings: MeasureSettings) -> dict[str, Any]:
+    """The sharpness set of one trained model (its best-validation weights; measured on a float64
+    copy, ``trained`` is left as it is).
 
     Returns a dict of plain numbers: ``train_loss`` and ``validation_loss`` on the measured windows
     and their difference ``gap`` (validation - train, the generalisation gap), ``mean_log_sigma``,
@@ -47,13 +48,14 @@ def sharpness(model_dir: Path | str, corpus: Corpus, settings: MeasureSettings) 
     Hessian-vector products used), ``epsilon_sharpness`` {epsilon: {delta, relative}} and
     ``slices`` {"alpha": [...], "loss": [[...] per direction]}.
     """
+    import copy
+
     import torch
 
-    from antiphon.model.directory import load_model
     from antiphon.training.windows import make_windows
 
-    model, info = load_model(model_dir)
-    model = model.double()
+    info = trained.info
+    model = copy.deepcopy(trained.network).double()
     scale, length = info.training.scale_factor, info.training.sequence_length
     batches = {}
     for split in ("train", "validation"):
@@ -136,14 +138,13 @@ def _measure(model: Any, params: list[Any], x: Any, y: Any, validation: tuple[An
     }
 
 
-def prediction_example(model_dir: Path | str, corpus: Corpus, config: EvaluateConfig, features: tuple[str, ...]) -> dict[str, Any]:
+def prediction_example(trained: TrainedModel, corpus: Corpus, config: EvaluateConfig, features: tuple[str, ...]) -> dict[str, Any]:
     """The paper's figure for one model: the first evaluation prompt of the test split, one answer
     (sampled with ``config.seed``) and what really followed, for ``features`` (those the model has;
     its first four if none), in instrument units with times in ms."""
     from antiphon.evaluation.evaluate import draw_prompts, features_of, times_of
-    from antiphon.model.engine import Engine
 
-    engine = Engine.from_model_dir(model_dir)
+    engine = trained.engine()
     engine.pi_temperature, engine.sigma_temperature = config.pi_temperature, config.sigma_temperature
     info = engine.info
     names, scaler = info.feature_names, info.scaler

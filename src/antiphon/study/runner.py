@@ -96,6 +96,7 @@ def keep_freed_memory() -> None:
 
 def _train_and_measure(study: Study, run: PlannedRun, attempts: list[dict[str, Any]]) -> dict[str, Any]:
     from antiphon.evaluation.evaluate import evaluate
+    from antiphon.model.directory import load_model
     from antiphon.study.measure import prediction_example, sharpness
     from antiphon.training.loop import checkpoint_epoch, train
 
@@ -124,15 +125,16 @@ def _train_and_measure(study: Study, run: PlannedRun, attempts: list[dict[str, A
         "attempts": len(attempts),
         "training_seconds": training_s,
     }
-    if trained.best_epoch is not None:  # weights that reached a validation loss: measure them
+    if trained.best_epoch is not None:  # weights that reached a validation loss: measure them (read once)
+        kept = load_model(model_dir)
         clock = time.perf_counter()
-        report = evaluate(model_dir, corpus, run.config.evaluate, systems=("model",))
+        report = evaluate(kept, corpus, run.config.evaluate, systems=("model",))
         result["evaluation"] = study_measures(report)
         result["evaluation_seconds"] = time.perf_counter() - clock
         clock = time.perf_counter()
-        result["sharpness"] = sharpness(model_dir, corpus, study.measure)
+        result["sharpness"] = sharpness(kept, corpus, study.measure)
         result["sharpness_seconds"] = time.perf_counter() - clock
-        result["prediction"] = prediction_example(model_dir, corpus, run.config.evaluate, study.measure.prediction_features)
+        result["prediction"] = prediction_example(kept, corpus, run.config.evaluate, study.measure.prediction_features)
     return result
 
 
