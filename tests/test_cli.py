@@ -169,17 +169,65 @@ def test_config_command_prints_toml(capsys):
     assert code == 0 and "hop_length = 300" in stdout
 
 
-def test_demo_writes_json_and_png_per_recording(tmp_path, capsys):
-    light = ["--set", "training.epochs=2", "--set", "evaluate.max_prompts=6", "--set", "evaluate.n_samples=2", "--set", "evaluate.n_bootstrap=200"]
-    code, stdout, _ = run(capsys, "demo", "-o", str(tmp_path), *light)  # the demo's wiring; its numbers are `make demo`'s
+#: the demo's wiring at the smallest sizes (its numbers are `make demo`'s): one epoch of an xxs model, a short answer
+QUICK_DEMO = (
+    "model.size=xxs", "training.epochs=1", "generate.duration_s=1", "evaluate.max_prompts=4", "evaluate.n_samples=2",
+    "evaluate.n_bootstrap=100",
+)
+QUICK_STUDY = """\
+name = "quick"
+description = "the demo's study wiring: two optimizers, one seed, one epoch"
+seeds = [0]
+[base.model]
+size = "xxs"
+n_mixtures = 2
+[base.training]
+epochs = 1
+window_stride = 8
+[base.evaluate]
+max_prompts = 2
+n_samples = 2
+n_bootstrap = 100
+[measure]
+windows = 16
+lanczos_restarts = 3
+slice_points = 3
+slice_directions = 1
+epsilons = [0.001]
+[[run]]
+name = "Adam"
+training = { optimizer = "adam", lr = 0.001 }
+[[run]]
+name = "SGD"
+training = { optimizer = "sgd", lr = 0.01, momentum = 0.9 }
+"""
+
+
+def test_demo_writes_every_stage(tmp_path, capsys):
+    spec = tmp_path / "quick.toml"
+    spec.write_text(QUICK_STUDY)
+    out = tmp_path / "out"
+    settings = [arg for item in QUICK_DEMO for arg in ("--set", item)]
+    code, stdout, _ = run(capsys, "demo", "-o", str(out), "--study", str(spec), *settings)
     assert code == 0
-    written = sorted(p.name for p in (tmp_path / "analysis").iterdir())
+    written = sorted(p.name for p in (out / "analysis").iterdir())
     assert len(written) == 8 and sum(n.endswith(".png") for n in written) == 4
-    document = read_analysis(tmp_path / "analysis" / "sectoid_feelings_guitar.json")
+    document = read_analysis(out / "analysis" / "sectoid_feelings_guitar.json")
     assert document.n_frames == 5164  # 60 s at 44.1 kHz, hop 512, non-centred frames
-    assert str(tmp_path.resolve()) in stdout
+    for path in ("corpus/corpus.json", "model/model.json", "generated/continuation.json", "generated/continuation.png",
+                 "generated/continuation.wav", "evaluation/report.json", "live/answer.json", "live/answer.png",
+                 "sessions/demo-session.jsonl", "study/report.html", "study/report.json"):
+        assert (out / path).is_file(), path
+    assert str(out.resolve()) in stdout and "the `" + str(spec) + "` spec" in stdout
     assert "Against repeat_last, the model" in stdout and "other_passage" in stdout and "ES@0.25s" in stdout
     assert "The model beats or ties every baseline" in stdout or "The model does not beat every baseline: it loses to" in stdout
+    report = json.loads((out / "study" / "report.json").read_text())
+    assert [r["configuration"] for r in report["runs"]] == ["Adam", "SGD"]
+
+
+def test_demo_refuses_an_unknown_study_before_any_work(tmp_path, capsys):
+    code, stdout, stderr = run(capsys, "demo", "-o", str(tmp_path / "out"), "--study", "nosuchspec")
+    assert code == 2 and "nosuchspec: no such spec file" in stderr and not (tmp_path / "out").exists()
 
 
 def test_failed_write_leaves_nothing(tmp_path):

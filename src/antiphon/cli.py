@@ -118,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.add_argument("-o", "--out", type=Path, default=Path("demo-output"), metavar="OUTDIR", help="default: demo-output")
+    demo.add_argument(
+        "--study", default="demo", metavar="SPEC",
+        help="the study it runs last: a bundled spec's name or a spec file (default demo; `antiphon study specs` lists them)",
+    )
     _add_config_options(demo)
 
     dataset = commands.add_parser(
@@ -662,7 +666,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     bar, study_bar = _TrainingBar(), StudyBar()
     try:
         with progress:
-            result = run_demo(out, config, on_file=advance, training_progress=bar, study_progress=study_bar)
+            result = run_demo(out, config, on_file=advance, training_progress=bar, study_progress=study_bar, study_spec=args.study)
     finally:
         bar.stop()
         study_bar.stop()
@@ -684,7 +688,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         f"7. live:       {result.live_path} and {result.live_figure_path}  (served over OSC: {result.live_frames} answer frames, "
         f"the first {result.live_first_answer_ms:.0f} ms after the prompt's last frame; session log {result.session_log})"
     )
-    print(f"8. study:      {result.study_dir}/report.html  (a small optimizer study on Dask: the `demo` spec; figures and report.json beside it)")
+    print(f"8. study:      {result.study_dir}/report.html  (a small optimizer study on Dask: the `{args.study}` spec; figures and report.json beside it)")
     print_table(result.study_report)
     print(f"everything is in {out.resolve()}")
     return 0

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +22,9 @@ from antiphon.analysis import AnalyzedFile, analyze_files
 from antiphon.config import Config
 from antiphon.data.analysis_json import AnalysisDocument, read_analysis, write_analysis
 from antiphon.data.corpus import Corpus, CorpusFile
+
+if TYPE_CHECKING:
+    from antiphon.study.spec import StudySpec
 
 #: settings the demo uses unless the user sets them: few epochs, so it ends in a few minutes
 DEMO_OVERRIDES: tuple[str, ...] = ("training.epochs=12", "training.patience=4")
@@ -86,9 +90,18 @@ def run_demo(
     on_file: Callable[[Path], None] | None = None,
     training_progress: object | None = None,
     study_progress: object | None = None,
+    study_spec: str = "demo",
 ) -> DemoResult:
     """Run the whole path on the demo corpus into ``out_dir`` (analysis/, corpus/, model/,
-    generated/, evaluation/, live/, study/)."""
+    generated/, evaluation/, live/, study/); the study is ``study_spec``, a bundled spec's name or
+    a spec file (:func:`~antiphon.study.spec.resolve_spec`).
+
+    Raises:
+        ConfigError: a bad setting or study spec (checked before any work starts).
+    """
+    from antiphon.study.spec import load_spec, resolve_spec
+
+    spec = load_spec(resolve_spec(study_spec))
     from antiphon.data.corpus import build_corpus, save_corpus
     from antiphon.generate import generate
     from antiphon.training.loop import train
@@ -114,7 +127,7 @@ def run_demo(
     prompt_wav = render_continuation(continuation, answer_wav)
     evaluation = evaluate(load_model(result.folder), corpus, config.evaluate, out_dir / "evaluation")
     live_path, live_figure, session_log = _serve_and_record(result.folder, prompt_path, out_dir, config)
-    study_dir, study_report = _small_study(corpus_dir, out_dir / "study", study_progress)
+    study_dir, study_report = _small_study(spec, corpus_dir, out_dir / "study", study_progress)
     return DemoResult(
         analyzed,
         corpus,
@@ -137,21 +150,20 @@ def run_demo(
     )
 
 
-def _small_study(corpus_dir: Path, folder: Path, progress: object | None) -> tuple[Path, dict]:
-    """The bundled ``demo`` study on the demo corpus, from scratch, and its report."""
+def _small_study(spec: StudySpec, corpus_dir: Path, folder: Path, progress: object | None) -> tuple[Path, dict]:
+    """The study ``spec`` on the demo corpus, from scratch, and its report."""
     import shutil
 
     from antiphon.errors import ConfigError
     from antiphon.study.report import write_report
     from antiphon.study.runner import run_study
-    from antiphon.study.spec import bundled_specs, load_spec
     from antiphon.study.store import STUDY_FILE, prepare_study
 
     if folder.exists():
         if not (folder / STUDY_FILE).exists() and any(folder.iterdir()):
             raise ConfigError(f"{folder}: holds files the demo did not write; choose another -o")
         shutil.rmtree(folder)
-    prepare_study(load_spec(bundled_specs()["demo"]), folder, corpus_dir)
+    prepare_study(spec, folder, corpus_dir)
     run_study(folder, progress=progress)
     return folder, write_report(folder)
 
