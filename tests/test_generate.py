@@ -12,14 +12,7 @@ from antiphon.data.analysis_json import new_document, read_analysis, write_analy
 from antiphon.errors import DataError, ModelError
 from antiphon.generate import generate
 from antiphon.model.directory import load_model
-from antiphon.training.loop import train
-from tests.conftest import FEATURES, synthetic_document, tiny_config
-
-
-@pytest.fixture
-def model_dir(tiny_corpus, tmp_path):
-    train(tiny_corpus, tiny_config(epochs=2), tmp_path / "model")
-    return tmp_path / "model"
+from tests.conftest import FEATURES, synthetic_document
 
 
 @pytest.fixture
@@ -106,7 +99,10 @@ def test_prompts_from_any_point_of_a_recording(model_dir, tmp_path):
     ],
 )
 def test_broken_model_folders(model_dir, prompt, tmp_path, damage, message):
-    damage(model_dir)
+    import shutil
+
+    broken = shutil.copytree(model_dir, tmp_path / "broken")  # the shared model stays whole
+    damage(broken)
     with pytest.raises(ModelError, match=message):
-        generate(model_dir, prompt, tmp_path / "o.json", GenerateConfig())
+        generate(broken, prompt, tmp_path / "o.json", GenerateConfig())
     assert not (tmp_path / "o.json").exists()
