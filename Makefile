@@ -16,7 +16,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/antiphon demo
 
+LINTED := src tests benchmarks tools
+
 test: $(STAMP) osc-peers
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/python -m pytest -q
 
 # liblo's oscsend/oscdump: a real OSC implementation for the interop test (Debian package liblo-tools)

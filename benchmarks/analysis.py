@@ -82,9 +82,7 @@ def main() -> None:
     full = seconds / best_cpu_seconds(lambda: analyze_signal(signal, sample_rate_hz=sr))
     spectral = seconds / best_cpu_seconds(lambda: analyze_signal(signal, sample_rate_hz=sr, categories=("Spectral",)))
     double = AnalysisConfig(fft_precision="double")
-    spectral_double = seconds / best_cpu_seconds(
-        lambda: analyze_signal(signal, sample_rate_hz=sr, config=double, categories=("Spectral",))
-    )
+    spectral_double = seconds / best_cpu_seconds(lambda: analyze_signal(signal, sample_rate_hz=sr, config=double, categories=("Spectral",)))
     reference = seconds / best_cpu_seconds(lambda: librosa_set(signal, sr))
     stream_full = streaming_microseconds(signal, sr, ("Spectral", "Signal", "Yin"))
     stream_spectral = streaming_microseconds(signal, sr, ("Spectral",))

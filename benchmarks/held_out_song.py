@@ -19,15 +19,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from antiphon.analysis import analyze_files  # noqa: E402
-from antiphon.cli import print_evaluation  # noqa: E402
-from antiphon.config import load_config  # noqa: E402
-from antiphon.data.analysis_json import read_analysis  # noqa: E402
-from antiphon.data.corpus import build_corpus, save_corpus  # noqa: E402
-from antiphon.demo import demo_corpus  # noqa: E402
-from antiphon.evaluation.evaluate import evaluate  # noqa: E402
-from antiphon.model.directory import load_model  # noqa: E402
-from antiphon.training.loop import train  # noqa: E402
+from antiphon.analysis import analyze_files
+from antiphon.cli import print_evaluation
+from antiphon.config import load_config
+from antiphon.data.analysis_json import read_analysis
+from antiphon.data.corpus import build_corpus, save_corpus
+from antiphon.demo import demo_corpus
+from antiphon.evaluation.evaluate import evaluate
+from antiphon.model.directory import load_model
+from antiphon.training.loop import train
 
 SONGS = ("escape_from_chaosland", "feelings", "metal_madness", "war_of_freedom")
 #: training length of the benchmark (before the user's --set): enough to stop early on 3 songs of 48 s
@@ -49,9 +49,13 @@ def main() -> None:
     corpus = build_corpus([read_analysis(p) for p in json_paths], config.corpus)
     save_corpus(corpus, args.out_dir / "corpus")
     rows = corpus.summary()["rows_per_split"]
-    print(f"held out: {args.song} ({rows['test']} rows); training on the other three ({rows['train']} train, {rows['validation']} validation rows)")
+    print(
+        f"held out: {args.song} ({rows['test']} rows); training on the other three ({rows['train']} train, {rows['validation']} validation rows)"
+    )
     result = train(corpus, config, args.out_dir / "model")
-    print(f"trained: {result.epochs_run} epochs, best {result.best_epoch} (validation NLL {result.best_val_loss:.2f}), stopped by {result.stopped}")
+    print(
+        f"trained: {result.epochs_run} epochs, best {result.best_epoch} (validation NLL {result.best_val_loss:.2f}), stopped by {result.stopped}"
+    )
     report = evaluate(load_model(result.folder), corpus, config.evaluate, args.out_dir / "evaluation")
     print_evaluation(report)
     print(f"report: {args.out_dir / 'evaluation' / 'report.json'}")

@@ -29,8 +29,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from antiphon.model.engine import Engine  # noqa: E402
-from antiphon.realtime.osc import osc_datagram  # noqa: E402
+from antiphon.model.engine import Engine
+from antiphon.realtime.osc import osc_datagram
 
 IMPSY_STEP_US = (165.0, 355.0)
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,7 +77,19 @@ class Receiver:
 
 def start_serve(model: Path, receiver: Receiver, *settings: str) -> tuple[subprocess.Popen, int, float]:
     log = Path(tempfile.mkdtemp()) / "session.jsonl"
-    command = [sys.executable, "-m", "antiphon", "serve", str(model), "--port", "0", "--send", f"127.0.0.1:{receiver.port}", "--log", str(log)]
+    command = [
+        sys.executable,
+        "-m",
+        "antiphon",
+        "serve",
+        str(model),
+        "--port",
+        "0",
+        "--send",
+        f"127.0.0.1:{receiver.port}",
+        "--log",
+        str(log),
+    ]
     started = time.perf_counter()
     process = subprocess.Popen([*command, *settings], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     port = None
@@ -137,14 +149,19 @@ def main() -> None:
 
     eng, tor = engine_vs_torch(model)
     e50, e99, t50, t99 = np.median(eng), np.percentile(eng, 99), np.median(tor), np.percentile(tor, 99)
-    print(f"engine step (feed + sample): median {e50:.0f} us, p99 {e99:.0f} us  (target p99 < 100 us: {'meets' if e99 < 100 else 'MISSES'})")
-    print(f"torch step (MDRNN.step + sample): median {t50:.0f} us, p99 {t99:.0f} us; engine {t50 / e50:.1f}x faster (target >= 5x: {'meets' if t50 / e50 >= 5 else 'MISSES'})")
+    print(
+        f"engine step (feed + sample): median {e50:.0f} us, p99 {e99:.0f} us  (target p99 < 100 us: {'meets' if e99 < 100 else 'MISSES'})"
+    )
+    print(
+        f"torch step (MDRNN.step + sample): median {t50:.0f} us, p99 {t99:.0f} us; engine {t50 / e50:.1f}x faster (target >= 5x: {'meets' if t50 / e50 >= 5 else 'MISSES'})"
+    )
     print(f"IMPSY's TFLite step (quoted): median {IMPSY_STEP_US[0]:.0f} us, p99 {IMPSY_STEP_US[1]:.0f} us")
 
     # start-up, silence threshold -> first answer
     receiver = Receiver()
     process, port, startup = start_serve(model, receiver, "--silence-s", "0.2")
-    rss_mb = int(next(l for l in open(f"/proc/{process.pid}/status") if l.startswith("VmRSS")).split()[1]) / 1024
+    status_lines = Path(f"/proc/{process.pid}/status").read_text().splitlines()
+    rss_mb = int(next(line for line in status_lines if line.startswith("VmRSS")).split()[1]) / 1024
     delays = []
     for _ in range(20):
         before = len(receiver.answers())
@@ -156,7 +173,9 @@ def main() -> None:
             delays.append((arrivals[0] - sent - 0.2) * 1000)
     stop_serve(process)
     print(f"serve start-up: {startup:.2f} s to ready, {rss_mb:.0f} MB resident (targets < 1 s, < 150 MB)")
-    print(f"silence threshold -> first answer frame on the wire: median {np.median(delays):.2f} ms, max {np.max(delays):.2f} ms over {len(delays)} answers (target < 2 ms)")
+    print(
+        f"silence threshold -> first answer frame on the wire: median {np.median(delays):.2f} ms, max {np.max(delays):.2f} ms over {len(delays)} answers (target < 2 ms)"
+    )
 
     # timing over 3,000 frames
     receiver = Receiver()
@@ -165,7 +184,7 @@ def main() -> None:
         time.sleep(0.2)
     inside = receiver.status(sock, ("127.0.0.1", port))
     stop_serve(process)
-    lines = [json.loads(line) for line in open(process.log)]
+    lines = [json.loads(line) for line in Path(process.log).read_text().splitlines()]
     origin_ms = lines[0]["clock_start_s"] * 1000  # serve's monotonic clock at t_ms = 0 (shared across processes)
     planned = np.array([r["planned_ms"] for r in lines if r.get("kind") == "out"][: len(receiver.answers())]) + origin_ms
     arrivals = np.array([m[0] for m in receiver.answers()][: len(planned)]) * 1000

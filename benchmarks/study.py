@@ -24,12 +24,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from training import synthetic_corpus  # noqa: E402
-
-from antiphon.data.corpus import save_corpus  # noqa: E402
-from antiphon.study.runner import local_cluster, run_study  # noqa: E402
-from antiphon.study.spec import load_spec  # noqa: E402
-from antiphon.study.store import prepare_study  # noqa: E402
+from antiphon.data.corpus import save_corpus
+from antiphon.study.runner import local_cluster, run_study
+from antiphon.study.spec import load_spec
+from antiphon.study.store import prepare_study
+from training import synthetic_corpus
 
 TARGET_RATIO = 1.8
 SPEC = """\
@@ -76,8 +75,8 @@ def warm() -> None:
     import matplotlib.figure  # noqa: F401
     import torch  # noqa: F401
 
-    import antiphon.evaluation.evaluate  # noqa: F401
-    import antiphon.study.measure  # noqa: F401
+    import antiphon.evaluation.evaluate
+    import antiphon.study.measure
     import antiphon.training.loop  # noqa: F401
 
 
@@ -90,12 +89,11 @@ def one_study(root: Path, corpus_dir: Path, workers: int) -> tuple[float, float,
     folder = root / f"study-{workers}"
     prepare_study(load_spec(spec_path), folder, corpus_dir)
     started = time.perf_counter()
-    with local_cluster(workers) as cluster:
-        with Client(cluster) as client:
-            client.run(warm)
-            ready = time.perf_counter()
-            outcome = run_study(folder, scheduler=cluster.scheduler_address)
-            done = time.perf_counter()
+    with local_cluster(workers) as cluster, Client(cluster) as client:
+        client.run(warm)
+        ready = time.perf_counter()
+        outcome = run_study(folder, scheduler=cluster.scheduler_address)
+        done = time.perf_counter()
     epochs = [h["seconds"] for p in folder.glob("runs/*/result.json") for h in json.loads(p.read_text())["history"]]
     return ready - started, done - ready, outcome.finished, statistics.median(epochs)
 
@@ -144,8 +142,10 @@ def main() -> None:
         ratio = results[1][1] / results[2][1]
         with_startup = sum(results[1]) / sum(results[2])
         verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
-        print(f"  2 workers / 1 worker throughput: {ratio:.2f}x on running clusters (target >= {TARGET_RATIO}x: {verdict}); "
-              f"{with_startup:.2f}x counting each cluster's start-up")
+        print(
+            f"  2 workers / 1 worker throughput: {ratio:.2f}x on running clusters (target >= {TARGET_RATIO}x: {verdict}); "
+            f"{with_startup:.2f}x counting each cluster's start-up"
+        )
 
 
 if __name__ == "__main__":

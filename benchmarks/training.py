@@ -25,12 +25,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from antiphon.config import PAPER_MODEL, Config, CorpusConfig, TrainingConfig  # noqa: E402
-from antiphon.data.analysis_json import new_document  # noqa: E402
-from antiphon.data.corpus import build_corpus  # noqa: E402
-from antiphon.feature_names import SPECTRAL_NAMES  # noqa: E402
-from antiphon.model.mdrnn import MDRNN  # noqa: E402
-from antiphon.training.loop import train  # noqa: E402
+from antiphon.config import PAPER_MODEL, Config, CorpusConfig, TrainingConfig
+from antiphon.data.analysis_json import new_document
+from antiphon.data.corpus import build_corpus
+from antiphon.feature_names import SPECTRAL_NAMES
+from antiphon.model.mdrnn import MDRNN
+from antiphon.training.loop import train
 
 IMPSY_MS_PER_BATCH = 73.0
 IMPSY_WINDOWS_PER_S = 880.0
@@ -85,9 +85,11 @@ def main() -> None:
     torch.set_num_threads(default_threads)
     latency = step_latency()
 
-    verdict = lambda ok: "meets target" if ok else "MISSES target"  # noqa: E731
+    verdict = lambda ok: "meets target" if ok else "MISSES target"
     print(f"{'':34s}{'windows/s':>12s}{'ms/batch':>10s}")
-    print(f"{'antiphon, ' + str(default_threads) + ' threads':34s}{rate:>12.0f}{ms_per_batch:>10.1f}   target >= {TARGET_WINDOWS_PER_S:.0f}: {verdict(rate >= TARGET_WINDOWS_PER_S)}")
+    print(
+        f"{'antiphon, ' + str(default_threads) + ' threads':34s}{rate:>12.0f}{ms_per_batch:>10.1f}   target >= {TARGET_WINDOWS_PER_S:.0f}: {verdict(rate >= TARGET_WINDOWS_PER_S)}"
+    )
     print(f"{'antiphon, 1 thread':34s}{rate_1:>12.0f}{ms_per_batch_1:>10.1f}")
     print(f"{'IMPSY Keras (quoted)':34s}{IMPSY_WINDOWS_PER_S:>12.0f}{IMPSY_MS_PER_BATCH:>10.1f}")
     print(f"ratio to IMPSY: {rate / IMPSY_WINDOWS_PER_S:.1f}x (target >= 3x: {verdict(rate / IMPSY_WINDOWS_PER_S >= 3)})")

@@ -36,9 +36,7 @@ def sine(freq_hz: float, seconds: float = 1.0, amplitude: float = 0.5, sr: int =
 FEATURES = ("SpectralCentroid", "SpectralSkewness", "Chroma01")
 
 
-def synthetic_document(
-    n_frames: int = 400, phase: float = 0.0, source: str = "synthetic.json", hop_ms: float = 10.0, jitter: float = 0.0
-):
+def synthetic_document(n_frames: int = 400, phase: float = 0.0, source: str = "synthetic.json", hop_ms: float = 10.0, jitter: float = 0.0):
     """An analysis document with a learnable pattern: slow sines in three features, frames every hop_ms
     (times irregular by up to ``jitter`` of a hop when it is not 0, as in a session log)."""
     from antiphon.data.analysis_json import new_document

@@ -53,16 +53,18 @@ def test_analyze_wav_flac_ogg(tmp_path, capsys, real_clip):
     out = tmp_path / "out"
     code, stdout, _ = run(capsys, "analyze", *map(str, inputs), "-o", str(out), "--plot")
     assert code == 0
-    assert sorted(p.name for p in out.iterdir()) == sorted(
-        [f"clip_{s}.{e}" for s in ("wav", "flac", "ogg") for e in ("json", "png")]
-    )
+    assert sorted(p.name for p in out.iterdir()) == sorted([f"clip_{s}.{e}" for s in ("wav", "flac", "ogg") for e in ("json", "png")])
     document = read_analysis(out / "clip_wav.json")
     samples, _ = sf.read(inputs[0], dtype="float64")
     expected = analyze_signal(samples, sample_rate_hz=sr)
     for name in expected.names:
         np.testing.assert_array_equal(document.features[name], expected.column(name))
     assert document.metadata["source"] == {
-        "file": "clip_wav.wav", "sample_rate_hz": sr, "n_channels": 1, "n_samples": 2 * sr, "duration_s": 2.0
+        "file": "clip_wav.wav",
+        "sample_rate_hz": sr,
+        "n_channels": 1,
+        "n_samples": 2 * sr,
+        "duration_s": 2.0,
     }
     assert (out / "clip_ogg.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "clip_flac.json" in stdout
@@ -98,7 +100,7 @@ def test_bad_audio_gives_one_line_exit_2_and_no_output(tmp_path, capsys):
     sf.write(good, sine(440.0, 0.5), SR)
     for name, message in _bad_audio(tmp_path).items():
         out = tmp_path / f"out_{name}"
-        code, stdout, stderr = run(capsys, "analyze", str(good), str(tmp_path / name), "-o", str(out))
+        code, _stdout, stderr = run(capsys, "analyze", str(good), str(tmp_path / name), "-o", str(out))
         assert code == 2, name
         assert stderr.count("\n") == 1, stderr
         assert stderr.startswith(f"antiphon: error: {tmp_path / name}: {message}"), stderr
@@ -117,7 +119,10 @@ def test_two_inputs_with_one_name(tmp_path, capsys):
     ("document", "expected"),
     [
         ({"Analysis": {"Spectral": {"SpectralCentroid": [1.0]}}}, "$.Analysis has no 'Time' list"),
-        ({"Analysis": {"Time": [0, 1], "Spectral": {"SpectralCentroid": [1.0]}}}, "$.Analysis.Spectral.SpectralCentroid has 1 values but Time has 2"),
+        (
+            {"Analysis": {"Time": [0, 1], "Spectral": {"SpectralCentroid": [1.0]}}},
+            "$.Analysis.Spectral.SpectralCentroid has 1 values but Time has 2",
+        ),
         ({"Analysis": {"Time": [0, 1], "Yin": {"Frequency": [1.0, "x"]}}}, "$.Analysis.Yin.Frequency[1] is a string"),
     ],
 )
@@ -171,7 +176,11 @@ def test_config_command_prints_toml(capsys):
 
 #: the demo's wiring at the smallest sizes (its numbers are `make demo`'s): one epoch of an xxs model, a short answer
 QUICK_DEMO = (
-    "model.size=xxs", "training.epochs=1", "generate.duration_s=1", "evaluate.max_prompts=4", "evaluate.n_samples=2",
+    "model.size=xxs",
+    "training.epochs=1",
+    "generate.duration_s=1",
+    "evaluate.max_prompts=4",
+    "evaluate.n_samples=2",
     "evaluate.n_bootstrap=100",
 )
 QUICK_STUDY = """\
@@ -214,9 +223,19 @@ def test_demo_writes_every_stage(tmp_path, capsys):
     assert len(written) == 8 and sum(n.endswith(".png") for n in written) == 4
     document = read_analysis(out / "analysis" / "sectoid_feelings_guitar.json")
     assert document.n_frames == 5164  # 60 s at 44.1 kHz, hop 512, non-centred frames
-    for path in ("corpus/corpus.json", "model/model.json", "generated/continuation.json", "generated/continuation.png",
-                 "generated/continuation.wav", "evaluation/report.json", "live/answer.json", "live/answer.png",
-                 "sessions/demo-session.jsonl", "study/report.html", "study/report.json"):
+    for path in (
+        "corpus/corpus.json",
+        "model/model.json",
+        "generated/continuation.json",
+        "generated/continuation.png",
+        "generated/continuation.wav",
+        "evaluation/report.json",
+        "live/answer.json",
+        "live/answer.png",
+        "sessions/demo-session.jsonl",
+        "study/report.html",
+        "study/report.json",
+    ):
         assert (out / path).is_file(), path
     assert str(out.resolve()) in stdout and "the `" + str(spec) + "` spec" in stdout
     assert "Against repeat_last, the model" in stdout and "other_passage" in stdout and "ES@0.25s" in stdout
@@ -226,16 +245,15 @@ def test_demo_writes_every_stage(tmp_path, capsys):
 
 
 def test_demo_refuses_an_unknown_study_before_any_work(tmp_path, capsys):
-    code, stdout, stderr = run(capsys, "demo", "-o", str(tmp_path / "out"), "--study", "nosuchspec")
+    code, _stdout, stderr = run(capsys, "demo", "-o", str(tmp_path / "out"), "--study", "nosuchspec")
     assert code == 2 and "nosuchspec: no such spec file" in stderr and not (tmp_path / "out").exists()
 
 
 def test_failed_write_leaves_nothing(tmp_path):
     target = tmp_path / "out.json"
-    with pytest.raises(RuntimeError):
-        with atomic_path(target) as tmp:
-            tmp.write_text("half of a file")
-            raise RuntimeError("disk full")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half of a file")
+        raise RuntimeError("disk full")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -265,9 +283,27 @@ def test_dataset_train_generate(tmp_path, capsys):
     assert code == 0 and "3 files, 897 rows" in stdout and "SpectralSkewness" in stdout
     assert "quiet frames not checked (no TotalEnergy in the analysis): t0.json, t1.json, t2.json" in stdout
     code, stdout, _ = run(
-        capsys, "train", str(tmp_path / "corpus"), "-o", str(tmp_path / "model"), "--size", "xxs", "--epochs", "2",
-        "--batch-size", "16", "--optimizer", "sgd", "--lr", "0.01", "--seed", "5",
-        "--set", "training.sequence_length=10", "--set", "training.momentum=0.8",
+        capsys,
+        "train",
+        str(tmp_path / "corpus"),
+        "-o",
+        str(tmp_path / "model"),
+        "--size",
+        "xxs",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "16",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.01",
+        "--seed",
+        "5",
+        "--set",
+        "training.sequence_length=10",
+        "--set",
+        "training.momentum=0.8",
     )
     assert code == 0 and "trained 2 epochs" in stdout
     meta = json.loads((tmp_path / "model" / "model.json").read_text())
@@ -275,9 +311,27 @@ def test_dataset_train_generate(tmp_path, capsys):
     t = meta["training"]
     assert (t["epochs"], t["batch_size"], t["optimizer"], t["lr"], t["seed"], t["momentum"]) == (2, 16, "sgd", 0.01, 5, 0.8)
     code, stdout, _ = run(
-        capsys, "generate", str(tmp_path / "model"), "--prompt", str(tmp_path / "analysis" / "t0.json"),
-        "--prompt-ms", "400", "--duration-s", "1", "-o", str(tmp_path / "out.json"), "--plot", str(tmp_path / "out.png"),
-        "--seed", "3", "--pi-temperature", "0.7", "--audio", str(tmp_path / "out.wav"), "--prompt-start-ms", "1000",
+        capsys,
+        "generate",
+        str(tmp_path / "model"),
+        "--prompt",
+        str(tmp_path / "analysis" / "t0.json"),
+        "--prompt-ms",
+        "400",
+        "--duration-s",
+        "1",
+        "-o",
+        str(tmp_path / "out.json"),
+        "--plot",
+        str(tmp_path / "out.png"),
+        "--seed",
+        "3",
+        "--pi-temperature",
+        "0.7",
+        "--audio",
+        str(tmp_path / "out.wav"),
+        "--prompt-start-ms",
+        "1000",
     )
     assert code == 0 and "prompt frames" in stdout
     assert sf.info(str(tmp_path / "out.wav")).frames > 0 and sf.info(str(tmp_path / "out_prompt.wav")).duration > 0.3

@@ -84,7 +84,12 @@ def test_prompts_from_any_point_of_a_recording(model_dir, tmp_path):
     write_analysis(tmp_path / "excerpt.json", excerpt)
     late = generate(model_dir, tmp_path / "excerpt.json", tmp_path / "e.json", GenerateConfig(prompt_ms=300, duration_s=0.5, seed=1))
     np.testing.assert_allclose(late.prompt_ms, np.arange(2000.0, 2291.0, 10.0))
-    same = generate(model_dir, tmp_path / "take.json", tmp_path / "s.json", GenerateConfig(prompt_ms=300, prompt_start_ms=2000.0, duration_s=0.5, seed=1))
+    same = generate(
+        model_dir,
+        tmp_path / "take.json",
+        tmp_path / "s.json",
+        GenerateConfig(prompt_ms=300, prompt_start_ms=2000.0, duration_s=0.5, seed=1),
+    )
     np.testing.assert_array_equal(late.values, same.values)  # the same frames answer the same way
 
 
@@ -95,7 +100,10 @@ def test_prompts_from_any_point_of_a_recording(model_dir, tmp_path):
         (lambda d: (d / "model.safetensors").unlink(), "model.safetensors: missing"),
         (lambda d: (d / "model.safetensors").write_bytes(b"garbage" * 10), "model.safetensors: corrupt weights file"),
         (lambda d: (d / "model.json").write_text("{not json"), "model.json: corrupt"),
-        (lambda d: (d / "model.json").write_text(json.dumps({**json.loads((d / "model.json").read_text()), "model": {"size": "m"}})), "weights do not fit"),
+        (
+            lambda d: (d / "model.json").write_text(json.dumps({**json.loads((d / "model.json").read_text()), "model": {"size": "m"}})),
+            "weights do not fit",
+        ),
     ],
 )
 def test_broken_model_folders(model_dir, prompt, tmp_path, damage, message):

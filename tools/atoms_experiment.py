@@ -31,8 +31,10 @@ def main(corpus_dir: str, out_dir: str, epochs: int = 12) -> None:
     corpus = load_corpus(corpus_dir)
     widths = corpus.resolution()
     if np.ptp(widths) > 1e-12:
-        raise SystemExit(f"{corpus_dir}: the resolutions differ between features ({widths.min():g}..{widths.max():g}); "
-                         "a single sigma floor cannot match them")
+        raise SystemExit(
+            f"{corpus_dir}: the resolutions differ between features ({widths.min():g}..{widths.max():g}); "
+            "a single sigma floor cannot match them"
+        )
     floor = float(widths[0]) / math.sqrt(12.0)  # the standard deviation of the dequantisation noise
     base = Config(training=TrainingConfig(epochs=epochs, patience=epochs))
     variants = {

@@ -119,7 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("-o", "--out", type=Path, default=Path("demo-output"), metavar="OUTDIR", help="default: demo-output")
     demo.add_argument(
-        "--study", default="demo", metavar="SPEC",
+        "--study",
+        default="demo",
+        metavar="SPEC",
         help="the study it runs last: a bundled spec's name or a spec file (default demo; `antiphon study specs` lists them)",
     )
     _add_config_options(demo)
@@ -179,9 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--size", choices=["xxs", "xs", "s", "m", "l", "xl"], help="model.size (default s: 64 units)")
     train.add_argument("--epochs", type=int, help="training.epochs (default 130)")
     train.add_argument("--batch-size", type=int, help="training.batch_size (default 64)")
-    train.add_argument(
-        "--optimizer", choices=["adam", "nadam", "sgd", "rmsprop", "adagrad", "adadelta"], help="training.optimizer"
-    )
+    train.add_argument("--optimizer", choices=["adam", "nadam", "sgd", "rmsprop", "adagrad", "adadelta"], help="training.optimizer")
     train.add_argument("--lr", type=float, help="training.lr (default: Keras's for the optimizer)")
     train.add_argument("--seed", type=int, help="training.seed (default 0)")
     train.add_argument("--resume", action="store_true", help="continue the run in MODEL_DIR from its last checkpoint")
@@ -212,14 +212,20 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--audio", type=Path, metavar="OUT.wav", help="also render the prediction (and the prompt, as OUT_prompt.wav)")
     generate.add_argument("--prompt-ms", type=float, help="generate.prompt_ms (default 917)")
     generate.add_argument(
-        "--prompt-start-ms", type=float, help="generate.prompt_start_ms: where the prompt starts on the file's clock (default: its first frame)"
+        "--prompt-start-ms",
+        type=float,
+        help="generate.prompt_start_ms: where the prompt starts on the file's clock (default: its first frame)",
     )
     generate.add_argument("--duration-s", type=float, help="generate.duration_s (default 5)")
     generate.add_argument(
-        "--pi-temperature", type=float, help=f"generate.pi_temperature (default {PI_TEMPERATURE:g}, as serve and evaluate; 1 = the model's own weights)"
+        "--pi-temperature",
+        type=float,
+        help=f"generate.pi_temperature (default {PI_TEMPERATURE:g}, as serve and evaluate; 1 = the model's own weights)",
     )
     generate.add_argument(
-        "--sigma-temperature", type=float, help=f"generate.sigma_temperature (default {SIGMA_TEMPERATURE:g}, as serve and evaluate; 1 = the model's own spread)"
+        "--sigma-temperature",
+        type=float,
+        help=f"generate.sigma_temperature (default {SIGMA_TEMPERATURE:g}, as serve and evaluate; 1 = the model's own spread)",
     )
     generate.add_argument("--seed", type=int, help="generate.seed (default 0)")
     _add_config_options(generate)
@@ -449,7 +455,8 @@ def _print_corpus_summary(summary: dict, folder: Path) -> None:
     )
     dt = summary["dt_s"]
     role = (
-        "varies: a model dimension" if summary["dt_modelled"]
+        "varies: a model dimension"
+        if summary["dt_modelled"]
         else f"constant: not a model dimension (answers come every {1000 * dt['median']:.2f} ms)"
     )
     print(f"  {'dt_s':24s} min {dt['min']:<12.5g} median {dt['median']:<12.5g} max {dt['max']:.5g}   {role}")
@@ -484,9 +491,7 @@ class _TrainingBar:
     def batch(self, running_loss: float) -> None:
         if self.task is None:
             self.task = self.progress.add_task("", total=self.batches)
-        self.progress.update(
-            self.task, advance=1, description=f"epoch {self.current}/{self.epochs} train {running_loss:8.3f} {self.last}"
-        )
+        self.progress.update(self.task, advance=1, description=f"epoch {self.current}/{self.epochs} train {running_loss:8.3f} {self.last}")
 
     def epoch(self, record: dict) -> None:
         self.last = f"| last: train {record['train_loss']:.3f} val {record['val_loss']:.3f}"
@@ -616,7 +621,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
     session.start()
     print(f"antiphon serve: model {args.model} ({len(engine.feature_names)} features), mode {session.mode.name}, silence {rt.silence_s} s")
-    print(f"listening on {rt.host}:{session.port} (receive buffer {session.server.effective_receive_buffer} bytes); answers to {rt.send_host}:{rt.send_port}")
+    print(
+        f"listening on {rt.host}:{session.port} (receive buffer {session.server.effective_receive_buffer} bytes); answers to {rt.send_host}:{rt.send_port}"
+    )
     print(f"session log: {log_path}")
     print("features: " + " ".join(engine.feature_names))
     print("\n".join(session.protocol()))
@@ -688,7 +695,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         f"7. live:       {result.live_path} and {result.live_figure_path}  (served over OSC: {result.live_frames} answer frames, "
         f"the first {result.live_first_answer_ms:.0f} ms after the prompt's last frame; session log {result.session_log})"
     )
-    print(f"8. study:      {result.study_dir}/report.html  (a small optimizer study on Dask: the `{args.study}` spec; figures and report.json beside it)")
+    print(
+        f"8. study:      {result.study_dir}/report.html  (a small optimizer study on Dask: the `{args.study}` spec; figures and report.json beside it)"
+    )
     print_table(result.study_report)
     print(f"everything is in {out.resolve()}")
     return 0

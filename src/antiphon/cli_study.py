@@ -92,12 +92,16 @@ def _run(args: argparse.Namespace) -> int:
     if outcome.trained == 0:
         print(f"nothing to run: all {outcome.total} runs already finished")
     else:
-        print(f"ran {outcome.trained} runs in {outcome.seconds:.0f} s: {outcome.finished} of {outcome.total} finished ({outcome.diverged} diverged)")
+        print(
+            f"ran {outcome.trained} runs in {outcome.seconds:.0f} s: {outcome.finished} of {outcome.total} finished ({outcome.diverged} diverged)"
+        )
     if not args.no_report:
         _report(argparse.Namespace(study_dir=args.out))
     failed = outcome.total - outcome.finished
     if failed:
-        print(f"antiphon: {failed} runs failed; see {args.out}/runs/<key>/failed.json, fix, and run the same command again", file=sys.stderr)
+        print(
+            f"antiphon: {failed} runs failed; see {args.out}/runs/<key>/failed.json, fix, and run the same command again", file=sys.stderr
+        )
         return 1
     return 0
 
@@ -118,9 +122,13 @@ def print_table(report: dict[str, Any]) -> None:
         return "-" if s.get("mean") is None else f"{s['mean']:.{digits}f} ± {(s['high'] - s['low']) / 2:.{digits}f}"
 
     counts = report["study"]["counts"]
-    print(f"\nruns: {counts['finished']} finished, {counts['diverged']} diverged, {counts['failed']} failed, {counts['missing']} not run yet")
+    print(
+        f"\nruns: {counts['finished']} finished, {counts['diverged']} diverged, {counts['failed']} failed, {counts['missing']} not run yet"
+    )
     width = max(len(c["name"]) for c in report["configurations"])
-    print(f"\n{'configuration':{width}s}  {'min val loss':>16s}  {'epoch':>11s}  {'diverged':>8s}  {'paper':>7s}  {'test NLL':>16s}  {report['answer_label']:>22s}")
+    print(
+        f"\n{'configuration':{width}s}  {'min val loss':>16s}  {'epoch':>11s}  {'diverged':>8s}  {'paper':>7s}  {'test NLL':>16s}  {report['answer_label']:>22s}"
+    )
     for c in report["configurations"]:
         paper = (c.get("paper") or {}).get("min_val_loss")
         print(
@@ -151,8 +159,14 @@ class StudyBar:
 
         self.console = Console(stderr=True)
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-            console=self.console, disable=not self.console.is_terminal,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=self.console,
+            disable=not self.console.is_terminal,
         )
         self.task = None
         self.last = ""

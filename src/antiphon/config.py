@@ -67,9 +67,7 @@ class AnalysisConfig:
     n_fft: int = setting(2048, "window and FFT length in samples")
     hop_length: int = setting(512, "samples between successive frames")
     window: str | None = setting(None, "window name for scipy.signal.get_window (peeters: blackman, librosa: hann)")
-    center: bool | None = setting(
-        None, "frames centred on t*hop with zero padding (librosa) instead of starting at t*hop (peeters)"
-    )
+    center: bool | None = setting(None, "frames centred on t*hop with zero padding (librosa) instead of starting at t*hop (peeters)")
     rolloff_threshold: float | None = setting(None, "fraction of the total reached at the rolloff (peeters: 0.95, librosa: 0.85)")
     rolloff_power: float | None = setting(
         None, "exponent of the magnitude summed for the rolloff: 2 = energy (peeters), 1 = magnitude (librosa)"
@@ -188,8 +186,7 @@ class CorpusConfig:
             raise ConfigError("corpus.train_fraction and corpus.validation_fraction must be in (0, 1)")
         if self.train_fraction + self.validation_fraction > 1 + 1e-12:
             raise ConfigError(
-                f"corpus.train_fraction + corpus.validation_fraction must be <= 1, got "
-                f"{self.train_fraction} + {self.validation_fraction}"
+                f"corpus.train_fraction + corpus.validation_fraction must be <= 1, got {self.train_fraction} + {self.validation_fraction}"
             )
 
 
@@ -272,9 +269,7 @@ class TrainingConfig:
     patience: int = setting(20, "stop after this many epochs without a lower validation loss (the paper: 20)")
     sequence_length: int = setting(50, "steps per training window (IMPSY: 50)")
     window_stride: int = setting(1, "steps between the starts of successive training windows (IMPSY: 1)")
-    scale_factor: float = setting(
-        1.0, "inputs and targets are multiplied by this (IMPSY: 10, which adds D ln 10 nats to the loss)"
-    )
+    scale_factor: float = setting(1.0, "inputs and targets are multiplied by this (IMPSY: 10, which adds D ln 10 nats to the loss)")
     dequantise: bool = setting(
         True,
         "add uniform noise within each value's resolution (corpus.resolution) to every training batch, and fixed noise to "
@@ -347,7 +342,9 @@ SIGMA_TEMPERATURE = 0.5
 class GenerateConfig:
     """Offline improvisation (paper III-D/E): a prompt, then the model's continuation."""
 
-    prompt_ms: float = setting(917.0, "prompt length, ms: the frames from prompt_start_ms up to (not including) prompt_start_ms + prompt_ms")
+    prompt_ms: float = setting(
+        917.0, "prompt length, ms: the frames from prompt_start_ms up to (not including) prompt_start_ms + prompt_ms"
+    )
     prompt_start_ms: float | None = setting(
         None, "where the prompt starts, ms on the prompt file's own clock (unset: at its first frame, whatever its time)"
     )

@@ -29,7 +29,7 @@ UNITS: dict[str, str] = {
     "SpectralVariation": "1",
     "SpectralDecrease": "1",
     "SpectralSlope": "1/Hz",
-    **{name: "1 (max-normalised)" for name in CHROMA_NAMES},
+    **dict.fromkeys(CHROMA_NAMES, "1 (max-normalised)"),
     "ZeroCrossingRate": "Hz",
     "TotalEnergy": "full scale^2 (mean square)",
     "Frequency": "Hz",

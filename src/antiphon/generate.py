@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
 import numpy as np
 
 from antiphon import __version__
@@ -47,9 +48,7 @@ def continue_prompt(engine: Engine, document: AnalysisDocument, config: Generate
     features = engine.feature_names
     missing = [name for name in features if name not in document.features]
     if missing:
-        raise DataError(
-            f"{document.source}: lacks {len(missing)} feature(s) the model was trained on: {', '.join(missing)}"
-        )
+        raise DataError(f"{document.source}: lacks {len(missing)} feature(s) the model was trained on: {', '.join(missing)}")
     times = document.times_ms
     start = float(times[0]) if config.prompt_start_ms is None else config.prompt_start_ms
     in_prompt = np.flatnonzero((times >= start) & (times < start + config.prompt_ms))
@@ -68,9 +67,7 @@ def continue_prompt(engine: Engine, document: AnalysisDocument, config: Generate
     engine.dt_temperature = config.dt_temperature
     for step, frame in zip(dt, raw):
         engine.feed(frame, float(step))
-    steps, values = engine.continue_for(
-        config.duration_s, np.random.default_rng(config.seed), min_dt_s=config.min_dt_s, clip=config.clip
-    )
+    steps, values = engine.continue_for(config.duration_s, np.random.default_rng(config.seed), min_dt_s=config.min_dt_s, clip=config.clip)
     return Continuation(
         features=features,
         prompt_ms=prompt_doc.times_ms,

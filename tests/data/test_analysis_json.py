@@ -142,15 +142,24 @@ def _broken(mutate) -> dict:
     [
         (lambda d: d["Analysis"].pop("Time"), r"\$\.Analysis has no 'Time' list"),
         (lambda d: d.pop("Analysis"), r"\$ has no 'Analysis' object"),
-        (lambda d: d["Analysis"]["Spectral"]["Spectral Centroid"].pop(), r'\$\.Analysis\.Spectral\["Spectral Centroid"\] has 2 values but Time has 3'),
+        (
+            lambda d: d["Analysis"]["Spectral"]["Spectral Centroid"].pop(),
+            r'\$\.Analysis\.Spectral\["Spectral Centroid"\] has 2 values but Time has 3',
+        ),
         (lambda d: d["Analysis"]["Yin"]["f0"].__setitem__(1, float("nan")), r"\$\.Analysis\.Yin\.f0\[1\] is nan"),
         (lambda d: d["Analysis"]["Yin"]["AC1"].__setitem__(2, "0.8"), r'\$\.Analysis\.Yin\.AC1\[2\] is a string "0\.8"; expected a number'),
         (lambda d: d["Analysis"]["Yin"]["AC1"].__setitem__(0, None), r"\$\.Analysis\.Yin\.AC1\[0\] is null"),
         (lambda d: d["Analysis"]["Yin"]["AC1"].__setitem__(0, True), r"\$\.Analysis\.Yin\.AC1\[0\] is a boolean"),
         (lambda d: d["Analysis"].__setitem__("Time", "0,11,23"), r"\$\.Analysis\.Time must be a list of numbers, got a string"),
         (lambda d: d["Analysis"]["Spectral"].__setitem__("Centroid", [1, 2, 3]), r"names the feature SpectralCentroid again"),
-        (lambda d: d["Analysis"]["Spectral"]["Chroma"].__setitem__(1, [0.1] * 11), r"\$\.Analysis\.Spectral\.Chroma\[1\] must be a list of 12 numbers"),
-        (lambda d: d["Analysis"]["Signal"].__setitem__("TotalEnergy", {"a": 1}), r"Signal\.TotalEnergy must be a list of numbers, got an object"),
+        (
+            lambda d: d["Analysis"]["Spectral"]["Chroma"].__setitem__(1, [0.1] * 11),
+            r"\$\.Analysis\.Spectral\.Chroma\[1\] must be a list of 12 numbers",
+        ),
+        (
+            lambda d: d["Analysis"]["Signal"].__setitem__("TotalEnergy", {"a": 1}),
+            r"Signal\.TotalEnergy must be a list of numbers, got an object",
+        ),
     ],
 )
 def test_bad_documents_name_file_and_path(tmp_path, mutate, expected):

@@ -11,7 +11,10 @@ from antiphon.errors import DataError
 from tests.conftest import SR, sine
 
 
-@pytest.mark.parametrize(("suffix", "fmt", "subtype", "tolerance"), [(".wav", "WAV", "FLOAT", 1e-7), (".flac", "FLAC", "PCM_24", 1e-6), (".OGG", "OGG", "VORBIS", 0.05)])
+@pytest.mark.parametrize(
+    ("suffix", "fmt", "subtype", "tolerance"),
+    [(".wav", "WAV", "FLOAT", 1e-7), (".flac", "FLAC", "PCM_24", 1e-6), (".OGG", "OGG", "VORBIS", 0.05)],
+)
 def test_formats_and_mixdown(tmp_path, suffix, fmt, subtype, tolerance):
     left, right = sine(440.0, 0.5), sine(660.0, 0.5)
     path = tmp_path / f"take{suffix}"

@@ -21,7 +21,10 @@ def test_rows_are_dt_then_features_and_the_first_frame_starts_the_sequence():
     np.testing.assert_array_equal(values[:, 0], [2.0, 3.0, 4.0])
 
 
-@pytest.mark.parametrize(("times", "message"), [([0, 10, 10, 20], r"Time\[2\] = 10 ms repeats Time\[1\] = 10 ms"), ([0, 10, 5], r"Time\[2\] = 5 ms goes back from Time\[1\] = 10 ms")])
+@pytest.mark.parametrize(
+    ("times", "message"),
+    [([0, 10, 10, 20], r"Time\[2\] = 10 ms repeats Time\[1\] = 10 ms"), ([0, 10, 5], r"Time\[2\] = 5 ms goes back from Time\[1\] = 10 ms")],
+)
 def test_times_must_increase(times, message):
     doc = new_document(np.array(times, float), {"SpectralCentroid": np.ones(len(times))}, {}, source="take.json")
     with pytest.raises(DataError, match="take.json: " + message):
@@ -99,7 +102,9 @@ def test_a_held_out_song_is_the_whole_test_split():
         {"train": (0, 89), "validation": (89, 100), "test": (100, 100)},
     ]
     assert corpus.scaler.maximum[0] == max(f.values[:89, 0].max() for f in (corpus.files[0], corpus.files[2]))  # never the held-out song
-    with pytest.raises(DataError, match=r"corpus.test_files: no file's name contains 'song_x' \(files: song_a.json, song_b.json, song_c.json\)"):
+    with pytest.raises(
+        DataError, match=r"corpus.test_files: no file's name contains 'song_x' \(files: song_a.json, song_b.json, song_c.json\)"
+    ):
         build_corpus(docs, CorpusConfig(features=FEATURES, test_files=("song_x",)))
     with pytest.raises(DataError, match="holds out every file"):
         build_corpus(docs, CorpusConfig(features=FEATURES, test_files=("song",)))

@@ -17,8 +17,16 @@ from antiphon.training.loop import train
 from tests.conftest import FEATURES, synthetic_document, tiny_config
 
 SMALL = EvaluateConfig(
-    prompt_ms=200, horizon_s=0.5, horizons_s=(0.05, 0.25, 0.5), conditioning_horizon_s=0.25, window_s=0.1,
-    var_max_order=2, max_prompts=6, n_samples=3, n_bootstrap=200, novelty_rows=10,
+    prompt_ms=200,
+    horizon_s=0.5,
+    horizons_s=(0.05, 0.25, 0.5),
+    conditioning_horizon_s=0.25,
+    window_s=0.1,
+    var_max_order=2,
+    max_prompts=6,
+    n_samples=3,
+    n_bootstrap=200,
+    novelty_rows=10,
 )
 
 
@@ -73,7 +81,9 @@ def test_the_model_nll_is_the_training_loss_on_the_same_steps(trained):
     rows = corpus.held_out_segments("test", info.training.scale_factor, info.resolution * info.training.scale_factor)
     with torch.no_grad():
         steps = [
-            mdn_log_likelihood(*model(torch.as_tensor(with_level(r[:-1], info.model.level_steps)).unsqueeze(0))[0], torch.as_tensor(r[1:]).unsqueeze(0))[0, SMALL.var_max_order - 1 :]
+            mdn_log_likelihood(
+                *model(torch.as_tensor(with_level(r[:-1], info.model.level_steps)).unsqueeze(0))[0], torch.as_tensor(r[1:]).unsqueeze(0)
+            )[0, SMALL.var_max_order - 1 :]
             for r in rows
         ]
     assert report["teacher_forced"]["systems"]["model"]["nll"] == pytest.approx(-float(torch.cat(steps).mean()), rel=1e-5)
@@ -113,10 +123,33 @@ def test_refusals(trained, tmp_path):
 
 def test_cli(trained, tmp_path, capsys):
     folder, _ = trained
-    code = main(["evaluate", str(folder / "model"), str(folder / "corpus"), "--prompt-ms", "200", "--horizon-s", "0.5",
-                 "--set", "evaluate.horizons_s=[0.05, 0.25]", "--set", "evaluate.conditioning_horizon_s=0.25",
-                 "--set", "evaluate.window_s=0.1", "--set", "evaluate.var_max_order=2", "--set", "evaluate.max_prompts=4",
-                 "--set", "evaluate.n_samples=2", "--set", "evaluate.n_bootstrap=100", "--set", "evaluate.novelty_rows=10"])
+    code = main(
+        [
+            "evaluate",
+            str(folder / "model"),
+            str(folder / "corpus"),
+            "--prompt-ms",
+            "200",
+            "--horizon-s",
+            "0.5",
+            "--set",
+            "evaluate.horizons_s=[0.05, 0.25]",
+            "--set",
+            "evaluate.conditioning_horizon_s=0.25",
+            "--set",
+            "evaluate.window_s=0.1",
+            "--set",
+            "evaluate.var_max_order=2",
+            "--set",
+            "evaluate.max_prompts=4",
+            "--set",
+            "evaluate.n_samples=2",
+            "--set",
+            "evaluate.n_bootstrap=100",
+            "--set",
+            "evaluate.novelty_rows=10",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0 and "repeat_last" in out and "Against repeat_last, the model" in out and "ES@0.25s" in out
     code = main(["evaluate", str(folder / "model"), str(folder / "corpus"), "--horizon-s", "0.5"])

@@ -25,12 +25,12 @@ CONFIG = EvaluateConfig(n_bootstrap=500)
 @pytest.fixture(scope="module")
 def music(demo_files):
     """The demo corpus (20 Spectral features of four real recordings), as evaluation sees it."""
+    import tempfile
+    from pathlib import Path
+
     from antiphon.analysis import analyze_files
     from antiphon.data.analysis_json import read_analysis
     from antiphon.data.corpus import build_corpus
-
-    import tempfile
-    from pathlib import Path
 
     with tempfile.TemporaryDirectory() as folder:
         analysed = analyze_files(demo_files, Path(folder))
@@ -42,7 +42,7 @@ def music(demo_files):
 
     timing = Timing(False, hop, hop, hop)
     prompts = draw_prompts(rows("test"), CONFIG, False, hop)
-    window = int(round(CONFIG.window_s / hop))
+    window = round(CONFIG.window_s / hop)
     reference = Reference.from_segments(rows("validation"), window, int(np.ceil(CONFIG.horizon_s / hop)), CONFIG.lags)
     var, _ = linear.choose_var(rows("train"), rows("validation"), 2)
     systems = ("repeat_last", "training_mean", "var", "iid_frames", "shuffled_real", "nearest_neighbour")
@@ -55,7 +55,7 @@ def music(demo_files):
 
 
 def test_there_are_prompts_enough_for_intervals(music):
-    prompts, summary = music
+    prompts, _summary = music
     assert len(prompts) >= 20  # back to back over 4 x 6 s of test blocks
     starts = [(p.segment, p.start_s) for p in prompts]
     assert len(set(starts)) == len(starts)

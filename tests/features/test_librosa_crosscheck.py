@@ -21,7 +21,7 @@ def both(real_clip):
 
 
 def test_frame_grid_matches(both):
-    ours, magnitude, signal, sr = both
+    ours, magnitude, _signal, sr = both
     assert ours.values.shape[0] == magnitude.shape[1]
     np.testing.assert_allclose(ours.times_ms, librosa.frames_to_time(np.arange(magnitude.shape[1]), sr=sr, hop_length=512) * 1000)
 

@@ -181,8 +181,6 @@ def test_single_precision_fft_stays_close_to_double(real_clip):
     bounds = {"SpectralCentroid": 1e-4, "SpectralSpread": 1e-3, "SpectralSkewness": 3e-3, "SpectralKurtosis": 1e-2}
     for name in single.names:
         if name != "SpectralRolloff":
-            np.testing.assert_allclose(
-                single.column(name), double.column(name), rtol=bounds.get(name, 1e-4), atol=1e-12, err_msg=name
-            )
+            np.testing.assert_allclose(single.column(name), double.column(name), rtol=bounds.get(name, 1e-4), atol=1e-12, err_msg=name)
     # the rolloff is a bin frequency: rounding may move a frame to the next bin, rarely
     assert np.mean(single.column("SpectralRolloff") == double.column("SpectralRolloff")) > 0.99

@@ -24,7 +24,7 @@ def test_a_format_2_folder_is_the_papers_model(tiny_corpus, tmp_path):
         del meta["model"][key]
     meta["format_version"] = 2
     meta_path.write_text(json.dumps(meta))
-    model, info = (t := load_model(tmp_path / "model")).network, t.info
+    _model, info = (t := load_model(tmp_path / "model")).network, t.info
     assert (info.model.residual, info.model.skip, info.model.level_steps) == (False, False, 0)
     for ours, theirs in zip(Engine.from_model_dir(tmp_path / "model").params(), before):
         np.testing.assert_array_equal(ours, theirs)

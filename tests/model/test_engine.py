@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from antiphon.model.directory import load_model
-from antiphon.model.sampling import sample_mixture
 from antiphon.model.engine import Engine
+from antiphon.model.sampling import sample_mixture
 
 
 @pytest.fixture(params=["constant_hop", "timed", "residual", "level"])

@@ -100,10 +100,10 @@ def test_step_by_step_equals_full_sequence():
         (mu, sigma, logits), _ = model(x)
     state = None
     for t in range(30):
-        (m, s, l), state = model.step(x[0, t].numpy(), state)
+        (m, s, lg), state = model.step(x[0, t].numpy(), state)
         np.testing.assert_allclose(m, mu[0, t].numpy(), rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(s, sigma[0, t].numpy(), rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(l, logits[0, t].numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(lg, logits[0, t].numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_keras_parameter_count_and_initialisation():

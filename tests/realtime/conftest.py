@@ -121,4 +121,4 @@ def log_events(session) -> list[dict]:
     return [json.loads(line) for line in session.log.path.read_text().splitlines()]
 
 
-__all__ = ["Receiver", "Performer", "status", "log_events", "np"]
+__all__ = ["Performer", "Receiver", "log_events", "np", "status"]

@@ -24,7 +24,20 @@ def free_port() -> int:
 
 
 def start_serve(model_dir, send_port: int, log, *extra: str) -> tuple[subprocess.Popen, int]:
-    command = [sys.executable, "-m", "antiphon", "serve", str(model_dir), "--port", "0", "--send", f"127.0.0.1:{send_port}", "--log", str(log), *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "antiphon",
+        "serve",
+        str(model_dir),
+        "--port",
+        "0",
+        "--send",
+        f"127.0.0.1:{send_port}",
+        "--log",
+        str(log),
+        *extra,
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     port = None
     for line in process.stdout:
@@ -79,8 +92,20 @@ def test_play_keeps_the_files_timing(model_dir, receiver, tmp_path):
     document = synthetic_document(40, 0.0, "take.json", hop_ms=20.0)
     write_analysis(tmp_path / "take.json", document)
     result = subprocess.run(
-        [sys.executable, "-m", "antiphon", "play", str(tmp_path / "take.json"), "--to", f"127.0.0.1:{receiver.port}", "--model", str(model_dir)],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "antiphon",
+            "play",
+            str(tmp_path / "take.json"),
+            "--to",
+            f"127.0.0.1:{receiver.port}",
+            "--model",
+            str(model_dir),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "sent 40 frames of 3 values" in result.stdout
     frames = receiver.wait_for("/antiphon/frame", 40)
@@ -95,8 +120,14 @@ def test_play_schedules_each_frame_at_its_file_time(receiver):
 
     document = synthetic_document(12, 0.0, "take.json", hop_ms=20.0)
     planned: list[tuple[int, float, float]] = []
-    sent = play(document, ["SpectralCentroid"], ("127.0.0.1", receiver.port), speed=2.0, until_ms=document.times_ms[9],
-                on_frame=lambda i, deadline: planned.append((i, deadline, time.perf_counter())))
+    sent = play(
+        document,
+        ["SpectralCentroid"],
+        ("127.0.0.1", receiver.port),
+        speed=2.0,
+        until_ms=document.times_ms[9],
+        on_frame=lambda i, deadline: planned.append((i, deadline, time.perf_counter())),
+    )
     assert sent == 10 and [p[0] for p in planned] == list(range(10))
     deadlines = np.array([p[1] for p in planned])
     np.testing.assert_allclose(np.diff(deadlines), 0.010, atol=1e-9)  # 20 ms of file time at speed 2
@@ -104,7 +135,9 @@ def test_play_schedules_each_frame_at_its_file_time(receiver):
     assert len(receiver.wait_for("/antiphon/frame", 10)) == 10
 
 
-@pytest.mark.skipif(shutil.which("oscsend") is None or shutil.which("oscdump") is None, reason="liblo-tools not installed (make test installs it)")
+@pytest.mark.skipif(
+    shutil.which("oscsend") is None or shutil.which("oscdump") is None, reason="liblo-tools not installed (make test installs it)"
+)
 def test_liblo_oscsend_and_oscdump_talk_to_serve(model_dir, tmp_path):
     dump_port = free_port()
     dump = subprocess.Popen(["oscdump", "-L", str(dump_port)], stdout=subprocess.PIPE, text=True)

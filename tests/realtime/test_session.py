@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import struct
 import time
 
@@ -10,8 +11,8 @@ import pytest
 from pythonosc.osc_bundle_builder import OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from antiphon.realtime.osc import osc_datagram
 from antiphon.data.session_log import read_session_log
+from antiphon.realtime.osc import osc_datagram
 from tests.realtime.conftest import log_events, status
 
 PREDICTION = "/antiphon/prediction"
@@ -32,7 +33,7 @@ def test_call_and_response_end_to_end(live, receiver):
     # the answer is planned at the threshold, after the last frame heard, and each frame at its deadline
     assert start["t_ms"] >= heard[-1]["t_ms"] + 150.0 - 1e-3
     assert sent[0]["planned_ms"] == pytest.approx(start["t_ms"], abs=1e-3)
-    assert all(b["planned_ms"] > a["planned_ms"] for a, b in zip(sent, sent[1:]))
+    assert all(b["planned_ms"] > a["planned_ms"] for a, b in itertools.pairwise(sent))
     # what arrived is what the log says was sent, in the same order (float32 on the wire)
     np.testing.assert_allclose([a[2] for a in answers[:10]], [e["values"] for e in sent[:10]], rtol=1e-6)
     # the performer plays again: the receive thread refuses the rest of the answer at once
@@ -67,7 +68,7 @@ def test_a_long_answer_ends_at_its_bound_and_the_next_waits_for_the_performer(li
 
 
 def test_filter_answers_every_frame(live, receiver):
-    session, performer = live(mode="filter", silence_s=5.0)
+    _session, performer = live(mode="filter", silence_s=5.0)
     for _ in range(10):
         performer.send("/antiphon/frame", 1000.0, 2.0, 0.5)
         time.sleep(0.03)
@@ -127,7 +128,12 @@ def _bundle(address: str, values, seconds_ahead: float) -> bytes:
 
 
 BAD_INPUT = {
-    "malformed": [b"", bytes(range(64)), osc_datagram("/antiphon/frame", [1.0, 2.0, 3.0])[:-6], b"/\xff\xfe\x00,f\x00\x00" + struct.pack(">f", 1.0)],
+    "malformed": [
+        b"",
+        bytes(range(64)),
+        osc_datagram("/antiphon/frame", [1.0, 2.0, 3.0])[:-6],
+        b"/\xff\xfe\x00,f\x00\x00" + struct.pack(">f", 1.0),
+    ],
     "wrong_count": [osc_datagram("/antiphon/frame", [1.0, 2.0]), osc_datagram("/antiphon/frame", [])],
     "wrong_type": [osc_datagram("/antiphon/frame", ["a", "b", "c"]), osc_datagram("/antiphon/mode", ["jazz"])],
     "not_finite": [osc_datagram("/antiphon/frame", [float("nan"), 1.0, 2.0]), osc_datagram("/antiphon/frame", [float("inf"), 1.0, 2.0])],

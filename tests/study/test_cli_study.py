@@ -26,7 +26,13 @@ def test_help_names_the_specs_and_the_resume(argv, capsys):
 def test_specs_lists_every_bundled_spec(capsys):
     code, out, _ = run(capsys, "study", "specs")
     assert code == 0
-    for name, count in (("table1", "10 configurations x 5 seeds"), ("random-search", "60 configurations x 1 seeds"), ("decay-ignored", "8"), ("nadam-variants", "4"), ("demo", "3")):
+    for name, count in (
+        ("table1", "10 configurations x 5 seeds"),
+        ("random-search", "60 configurations x 1 seeds"),
+        ("decay-ignored", "8"),
+        ("nadam-variants", "4"),
+        ("demo", "3"),
+    ):
         line = next(line for line in out.splitlines() if line.startswith(name))
         assert count in line
 
@@ -42,6 +48,6 @@ def test_specs_lists_every_bundled_spec(capsys):
     ],
 )
 def test_errors_are_one_line(argv, message, tmp_path, capsys):
-    code, out, err = run(capsys, *[a.replace("{tmp}", str(tmp_path)) for a in argv])
+    code, _out, err = run(capsys, *[a.replace("{tmp}", str(tmp_path)) for a in argv])
     assert code == 2 and message in err and err.count("\n") == 1, err
     assert not (tmp_path / "s" / "study.json").exists()

@@ -44,7 +44,9 @@ def test_sharpness_numbers_agree_with_each_other(trained):
         assert values[2] == pytest.approx(s["train_loss"], rel=1e-9)
     assert s["epsilon_sharpness"]["0.001"]["delta"] >= 0
     assert s["epsilon_sharpness"]["0.001"]["relative"] == pytest.approx(s["epsilon_sharpness"]["0.001"]["delta"] / abs(s["train_loss"]))
-    assert np.isfinite([s["lambda_max"], s["lambda_max_fixed_sigma"], s["lambda_max_mean_mse"], s["mean_log_sigma"], s["gradient_norm"]]).all()
+    assert np.isfinite(
+        [s["lambda_max"], s["lambda_max_fixed_sigma"], s["lambda_max_mean_mse"], s["mean_log_sigma"], s["gradient_norm"]]
+    ).all()
     assert s["lambda_max_mean_mse"] > 0  # half a squared error: positive curvature along the means
     for name in ("lambda_max", "lambda_max_fixed_sigma", "lambda_max_mean_mse"):
         ends = s[f"{name}_ends"]
@@ -67,4 +69,8 @@ def test_prediction_example_is_the_papers_figure_in_instrument_units(trained):
     assert p["real_ms"][0] > p["prompt_ms"][-1] == 0.0 and p["predicted_ms"][-1] >= 300.0 - 1e-6
     skew = np.asarray(p["prompt"]["SpectralSkewness"])
     assert skew.min() >= 0.9 and skew.max() <= 3.1  # instrument units: 2 + cos(...), not normalised
-    assert prediction_example(load_model(folder), corpus, config, ("Nothing",))["features"] == ["SpectralCentroid", "SpectralSkewness", "Chroma01"]
+    assert prediction_example(load_model(folder), corpus, config, ("Nothing",))["features"] == [
+        "SpectralCentroid",
+        "SpectralSkewness",
+        "Chroma01",
+    ]

@@ -26,18 +26,49 @@ space = { "training.lr" = { log_uniform = [1e-4, 1e-2] } }
 
 def _result(run, best_val, test, energy, *, status="finished", gap=0.1, lam=10.0, log_sigma=-1.0):
     return {
-        "key": run.key, "configuration": run.configuration, "seed": run.seed, "measure_key": run.measure_key,
-        "status": status, "stopped": "diverged" if status == "diverged" else "epochs", "epochs_run": 2,
-        "best_epoch": 2, "best_val_loss": best_val, "test_nll": test, "n_parameters": 10,
-        "history": [{"epoch": 1, "train_loss": 1.0, "val_loss": best_val + 1, "lr": 0.01, "seconds": 0.1},
-                    {"epoch": 2, "train_loss": 0.5, "val_loss": best_val, "lr": 0.01, "seconds": 0.1}],
-        "resumed_from_epoch": 0, "attempts": 1,
-        "evaluation": {"energy_score_1": energy, "energy_score_0.25": energy / 2, "answer_energy_score": energy, "answer_lead_s": 1.0, "realism_mmd2": energy / 10, "step_distance": 0.5,
-                       "acf_distance": 0.2, "conditioning_skill": 0.1, "copied_fraction": 0.0, "teacher_forced_nll": test,
-                       "best_linear": "var", "best_linear_nll": test + 1.0, "gain_over_best_linear": 1.0},
-        "sharpness": {"gap": gap, "lambda_max": lam, "lambda_max_fixed_sigma": lam / 2, "lambda_max_mean_mse": lam / 10, "mean_log_sigma": log_sigma,
-                      "min_log_sigma": log_sigma - 1.0, "gradient_norm": 1.0,
-                      "epsilon_sharpness": {"0.001": {"delta": lam / 100, "relative": 0.0}}, "slices": {"alpha": [-1, 0, 1], "loss": [[2.0, 1.0, 2.5]]}},
+        "key": run.key,
+        "configuration": run.configuration,
+        "seed": run.seed,
+        "measure_key": run.measure_key,
+        "status": status,
+        "stopped": "diverged" if status == "diverged" else "epochs",
+        "epochs_run": 2,
+        "best_epoch": 2,
+        "best_val_loss": best_val,
+        "test_nll": test,
+        "n_parameters": 10,
+        "history": [
+            {"epoch": 1, "train_loss": 1.0, "val_loss": best_val + 1, "lr": 0.01, "seconds": 0.1},
+            {"epoch": 2, "train_loss": 0.5, "val_loss": best_val, "lr": 0.01, "seconds": 0.1},
+        ],
+        "resumed_from_epoch": 0,
+        "attempts": 1,
+        "evaluation": {
+            "energy_score_1": energy,
+            "energy_score_0.25": energy / 2,
+            "answer_energy_score": energy,
+            "answer_lead_s": 1.0,
+            "realism_mmd2": energy / 10,
+            "step_distance": 0.5,
+            "acf_distance": 0.2,
+            "conditioning_skill": 0.1,
+            "copied_fraction": 0.0,
+            "teacher_forced_nll": test,
+            "best_linear": "var",
+            "best_linear_nll": test + 1.0,
+            "gain_over_best_linear": 1.0,
+        },
+        "sharpness": {
+            "gap": gap,
+            "lambda_max": lam,
+            "lambda_max_fixed_sigma": lam / 2,
+            "lambda_max_mean_mse": lam / 10,
+            "mean_log_sigma": log_sigma,
+            "min_log_sigma": log_sigma - 1.0,
+            "gradient_norm": 1.0,
+            "epsilon_sharpness": {"0.001": {"delta": lam / 100, "relative": 0.0}},
+            "slices": {"alpha": [-1, 0, 1], "loss": [[2.0, 1.0, 2.5]]},
+        },
     }
 
 
@@ -49,8 +80,10 @@ def study(tmp_path, tiny_corpus_dir):
 
 def test_table_intervals_divergences_and_the_central_correlation(study):
     values = {  # (configuration, seed): (min val loss, test NLL, energy score at 1 s)
-        ("Adam", 0): (-5.0, -4.0, 0.2), ("Adam", 1): (-7.0, -6.0, 0.1),
-        ("SGD", 0): (3.0, 4.0, 0.8), ("SGD", 1): (1.0, 3.0, 0.7),
+        ("Adam", 0): (-5.0, -4.0, 0.2),
+        ("Adam", 1): (-7.0, -6.0, 0.1),
+        ("SGD", 0): (3.0, 4.0, 0.8),
+        ("SGD", 1): (1.0, 3.0, 0.7),
     }
     for run in study.runs:
         if run.configuration in ("Adam", "SGD"):
@@ -81,14 +114,25 @@ def test_table_intervals_divergences_and_the_central_correlation(study):
     assert pair["words"].startswith("Adam reaches a lower test NLL than SGD")
     sharp = report["questions"]["sharpness_vs_generalisation"]
     assert set(sharp) == {"lambda_max", "lambda_max_fixed_sigma", "lambda_max_mean_mse", "epsilon_sharpness_0.001"}
-    assert sharp["lambda_max_mean_mse"]["spearman"] == pytest.approx(stats.spearmanr([5, 7, 3, 1], [0.5, 0.7, -0.3, -0.1]).statistic)  # diverged runs keep their measures
+    assert sharp["lambda_max_mean_mse"]["spearman"] == pytest.approx(
+        stats.spearmanr([5, 7, 3, 1], [0.5, 0.7, -0.3, -0.1]).statistic
+    )  # diverged runs keep their measures
 
 
 def test_written_report_has_every_figure_and_a_winners_spec(study, tmp_path):
     for i, run in enumerate(study.runs):
         write_run_file(study, run, "result.json", _result(run, -float(i), -float(i), 50.0 + i))
     report = write_report(study.folder)
-    for name in ("report.json", "report.html", "validation_curves.png", "metrics.png", "loss_vs_answers.png", "sharpness.png", "slices.png", "budget.png"):
+    for name in (
+        "report.json",
+        "report.html",
+        "validation_curves.png",
+        "metrics.png",
+        "loss_vs_answers.png",
+        "sharpness.png",
+        "slices.png",
+        "budget.png",
+    ):
         assert (study.folder / name).stat().st_size > 500, name
     assert json.loads((study.folder / "report.json").read_text())["files"]["budget"] == "budget.png"
     family = report["families"]["Fam"]

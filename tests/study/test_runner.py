@@ -64,7 +64,11 @@ def test_a_killed_worker_resumes_and_a_finished_study_does_no_training(tmp_path,
     for result in results.values():
         assert result["status"] == "finished" and result["epochs_run"] == 2
         assert [h["epoch"] for h in result["history"]] == [1, 2]  # resumed, not restarted: no epoch twice
-        assert result["sharpness"]["lambda_max"] > 0 and result["evaluation"]["energy_score_0.3"] > 0 and result["evaluation"]["answer_lead_s"] == 0.3
+        assert (
+            result["sharpness"]["lambda_max"] > 0
+            and result["evaluation"]["energy_score_0.3"] > 0
+            and result["evaluation"]["answer_lead_s"] == 0.3
+        )
     victim = results[killed_run.name]
     assert victim["attempts"] == 2 and victim["resumed_from_epoch"] >= 1
 
@@ -72,7 +76,15 @@ def test_a_killed_worker_resumes_and_a_finished_study_does_no_training(tmp_path,
     assert [c["name"] for c in report["configurations"]] == ["Adam", "SGD"]
     assert all(c["finished"] == 2 and c["min_val_loss"]["n"] == 2 for c in report["configurations"])
     assert report["configurations"][0]["paper"] == {"min_val_loss": -10.0, "epoch": 2}
-    for name in ("report.html", "validation_curves.png", "metrics.png", "loss_vs_answers.png", "sharpness.png", "slices.png", "predictions/adam.png"):
+    for name in (
+        "report.html",
+        "validation_curves.png",
+        "metrics.png",
+        "loss_vs_answers.png",
+        "sharpness.png",
+        "slices.png",
+        "predictions/adam.png",
+    ):
         assert (out / name).stat().st_size > 1000, name
     assert "Table I" in (out / "report.html").read_text()
 
@@ -94,7 +106,9 @@ def test_a_crashed_study_resumes_from_its_checkpoints(tmp_path, tiny_corpus_dir)
     assert not (interrupted / "result.json").exists()
     finished_before = set(_results(out))
 
-    again = subprocess.run([*ANTIPHON, "study", "run", "-o", str(out)], capture_output=True, text=True, timeout=300)  # the folder's own spec and corpus
+    again = subprocess.run(
+        [*ANTIPHON, "study", "run", "-o", str(out)], capture_output=True, text=True, timeout=300
+    )  # the folder's own spec and corpus
     assert again.returncode == 0, again.stdout + again.stderr
     results = _results(out)
     assert len(results) == 4
@@ -111,21 +125,28 @@ def test_an_existing_scheduler_and_a_run_that_cannot_work(tmp_path, tiny_corpus_
     dask = str(Path(sys.executable).with_name("dask"))
     scheduler_file = tmp_path / "scheduler.json"
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    scheduler = subprocess.Popen([dask, "scheduler", "--port", "0", "--no-dashboard", "--scheduler-file", str(scheduler_file)], env=env, stderr=subprocess.DEVNULL)
+    scheduler = subprocess.Popen(
+        [dask, "scheduler", "--port", "0", "--no-dashboard", "--scheduler-file", str(scheduler_file)], env=env, stderr=subprocess.DEVNULL
+    )
     worker = None
     try:
         deadline = time.monotonic() + 60
         while not scheduler_file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         address = json.loads(scheduler_file.read_text())["address"]
-        worker = subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard"], env=env, stderr=subprocess.DEVNULL)
+        worker = subprocess.Popen(
+            [dask, "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard"], env=env, stderr=subprocess.DEVNULL
+        )
         # sequence_length 400 > the 180-row validation blocks: training cannot start, for every seed
         extra = '[[run]]\nname = "Too long"\ntraining = { optimizer = "adam", sequence_length = 400 }\n'
         spec = write_tiny_spec(tmp_path, extra=extra)
         out = tmp_path / "study"
         done = subprocess.run(
             [*ANTIPHON, "study", "run", str(spec), "--corpus", str(tiny_corpus_dir), "-o", str(out), "--scheduler", address],
-            capture_output=True, text=True, timeout=300, env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
         )
     finally:
         for process in (worker, scheduler):

@@ -46,7 +46,7 @@ def test_a_saddle_with_equal_and_opposite_ends_is_not_misread():
 def test_epsilon_sharpness_of_a_diagonal_quadratic():
     d = torch.tensor([4.0, 1.0, 0.25], dtype=torch.float64)
     theta = torch.zeros(3, dtype=torch.float64, requires_grad=True)
-    loss = lambda: 0.5 * (d * theta * theta).sum() + 1.0  # noqa: E731
+    loss = lambda: 0.5 * (d * theta * theta).sum() + 1.0
     result = sharpness.epsilon_sharpness(loss, [theta], epsilon=1e-2, steps=10)
     assert result["delta"] == pytest.approx(0.5 * 1e-4 * float(d.sum()), rel=1e-9)  # the box corner: 1/2 eps^2 tr(D)
     assert result["loss"] == 1.0 and torch.all(theta == 0)  # parameters restored
@@ -58,7 +58,7 @@ def test_loss_slice_and_filter_normalisation():
     direction = sharpness.filter_normalised_direction([w, b], seed=3)
     torch.testing.assert_close(direction[0].norm(dim=1), w.detach().norm(dim=1))
     assert torch.all(direction[1] == 0)
-    loss = lambda: 0.5 * (w * w).sum() + (b * b).sum()  # noqa: E731
+    loss = lambda: 0.5 * (w * w).sum() + (b * b).sum()
     values = sharpness.loss_slice(loss, [w, b], direction, [-1.0, 0.0, 1.0])
     curvature = float((direction[0] * direction[0]).sum())
     base = loss().item()

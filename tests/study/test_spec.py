@@ -34,11 +34,14 @@ def test_run_keys_are_stable_and_distinct():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('seeds = [0]\n[[run]]\nname = "a"\ntraining = { optimizer = "adam", momentum = 0.5 }\n', r"\[\[run\]\] 1 \(a\): training.momentum and nesterov are sgd settings"),
+        (
+            'seeds = [0]\n[[run]]\nname = "a"\ntraining = { optimizer = "adam", momentum = 0.5 }\n',
+            r"\[\[run\]\] 1 \(a\): training.momentum and nesterov are sgd settings",
+        ),
         ('seeds = [0]\n[[run]]\nname = "a"\ntraining = { optimiser = "adam" }\n', r"\[\[run\]\] 1 \(a\): unknown key 'training.optimiser'"),
         ('seeds = [0]\n[[run]]\nname = "a"\nrealtime = { port = 1 }\n', r"\[\[run\]\] 1: can only change model, training, corpus"),
         ('seeds = []\n[[run]]\nname = "a"\n', "seeds must be a non-empty list"),
-        ('seeds = [0]\n', "needs at least one"),
+        ("seeds = [0]\n", "needs at least one"),
         ('seeds = [0]\n[[run]]\nname = "a"\n[[run]]\nname = "a"\n', "used twice"),
     ],
 )

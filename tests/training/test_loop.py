@@ -53,9 +53,21 @@ def test_learns_the_pattern_and_keeps_the_best_weights(tiny_corpus, tmp_path, mo
     assert evaluate_nll(model, val, 16) == pytest.approx(result.best_val_loss, rel=1e-6)
     assert info.feature_names == tiny_corpus.features and info.result["best_epoch"] == result.best_epoch
     files = sorted(p.name for p in (tmp_path / "m").iterdir())
-    assert files == ["checkpoint.safetensors", "config.toml", "history.csv", "history.json", "model.json", "model.safetensors", "training.png"]
+    assert files == [
+        "checkpoint.safetensors",
+        "config.toml",
+        "history.csv",
+        "history.json",
+        "model.json",
+        "model.safetensors",
+        "training.png",
+    ]
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
-    assert set(meta["versions"]) == {"antiphon", "python", "torch", "numpy"} and meta["features"] == list(tiny_corpus.features) and meta["timing"]["dt_modelled"] is False
+    assert (
+        set(meta["versions"]) == {"antiphon", "python", "torch", "numpy"}
+        and meta["features"] == list(tiny_corpus.features)
+        and meta["timing"]["dt_modelled"] is False
+    )
 
 
 class Interrupt(Exception):
@@ -160,7 +172,7 @@ def test_l1_l2_and_clipping_change_training(tiny_corpus, tmp_path):
     plain = train(tiny_corpus, tiny_config(epochs=2), tmp_path / "plain")
     penalised = train(tiny_corpus, tiny_config(epochs=2, l2=0.1, l1=0.01), tmp_path / "l2")
     clipped = train(tiny_corpus, tiny_config(epochs=2, clip_norm=1e-3), tmp_path / "clip")
-    norm = lambda folder: float(sum((v.double() ** 2).sum() for k, v in weights(folder).items() if "weight" in k))  # noqa: E731
+    norm = lambda folder: float(sum((v.double() ** 2).sum() for k, v in weights(folder).items() if "weight" in k))
     assert norm(tmp_path / "l2") < norm(tmp_path / "plain")
     assert plain.history[-1]["val_loss"] != clipped.history[-1]["val_loss"]
     assert np.isfinite(penalised.history[-1]["val_loss"])

@@ -112,7 +112,10 @@ CASES = [
     (TrainingConfig(optimizer="nadam", lr=5e-5), lambda: keras_nadam(5e-5, 0.004)),
     (TrainingConfig(optimizer="nadam", nadam_variant="keras3"), lambda: keras_nadam(1e-3, 1.0)),
     (TrainingConfig(optimizer="sgd", lr=0.01, decay=0.01 / 130, momentum=0.8), lambda: keras_sgd(0.01, 0.8, False, 0.01 / 130)),
-    (TrainingConfig(optimizer="sgd", lr=0.01, decay=0.01 / 130, momentum=0.8, nesterov=True), lambda: keras_sgd(0.01, 0.8, True, 0.01 / 130)),
+    (
+        TrainingConfig(optimizer="sgd", lr=0.01, decay=0.01 / 130, momentum=0.8, nesterov=True),
+        lambda: keras_sgd(0.01, 0.8, True, 0.01 / 130),
+    ),
     (TrainingConfig(optimizer="sgd", lr=5e-4, decay=5e-4 / 130, momentum=0.9), lambda: keras_sgd(5e-4, 0.9, False, 5e-4 / 130)),
     (TrainingConfig(optimizer="sgd", lr=5e-5), lambda: keras_sgd(5e-5)),
     # the rest, and decay on an adaptive optimizer
@@ -126,7 +129,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("cfg", "reference"), CASES, ids=[f"{c.optimizer}-{c.lr}-{c.decay:.2g}-{c.momentum}-{c.nesterov}-{c.nadam_variant}" for c, _ in CASES])
+@pytest.mark.parametrize(
+    ("cfg", "reference"), CASES, ids=[f"{c.optimizer}-{c.lr}-{c.decay:.2g}-{c.momentum}-{c.nesterov}-{c.nadam_variant}" for c, _ in CASES]
+)
 def test_matches_the_keras_update_rule(cfg, reference):
     ours, expected = run_ours(cfg), reference()
     moved = np.linalg.norm(expected[-1] - W0)

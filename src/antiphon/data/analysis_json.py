@@ -118,9 +118,7 @@ class AnalysisDocument:
         """
         missing = [n for n in names if n not in self.features]
         if missing:
-            raise DataError(
-                f"{self.source}: has no feature {', '.join(missing)} (it has: {', '.join(self.features) or 'none'})"
-            )
+            raise DataError(f"{self.source}: has no feature {', '.join(missing)} (it has: {', '.join(self.features) or 'none'})")
         return np.stack([self.features[n] for n in names], axis=1) if names else np.empty((self.n_frames, 0))
 
     def with_frames(self, times_ms: np.ndarray, features: Mapping[str, np.ndarray]) -> AnalysisDocument:
@@ -268,9 +266,7 @@ class _Parser:
 
         def add(name: str, category: str, values: np.ndarray, location: FeatureLocation) -> None:
             if name in claimed:
-                raise self.fail(
-                    location.path, f"names the feature {name} again (already at {json_path(claimed[name])})"
-                )
+                raise self.fail(location.path, f"names the feature {name} again (already at {json_path(claimed[name])})")
             claimed[name] = location.path
             features[name], locations[name], categories[name] = values, location, category
 
@@ -311,7 +307,7 @@ class _Parser:
             if name not in features:
                 features[name], locations[name], categories[name] = values, location, category
 
-        original = {name: values for name, values in features.items()}
+        original = dict(features.items())
         original["__time__"] = times
         return AnalysisDocument(
             source=self.source,

@@ -38,9 +38,7 @@ def check_audio_file(path: Path | str) -> None:
     if path.is_dir():
         raise DataError(f"{path}: is a directory, expected an audio file ({', '.join(AUDIO_EXTENSIONS)})")
     if path.suffix.lower() not in AUDIO_EXTENSIONS:
-        raise DataError(
-            f"{path}: unknown extension '{path.suffix or '(none)'}'; antiphon reads {', '.join(AUDIO_EXTENSIONS)}"
-        )
+        raise DataError(f"{path}: unknown extension '{path.suffix or '(none)'}'; antiphon reads {', '.join(AUDIO_EXTENSIONS)}")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: is empty (0 bytes)")
     info = _info(path)

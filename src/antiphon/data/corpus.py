@@ -198,10 +198,7 @@ def rows_from_document(document: AnalysisDocument, features: Sequence[str]) -> t
     if bad.size:
         i = int(bad[0]) + 1
         kind = "repeats" if steps[bad[0]] == 0 else "goes back from"
-        raise DataError(
-            f"{document.source}: Time[{i}] = {times[i]:g} ms {kind} Time[{i - 1}] = {times[i - 1]:g} ms; "
-            "times must increase"
-        )
+        raise DataError(f"{document.source}: Time[{i}] = {times[i]:g} ms {kind} Time[{i - 1}] = {times[i - 1]:g} ms; times must increase")
     return steps / 1000.0, values[1:]
 
 
@@ -259,9 +256,7 @@ def _split(names: list[str], rows: list[tuple[np.ndarray, np.ndarray]], cfg: Cor
         if all(held_out):
             raise DataError(f"corpus.test_files holds out every file ({', '.join(names)}): nothing is left to train on")
         share = cfg.train_fraction / (cfg.train_fraction + cfg.validation_fraction)
-        segments = [
-            _whole("test", dt.size) if out else _blocks(dt.size, share, 1.0 - share) for out, (dt, _) in zip(held_out, rows)
-        ]
+        segments = [_whole("test", dt.size) if out else _blocks(dt.size, share, 1.0 - share) for out, (dt, _) in zip(held_out, rows)]
     elif cfg.split == "file":
         n = len(rows)
         n_train = max(1, round(n * cfg.train_fraction))
@@ -297,8 +292,8 @@ def corpus_fingerprint(corpus: Corpus) -> str:
 
 
 def _blocks(n_rows: int, train_fraction: float, validation_fraction: float) -> dict[str, tuple[int, int]]:
-    a = int(round(n_rows * train_fraction))
-    b = min(n_rows, a + int(round(n_rows * validation_fraction)))
+    a = round(n_rows * train_fraction)
+    b = min(n_rows, a + round(n_rows * validation_fraction))
     return {"train": (0, a), "validation": (a, b), "test": (b, n_rows)}
 
 
@@ -329,9 +324,8 @@ def save_corpus(corpus: Corpus, out_dir: Path | str) -> Path:
     for i, file in enumerate(corpus.files):
         arrays[f"dt_s_{i}"] = file.dt_s
         arrays[f"values_{i}"] = file.values
-    with atomic_path(folder / "corpus.npz") as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
+    with atomic_path(folder / "corpus.npz") as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
     meta = {
         "format": CORPUS_FORMAT,
         "format_version": CORPUS_FORMAT_VERSION,

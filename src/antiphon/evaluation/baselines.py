@@ -28,7 +28,9 @@ def training_mean(mean: np.ndarray, n: int) -> np.ndarray:
 def var_answer(model: LinearGaussian, prompt: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """A sample path of the VAR ``model`` from the prompt's last frames, clipped to [0, 1]."""
     d = prompt.shape[1]
-    history = prompt if prompt.shape[0] >= model.order else np.concatenate([np.repeat(prompt[:1], model.order - prompt.shape[0], axis=0), prompt])
+    history = (
+        prompt if prompt.shape[0] >= model.order else np.concatenate([np.repeat(prompt[:1], model.order - prompt.shape[0], axis=0), prompt])
+    )
     return model.sample(history, n, rng, np.zeros(d), np.ones(d))
 
 

@@ -243,7 +243,7 @@ def _other_passages(prompts: Sequence[Prompt]) -> list[int]:
         candidates = [j for j, p in enumerate(prompts) if p.segment != prompt.segment] or [j for j in range(len(prompts)) if j != i] or [i]
         longest = max(prompts[j].future_s[-1] for j in candidates)
         near = [j for j in candidates if prompts[j].future_s[-1] >= longest - 1e-9]
-        out.append(max(near, key=lambda j: (abs(prompts[j].start_s - prompt.start_s) + abs(j - i))))
+        out.append(max(near, key=lambda j: abs(prompts[j].start_s - prompt.start_s) + abs(j - i)))
     return out
 
 
@@ -291,7 +291,9 @@ def score_answers(
         ensemble = np.stack(members)[None]
         own[i] = measures.energy_scores(observed[i][None], ensemble)[0]
         picked = rng.choice(others, size=min(SWAPS, len(others)), replace=False)
-        swapped[i] = float(np.mean(measures.energy_scores(np.stack([observed[j] for j in picked]), np.repeat(ensemble, len(picked), axis=0))))
+        swapped[i] = float(
+            np.mean(measures.energy_scores(np.stack([observed[j] for j in picked]), np.repeat(ensemble, len(picked), axis=0)))
+        )
     windows, steps, acf, novelty = [], np.full(p, np.nan), np.full(p, np.nan), np.full(p, np.nan)
     for i in range(p):
         shown = answers.values[i][:SHAPE_SAMPLES]
@@ -303,8 +305,14 @@ def score_answers(
             novelty[i] = measures.nearest_window_distance(rows, training)
     usable = [i for i, w in enumerate(windows) if w.shape[0]]
     blocks = measures.realism_blocks([windows[i] for i in usable], reference.windows) if usable else None
-    return {"energy_score": lead, "conditioning": (own, swapped), "step_distance": steps, "acf_distance": acf,
-            "novelty": novelty, "realism": (usable, blocks)}
+    return {
+        "energy_score": lead,
+        "conditioning": (own, swapped),
+        "step_distance": steps,
+        "acf_distance": acf,
+        "novelty": novelty,
+        "realism": (usable, blocks),
+    }
 
 
 def summarise(per_prompt: dict[str, dict[str, Any]], n_prompts: int, config: EvaluateConfig) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -317,7 +325,9 @@ def summarise(per_prompt: dict[str, dict[str, Any]], n_prompts: int, config: Eva
         entry: dict[str, Any] = {"energy_score": {}}
         for h, scores in values["energy_score"].items():
             s[f"energy_score@{h}"] = measures.weighted_means(scores, counts)
-            entry["energy_score"][h] = _interval(np.nanmean(scores) if np.isfinite(scores).any() else np.nan, s[f"energy_score@{h}"], scores)
+            entry["energy_score"][h] = _interval(
+                np.nanmean(scores) if np.isfinite(scores).any() else np.nan, s[f"energy_score@{h}"], scores
+            )
         usable, blocks = values["realism"]
         if blocks is not None:
             weights = counts[:, usable]
@@ -332,7 +342,10 @@ def summarise(per_prompt: dict[str, dict[str, Any]], n_prompts: int, config: Eva
         point = 1.0 - np.nanmean(own) / np.nanmean(swapped) if np.isfinite(own).any() else np.nan
         low, high = measures.percentile_interval(skill)
         entry["conditioning"] = {
-            "skill": float(point), "low": low, "high": high, "n": int(np.isfinite(own).sum()),
+            "skill": float(point),
+            "low": low,
+            "high": high,
+            "n": int(np.isfinite(own).sum()),
             "depends_on_prompt": bool(np.isfinite(low) and low > 0),
         }
         novelty = values["novelty"][np.isfinite(values["novelty"])]
@@ -353,7 +366,8 @@ def summarise(per_prompt: dict[str, dict[str, Any]], n_prompts: int, config: Eva
                 if key in samples[system]:
                     row[key] = measures.verdict(model_samples - samples[system][key])
             row["conditioning"] = (
-                "beats" if summary["model"]["conditioning"]["depends_on_prompt"] and not summary[system]["conditioning"]["depends_on_prompt"]
+                "beats"
+                if summary["model"]["conditioning"]["depends_on_prompt"] and not summary[system]["conditioning"]["depends_on_prompt"]
                 else "ties"
             )
             verdicts[system] = row
@@ -407,7 +421,7 @@ def evaluate(
         return [features_of(rows, dt_modelled).astype(np.float64) for rows in corpus.segments(split, 1.0, info.scaler)]
 
     training, held_out = feature_rows("train"), feature_rows("validation")
-    window = max(2, int(round(config.window_s / hop)))
+    window = max(2, round(config.window_s / hop))
     reference = Reference.from_segments(held_out, window, int(np.ceil(config.horizon_s / hop - 1e-9)), config.lags)
     var = linear.choose_var(training, held_out, config.var_max_order)[0] if "var" in systems else None
     answers = answer_all(systems, prompts, info.timing, training, var, config, engine, on_prompt)
@@ -489,7 +503,14 @@ def sentences(report: dict[str, Any]) -> list[str]:
     return out
 
 
-def _figures(out: Path, report: dict[str, Any], prompts: Sequence[Prompt], answers: dict[str, Answers], names: tuple[str, ...], config: EvaluateConfig) -> None:
+def _figures(
+    out: Path,
+    report: dict[str, Any],
+    prompts: Sequence[Prompt],
+    answers: dict[str, Answers],
+    names: tuple[str, ...],
+    config: EvaluateConfig,
+) -> None:
     from antiphon.render.plots import plot_answer_band, plot_measures, save_figure
 
     shown = [n for n in config.plot_features if n in names] or list(names[:4])

@@ -1,13 +1,5 @@
 """Audio descriptors: pure spectral/signal/Yin functions, the offline analyzer, the streaming extractor."""
 
-from antiphon.features.extractor import (
-    Descriptors,
-    FrameAnalyzer,
-    StreamingExtractor,
-    analyze_signal,
-    frame_signal,
-    frame_times_ms,
-)
 from antiphon.feature_names import (
     CATEGORIES,
     CHROMA_NAMES,
@@ -17,6 +9,14 @@ from antiphon.feature_names import (
     SPECTRAL_NAMES,
     UNITS,
     YIN_NAMES,
+)
+from antiphon.features.extractor import (
+    Descriptors,
+    FrameAnalyzer,
+    StreamingExtractor,
+    analyze_signal,
+    frame_signal,
+    frame_times_ms,
 )
 
 __all__ = [

@@ -20,8 +20,8 @@ import scipy.signal
 
 from antiphon.config import AnalysisConfig
 from antiphon.errors import ConfigError
-from antiphon.features import spectral
 from antiphon.feature_names import CATEGORIES, FEATURE_NAMES, SIGNAL_NAMES, SPECTRAL_NAMES
+from antiphon.features import spectral
 from antiphon.features.signal import total_energy, zero_crossing_rate
 from antiphon.features.yin import yin
 
@@ -57,9 +57,7 @@ def frame_signal(signal: np.ndarray, *, n_fft: int, hop_length: int, center: boo
     return np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop_length][:n_frames]
 
 
-def frame_times_ms(
-    n_frames: int, *, sample_rate_hz: float, n_fft: int, hop_length: int, center: bool, first: int = 0
-) -> np.ndarray:
+def frame_times_ms(n_frames: int, *, sample_rate_hz: float, n_fft: int, hop_length: int, center: bool, first: int = 0) -> np.ndarray:
     """Centre times (ms) of frames ``first .. first + n_frames - 1``."""
     offset = 0.0 if center else n_fft / 2
     return (np.arange(first, first + n_frames) * hop_length + offset) * (1000.0 / sample_rate_hz)
@@ -68,9 +66,7 @@ def frame_times_ms(
 class FrameAnalyzer:
     """All descriptors for a block of frames; everything that depends only on the settings is built once."""
 
-    def __init__(
-        self, config: AnalysisConfig, sample_rate_hz: float, categories: tuple[str, ...] = tuple(CATEGORIES)
-    ) -> None:
+    def __init__(self, config: AnalysisConfig, sample_rate_hz: float, categories: tuple[str, ...] = tuple(CATEGORIES)) -> None:
         unknown = [c for c in categories if c not in CATEGORIES]
         if unknown or not categories:
             raise ConfigError(f"unknown descriptor categories {unknown}; choose from {', '.join(CATEGORIES)}")
@@ -159,9 +155,7 @@ class FrameAnalyzer:
             )
             out[:, 6] = spectral.spectral_decrease(magnitude=magnitude, silent=silent)
             out[:, 7] = spectral.spectral_slope(centroid=centroid, freqs=self.freqs, silent=silent)
-            out[:, 8:20] = spectral.chroma(
-                magnitude=magnitude, filter_bank=self.filter_bank, silent=silent, bins=self._chroma_bins
-            )
+            out[:, 8:20] = spectral.chroma(magnitude=magnitude, filter_bank=self.filter_bank, silent=silent, bins=self._chroma_bins)
             column = len(SPECTRAL_NAMES)
         if "Signal" in self.categories:
             out[:, column] = zero_crossing_rate(frames, sample_rate_hz=self.sample_rate_hz)
@@ -196,9 +190,7 @@ def analyze_signal(
         n_silent += int(silent.sum())
     if cfg.variation_first_frame == "next" and "Spectral" in analyzer.categories and values.shape[0] > 1:
         values[0, _VARIATION] = values[1, _VARIATION]
-    times = frame_times_ms(
-        values.shape[0], sample_rate_hz=sample_rate_hz, n_fft=cfg.n_fft, hop_length=cfg.hop_length, center=cfg.center
-    )
+    times = frame_times_ms(values.shape[0], sample_rate_hz=sample_rate_hz, n_fft=cfg.n_fft, hop_length=cfg.hop_length, center=cfg.center)
     return Descriptors(times_ms=times, values=values, names=analyzer.names, n_silent=n_silent)
 
 
@@ -221,9 +213,7 @@ class StreamingExtractor:
     ) -> None:
         self._analyzer = FrameAnalyzer(config or AnalysisConfig(), sample_rate_hz, categories)
         if self._analyzer.config.variation_first_frame != "zero":
-            raise ConfigError(
-                "analysis.variation_first_frame must be 'zero' for streaming: 'next' needs the following frame"
-            )
+            raise ConfigError("analysis.variation_first_frame must be 'zero' for streaming: 'next' needs the following frame")
         self.reset()
 
     @property

@@ -193,9 +193,7 @@ def filter_bank_support(filter_bank: np.ndarray) -> slice:
 
 
 @lru_cache(maxsize=32)
-def ircam_chroma_filter_bank(
-    *, sample_rate_hz: float, n_fft: int, fmin_hz: float, fmax_hz: float, tuning_hz: float
-) -> np.ndarray:
+def ircam_chroma_filter_bank(*, sample_rate_hz: float, n_fft: int, fmin_hz: float, fmax_hz: float, tuning_hz: float) -> np.ndarray:
     """Semitone-band chroma weights (K, 12), IrcamDescriptor-style (1-semitone resolution).
 
     Band m (MIDI note m, centre tuning * 2**((m - 69) / 12), edges a quarter tone either side)

@@ -77,9 +77,7 @@ class Engine:
                 b = weights[f"lstm.bias_ih_l{layer}"] + weights[f"lstm.bias_hh_l{layer}"]
                 # the gate scale (1/2 for the sigmoid gates, 1 for the cell) is folded into the weights
                 scale = np.r_[np.full(3 * h, 0.5), np.ones(h)][:, None]
-                self._layers.append(
-                    (np.ascontiguousarray(w[order] * scale, dtype=DTYPE), (b[order] * scale[:, 0]).astype(DTYPE))
-                )
+                self._layers.append((np.ascontiguousarray(w[order] * scale, dtype=DTYPE), (b[order] * scale[:, 0]).astype(DTYPE)))
             head_w = weights["head.linear.weight"].astype(DTYPE)
             head_b = weights["head.linear.bias"].astype(DTYPE)
         except KeyError as exc:

@@ -38,9 +38,7 @@ def mdn_log_likelihood(mu: torch.Tensor, sigma: torch.Tensor, logits: torch.Tens
     z = (y - mu) / sigma: summed over the D dimensions, never averaged over them.
     """
     z = (y.unsqueeze(-2) - mu) / sigma
-    log_components = (
-        -0.5 * mu.shape[-1] * math.log(2 * math.pi) - torch.log(sigma).sum(-1) - 0.5 * (z * z).sum(-1)
-    )  # (..., K)
+    log_components = -0.5 * mu.shape[-1] * math.log(2 * math.pi) - torch.log(sigma).sum(-1) - 0.5 * (z * z).sum(-1)  # (..., K)
     return torch.logsumexp(torch.log_softmax(logits, dim=-1) + log_components, dim=-1)
 
 
@@ -61,7 +59,9 @@ def mdn_marginals(mu: torch.Tensor, sigma: torch.Tensor, logits: torch.Tensor, y
     return torch.logsumexp(log_weights + log_normal, dim=-2), mean
 
 
-def sample_mixture_torch(mu: torch.Tensor, sigma: torch.Tensor, logits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_mixture_torch(
+    mu: torch.Tensor, sigma: torch.Tensor, logits: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """One draw per row, without gradient: mu, sigma (B, K, D), logits (B, K) -> (B, D) (training's rollouts)."""
     with torch.no_grad():
         component = torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator)  # (B, 1)

@@ -33,9 +33,7 @@ class MDRNN(nn.Module):
         if cfg.init == "keras":
             keras_initialise(self)
 
-    def forward(
-        self, x: torch.Tensor, state: State | None = None
-    ) -> tuple[tuple[torch.Tensor, torch.Tensor, torch.Tensor], State]:
+    def forward(self, x: torch.Tensor, state: State | None = None) -> tuple[tuple[torch.Tensor, torch.Tensor, torch.Tensor], State]:
         """x (B, T, :attr:`input_size`) -> ((mu (B, T, K, D), sigma (B, T, K, D), logits (B, T, K)), state).
 
         Each input row is the frame (D values), followed by its running level when

@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable, Sequence
 
 from antiphon.data.analysis_json import AnalysisDocument
-from antiphon.realtime.scheduler import wait_until
 from antiphon.realtime.osc import osc_datagram
+from antiphon.realtime.scheduler import wait_until
 
 
 def play(

@@ -51,7 +51,9 @@ def rehearse(
 
     thread = threading.Thread(target=listen, name="rehearsal-listen", daemon=True)
     thread.start()
-    live = RealtimeConfig(**{**config.__dict__, "port": 0, "host": "127.0.0.1", "send_host": "127.0.0.1", "send_port": inbox.getsockname()[1]})
+    live = RealtimeConfig(
+        **{**config.__dict__, "port": 0, "host": "127.0.0.1", "send_host": "127.0.0.1", "send_port": inbox.getsockname()[1]}
+    )
     session = Session(engine, live, log_path)
     session.start()
     last_sent = 0.0

@@ -8,6 +8,7 @@ prediction time adds to every interval and the schedule drifts.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import socket
@@ -110,8 +111,6 @@ class Sender:
                     continue
                 heapq.heappop(self._heap)
             wait_until(head.deadline)
-            try:
+            with contextlib.suppress(OSError):  # the peer is gone or unreachable: keep the schedule for when it comes back
                 self._socket.sendto(head.datagram, self.destination)
-            except OSError:
-                pass  # the peer is gone or unreachable: keep the schedule for when it comes back
             self.on_sent(head, time.perf_counter())

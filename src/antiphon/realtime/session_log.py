@@ -11,7 +11,7 @@ import json
 import os
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ class SessionLog:
         head = {
             "format": SESSION_FORMAT,
             "format_version": SESSION_FORMAT_VERSION,
-            "started_utc": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "started_utc": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "clock_start_s": self.start,  # time.perf_counter() (CLOCK_MONOTONIC) at t_ms = 0, to align other clocks
             **header,
         }

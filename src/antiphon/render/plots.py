@@ -45,9 +45,7 @@ def plot_chroma(ax: Axes, times_ms: np.ndarray, chroma: np.ndarray) -> AxesImage
     """A chromagram (12 rows, C at the bottom) against time in seconds; ``chroma`` is (T, 12)."""
     t = times_ms / 1000.0
     end = t[-1] + (t[-1] - t[-2] if t.size > 1 else 0.01)
-    image = ax.imshow(
-        chroma.T, aspect="auto", origin="lower", interpolation="nearest", extent=(t[0], end, -0.5, 11.5), cmap="magma"
-    )
+    image = ax.imshow(chroma.T, aspect="auto", origin="lower", interpolation="nearest", extent=(t[0], end, -0.5, 11.5), cmap="magma")
     ax.set_yticks(range(12), [f"{n} {c}" for n, c in zip(CHROMA_NAMES, CHROMA_ORDER)], fontsize="x-small")
     return image
 
@@ -78,7 +76,6 @@ def save_figure(figure: Figure, path: Path | str, *, dpi: int = 110) -> None:
     """Write ``figure`` as PNG, atomically."""
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=dpi)
-
 
 
 def plot_training(history: list[dict], *, ax: Axes | None = None) -> Figure:
@@ -147,7 +144,15 @@ def plot_answer_band(
     t, r = times_s * 1000.0, real_s * 1000.0
     for ax, name in zip(axes, shown):
         f = names.index(name)
-        ax.fill_between(t, answers[:, :, f].min(axis=0), answers[:, :, f].max(axis=0), color="tab:orange", alpha=0.3, step="post", label="model: range of answers")
+        ax.fill_between(
+            t,
+            answers[:, :, f].min(axis=0),
+            answers[:, :, f].max(axis=0),
+            color="tab:orange",
+            alpha=0.3,
+            step="post",
+            label="model: range of answers",
+        )
         ax.step(t, answers[0, :, f], where="post", color="tab:orange", linewidth=1.0, label="model: one answer")
         ax.step(r, real[:, f], where="post", color="black", linewidth=1.0, label="what followed")
         ax.set_title(f"{name} (normalised)", fontsize="small", loc="left")
@@ -164,8 +169,12 @@ def plot_measures(free_running: dict[str, dict]) -> Figure:
     systems = list(free_running)
     first = free_running[systems[0]]
     panels = [(f"energy_score:{h}", f"energy score at {h} s") for h in first["energy_score"]]
-    panels += [("realism_mmd2", "realism: MMD² to held-out windows"), ("step_distance", "dynamics: step sizes"),
-               ("acf_distance", "dynamics: autocorrelation"), ("conditioning", "conditioning skill (higher: follows its prompt)")]
+    panels += [
+        ("realism_mmd2", "realism: MMD² to held-out windows"),
+        ("step_distance", "dynamics: step sizes"),
+        ("acf_distance", "dynamics: autocorrelation"),
+        ("conditioning", "conditioning skill (higher: follows its prompt)"),
+    ]
     columns = 4
     rows = -(-len(panels) // columns)
     figure = Figure(figsize=(4 * columns, 3.2 * rows), layout="constrained")
@@ -190,6 +199,6 @@ def plot_measures(free_running: dict[str, dict]) -> Figure:
         ax.set_xticks(range(len(systems)), systems, rotation=60, fontsize="x-small")
         ax.set_title(title, fontsize="small")
         ax.grid(True, axis="y", alpha=0.3)
-    for ax in axes[len(panels):]:
+    for ax in axes[len(panels) :]:
         ax.set_visible(False)
     return figure

@@ -104,10 +104,16 @@ def _measure(model: Any, params: list[Any], x: Any, y: Any, validation: tuple[An
         gradient_norm = float(torch.sqrt(sum((g * g).sum() for g in gradients)))
         spectra = {
             name: measures.extreme_eigenvalues(function, params, tolerance=settings.tolerance, max_restarts=settings.lanczos_restarts)
-            for name, function in (("lambda_max", loss), ("lambda_max_fixed_sigma", fixed_sigma_loss), ("lambda_max_mean_mse", mean_squared_error))
+            for name, function in (
+                ("lambda_max", loss),
+                ("lambda_max_fixed_sigma", fixed_sigma_loss),
+                ("lambda_max_mean_mse", mean_squared_error),
+            )
         }
         epsilon = {
-            f"{e:g}": {k: v for k, v in measures.epsilon_sharpness(loss, params, epsilon=e, steps=settings.ascent_steps).items() if k != "loss"}
+            f"{e:g}": {
+                k: v for k, v in measures.epsilon_sharpness(loss, params, epsilon=e, steps=settings.ascent_steps).items() if k != "loss"
+            }
             for e in settings.epsilons
         }
         alphas = np.linspace(-settings.slice_span, settings.slice_span, settings.slice_points).tolist()
@@ -119,8 +125,11 @@ def _measure(model: Any, params: list[Any], x: Any, y: Any, validation: tuple[An
     for name, spectrum in spectra.items():
         eigen[name] = spectrum.top
         eigen[f"{name}_ends"] = {
-            "largest": spectrum.largest, "smallest": spectrum.smallest, "residual_largest": spectrum.residual_largest,
-            "residual_smallest": spectrum.residual_smallest, "hessian_vector_products": spectrum.products,
+            "largest": spectrum.largest,
+            "smallest": spectrum.smallest,
+            "residual_largest": spectrum.residual_largest,
+            "residual_smallest": spectrum.residual_smallest,
+            "hessian_vector_products": spectrum.products,
         }
     return {
         "windows": int(x.shape[0]),

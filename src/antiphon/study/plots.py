@@ -77,16 +77,24 @@ def plot_metric_comparison(configurations: list[dict[str, Any]], answer_label: s
             values = [v for v in summary["values"] if v is not None]
             ax.scatter(values, [row] * len(values), s=12, color=colour[c["name"]], alpha=0.6, zorder=2)
             ax.errorbar(
-                summary["mean"], row, xerr=[[summary["mean"] - summary["low"]], [summary["high"] - summary["mean"]]],
-                fmt="s", color="black", markersize=4, capsize=3, zorder=3,
+                summary["mean"],
+                row,
+                xerr=[[summary["mean"] - summary["low"]], [summary["high"] - summary["mean"]]],
+                fmt="s",
+                color="black",
+                markersize=4,
+                capsize=3,
+                zorder=3,
             )
             if key == "min_val_loss" and c.get("paper") and c["paper"].get("min_val_loss") is not None:
-                ax.scatter([c["paper"]["min_val_loss"]], [row], marker="x", color="tab:red", s=40, zorder=4, label="paper" if row == y[0] else None)
+                ax.scatter(
+                    [c["paper"]["min_val_loss"]], [row], marker="x", color="tab:red", s=40, zorder=4, label="paper" if row == y[0] else None
+                )
         ax.set_xlabel(label)
         ax.grid(True, axis="x", alpha=0.3)
     axes[0].set_yticks(y, names, fontsize="small")
     if any(c.get("paper") for c in configurations):
-        handles, labels = axes[0].get_legend_handles_labels()
+        handles, _labels = axes[0].get_legend_handles_labels()
         if handles:
             axes[0].legend(handles, ["the paper (Keras, its own data)"], fontsize="x-small", loc="lower right")
     figure.suptitle("Configurations compared: square = mean with 95 % t-interval, dots = seeds", fontsize="medium")
@@ -101,7 +109,11 @@ def plot_loss_vs_answers(runs: list[dict[str, Any]], answer_label: str = "energy
     colour = colours(names)
     for ax, key, label in ((axes[0], "best_val_loss", "minimum validation NLL"), (axes[1], "test_nll", "test NLL")):
         for name in names:
-            points = [(r[key], r["energy_score"]) for r in runs if r["configuration"] == name and r.get(key) is not None and r.get("energy_score") is not None]
+            points = [
+                (r[key], r["energy_score"])
+                for r in runs
+                if r["configuration"] == name and r.get(key) is not None and r.get("energy_score") is not None
+            ]
             if points:
                 ax.scatter(*zip(*points), color=colour[name], s=24, label=name)
         ax.set_xlabel(f"{label} (nats/step; lower = better fit)")

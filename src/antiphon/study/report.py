@@ -41,8 +41,15 @@ HTML_FILE = "report.html"
 
 #: per-run answer measures shown per configuration (keys of :func:`antiphon.study.runner.study_measures`)
 ANSWER_MEASURES = (
-    "energy_score_0.25", "energy_score_1", "realism_mmd2", "step_distance", "acf_distance", "conditioning_skill",
-    "copied_fraction", "teacher_forced_nll", "gain_over_best_linear",
+    "energy_score_0.25",
+    "energy_score_1",
+    "realism_mmd2",
+    "step_distance",
+    "acf_distance",
+    "conditioning_skill",
+    "copied_fraction",
+    "teacher_forced_nll",
+    "gain_over_best_linear",
 )
 
 
@@ -95,7 +102,11 @@ def build_report(study: Study, runs: list[dict[str, Any]] | None = None) -> dict
             "n_runs": len(runs),
             "counts": {s: sum(r["status"] == s for r in runs) for s in ("finished", "diverged", "failed", "missing")},
             "corpus": corpus.summary()["rows_per_split"],
-            "measure": {"windows": study.measure.windows, "lanczos_restarts": study.measure.lanczos_restarts, "epsilons": list(study.measure.epsilons)},
+            "measure": {
+                "windows": study.measure.windows,
+                "lanczos_restarts": study.measure.lanczos_restarts,
+                "epsilons": list(study.measure.epsilons),
+            },
         },
         "loss_units": (
             f"nats per step, summed over {dimension} dimensions ({'dt + ' if corpus.dt_modelled else ''}{len(corpus.features)} features), "
@@ -111,7 +122,9 @@ def build_report(study: Study, runs: list[dict[str, Any]] | None = None) -> dict
             "test_nll": _comparisons(configurations, "test_nll", "test NLL"),
             "energy_score": _comparisons(configurations, "energy_score", answer_label(runs)),
         },
-        "runs": [{k: v for k, v in r.items() if k not in ("history", "prediction", "evaluation", "sharpness")} | _run_sharpness(r) for r in runs],
+        "runs": [
+            {k: v for k, v in r.items() if k not in ("history", "prediction", "evaluation", "sharpness")} | _run_sharpness(r) for r in runs
+        ],
     }
     families = _families(study, configurations)
     if families:
@@ -162,8 +175,13 @@ def write_report(study_dir: Path | str) -> dict[str, Any]:
             return {name: np.asarray(values) for name, values in columns.items()}
 
         figure = plot_continuation(
-            np.asarray(p["prompt_ms"]), as_arrays(p["prompt"]), np.asarray(p["predicted_ms"]), as_arrays(p["predicted"]),
-            title=f"{c['name']} (seed {example['seed']}): input, then prediction", real_ms=np.asarray(p["real_ms"]), real=as_arrays(p["real"]),
+            np.asarray(p["prompt_ms"]),
+            as_arrays(p["prompt"]),
+            np.asarray(p["predicted_ms"]),
+            as_arrays(p["predicted"]),
+            title=f"{c['name']} (seed {example['seed']}): input, then prediction",
+            real_ms=np.asarray(p["real_ms"]),
+            real=as_arrays(p["real"]),
         )
         name = f"predictions/{_slug(c['name'])}.png"
         save_figure(figure, folder / name)
@@ -268,11 +286,18 @@ def _questions(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
     for name, pick in pickers.items():
         rows = [
-            (pick(r["sharpness"]), r["sharpness"]["gap"], r["sharpness"].get("min_log_sigma", r["sharpness"]["mean_log_sigma"]), r["configuration"])
+            (
+                pick(r["sharpness"]),
+                r["sharpness"]["gap"],
+                r["sharpness"].get("min_log_sigma", r["sharpness"]["mean_log_sigma"]),
+                r["configuration"],
+            )
             for r in sharp
         ]
         rows = [row for row in rows if all(v is not None and math.isfinite(v) for v in row[:3])]
-        entry = _correlation([(a, b) for a, b, _, _ in rows], f"{name} and the generalisation gap", positive_means=None, groups=[g for *_, g in rows])
+        entry = _correlation(
+            [(a, b) for a, b, _, _ in rows], f"{name} and the generalisation gap", positive_means=None, groups=[g for *_, g in rows]
+        )
         entry["partial_spearman_given_min_log_sigma"] = (
             json_safe(statistics.partial_rank_correlation(*zip(*[row[:3] for row in rows]))) if len(rows) >= 4 else None
         )
@@ -295,7 +320,7 @@ def _correlation(pairs: list[tuple[float, float]], what: str, positive_means: st
     clear = math.isfinite(low) and not (low <= 0 <= high)
     words = (
         f"Across {len(finite)} runs, Spearman's rho between {what} is {rho:+.2f} (95 % interval {low:+.2f} to {high:+.2f}, "
-        f"resampling {len(set(g for *_, g in kept))} configurations)"
+        f"resampling {len({g for *_, g in kept})} configurations)"
     )
     if not clear:
         words += ": no clear relation."
@@ -322,9 +347,15 @@ def _comparisons(configurations: list[dict[str, Any]], key: str, quantity: str) 
     adjusted = statistics.holm([c.p_t for _, _, c in rows]) if rows else []
     return [
         {
-            "a": a, "b": b, "n": c.n,
-            "mean_difference": c.mean_difference.mean, "low": c.mean_difference.low, "high": c.mean_difference.high,
-            "p_t": c.p_t, "p_wilcoxon": c.p_wilcoxon, "p_holm": p,
+            "a": a,
+            "b": b,
+            "n": c.n,
+            "mean_difference": c.mean_difference.mean,
+            "low": c.mean_difference.low,
+            "high": c.mean_difference.high,
+            "p_t": c.p_t,
+            "p_wilcoxon": c.p_wilcoxon,
+            "p_holm": p,
             "probability_a_lower": c.probability_a_lower,
             "words": statistics.in_words(a, b, c, p, quantity=quantity),
         }
@@ -347,7 +378,12 @@ def _families(study: Study, configurations: list[dict[str, Any]]) -> dict[str, A
             best_so_far.append(best)
         finite = [(v, m["name"]) for v, m in zip(means, members) if v is not None]
         winner = min(finite)[1] if finite else None
-        out[name] = {"trials": len(members), "best": winner, "best_val_loss": min(finite)[0] if finite else None, "best_so_far": best_so_far}
+        out[name] = {
+            "trials": len(members),
+            "best": winner,
+            "best_val_loss": min(finite)[0] if finite else None,
+            "best_so_far": best_so_far,
+        }
     return out
 
 
@@ -360,7 +396,11 @@ def _winners_spec(study: Study, families: dict[str, Any]) -> str:
         "description": f"the best trial of each family of {study.name}, re-run with ten seeds (compare on the test split)",
         "seeds": list(range(10)),
         "base": study.base,
-        "run": [{"name": f"{family} (best of {data['trials']}: {data['best']})", **changes[data["best"]]} for family, data in families.items() if data["best"]],
+        "run": [
+            {"name": f"{family} (best of {data['trials']}: {data['best']})", **changes[data["best"]]}
+            for family, data in families.items()
+            if data["best"]
+        ],
     }
     return "# Written by `antiphon study report`.\n" + tomli_w.dumps(document)
 
@@ -428,8 +468,11 @@ def render_html(report: dict[str, Any]) -> str:
     parts.append(f"<p>{e(questions['validation_loss_vs_realism']['words'])}</p>")
     if "loss_vs_answers" in files:
         parts.append(f"<img src='{e(files['loss_vs_answers'])}'>")
-    parts.append("<h3>Answer measures (means over seeds; docs/evaluation.md)</h3><table><tr><th>configuration</th>"
-                 + "".join(f"<th>{e(k.replace('_', ' '))}</th>" for k in ANSWER_MEASURES) + "</tr>")
+    parts.append(
+        "<h3>Answer measures (means over seeds; docs/evaluation.md)</h3><table><tr><th>configuration</th>"
+        + "".join(f"<th>{e(k.replace('_', ' '))}</th>" for k in ANSWER_MEASURES)
+        + "</tr>"
+    )
     for c in report["configurations"]:
         s = c["answer_measures"]
         parts.append(f"<tr><td>{e(c['name'])}</td>" + "".join(f"<td>{_number(s.get(k), 3)}</td>" for k in ANSWER_MEASURES) + "</tr>")
@@ -455,7 +498,7 @@ def render_html(report: dict[str, Any]) -> str:
             f"<td>{_ci(s[eps[-1]], 3) if eps else '&ndash;'}</td><td>{_ci(s['mean_log_sigma'])}</td><td>{_ci(s['min_log_sigma'])}</td><td>{_ci(s['gap'])}</td></tr>"
         )
     parts.append("</table><ul>")
-    for name, entry in questions["sharpness_vs_generalisation"].items():
+    for entry in questions["sharpness_vs_generalisation"].values():
         partial = entry.get("partial_spearman_given_min_log_sigma")
         parts.append(f"<li>{e(entry['words'])} With the smallest per-dimension log &sigma; held fixed: rho = {_number(partial)}.</li>")
     parts.append("</ul>")
@@ -466,13 +509,19 @@ def render_html(report: dict[str, Any]) -> str:
         rows = report["comparisons"][key]
         clear = [r for r in rows if r["p_holm"] is not None and r["p_holm"] < 0.05]
         parts.append(f"<h2>Paired comparisons: {quantity}</h2><p>{len(clear)} of {len(rows)} pairs differ after Holm's correction.</p><ul>")
-        parts.extend(f"<li>{e(r['words'])}</li>" for r in sorted(rows, key=lambda r: (r['p_holm'] is None, r['p_holm'])))
+        parts.extend(f"<li>{e(r['words'])}</li>" for r in sorted(rows, key=lambda r: (r["p_holm"] is None, r["p_holm"])))
         parts.append("</ul>")
     if "families" in report:
-        parts.append("<h2>Equal-budget search per family</h2><table><tr><th>family</th><th>trials</th><th>best trial</th><th>its min val loss</th></tr>")
+        parts.append(
+            "<h2>Equal-budget search per family</h2><table><tr><th>family</th><th>trials</th><th>best trial</th><th>its min val loss</th></tr>"
+        )
         for name, f in report["families"].items():
-            parts.append(f"<tr><td>{e(name)}</td><td>{f['trials']}</td><td>{e(str(f['best']))}</td><td>{_number(f['best_val_loss'])}</td></tr>")
-        parts.append(f"</table><img src='{e(files.get('budget', ''))}'><p>Re-run the winners with ten seeds: <code>antiphon study run {e(files.get('winners_spec', ''))} -o ...</code></p>")
+            parts.append(
+                f"<tr><td>{e(name)}</td><td>{f['trials']}</td><td>{e(str(f['best']))}</td><td>{_number(f['best_val_loss'])}</td></tr>"
+            )
+        parts.append(
+            f"</table><img src='{e(files.get('budget', ''))}'><p>Re-run the winners with ten seeds: <code>antiphon study run {e(files.get('winners_spec', ''))} -o ...</code></p>"
+        )
     if files.get("predictions"):
         parts.append("<h2>Input, then prediction (Chroma03, Chroma04, Chroma05, SpectralSkewness)</h2>")
         for name, path in files["predictions"].items():

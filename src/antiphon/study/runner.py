@@ -22,7 +22,7 @@ import socket
 import time
 import traceback
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -175,7 +175,7 @@ def _record_attempt(study: Study, run: PlannedRun) -> list[dict[str, Any]]:
         attempts = json.loads(path.read_text(encoding="utf-8"))["attempts"]
     except (OSError, ValueError, KeyError, TypeError):
         attempts = []
-    attempts.append({"pid": os.getpid(), "host": socket.gethostname(), "started_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+    attempts.append({"pid": os.getpid(), "host": socket.gethostname(), "started_utc": datetime.now(UTC).isoformat(timespec="seconds")})
     write_run_file(study, run, ATTEMPTS_FILE, {"attempts": attempts})
     return attempts
 
@@ -231,7 +231,9 @@ def run_study(
             if progress is not None:
                 progress.start(len(study.runs), done_before, n_workers)
             futures = {
-                client.submit(run_one, str(Path(study_dir).resolve()), run.key, key=f"antiphon-run-{run.key}", pure=False, retries=RETRIES): run
+                client.submit(
+                    run_one, str(Path(study_dir).resolve()), run.key, key=f"antiphon-run-{run.key}", pure=False, retries=RETRIES
+                ): run
                 for run in pending
             }
             remaining = set(futures)
@@ -243,11 +245,18 @@ def run_study(
                     if future.status == "error":
                         failed += 1
                         error = future.exception()
-                        write_run_file(study, run, FAILED_FILE, {
-                            "key": run.key, "configuration": run.configuration, "seed": run.seed,
-                            "error": f"{type(error).__name__}: {error}",
-                            "traceback": "".join(traceback.format_exception(error)),
-                        })
+                        write_run_file(
+                            study,
+                            run,
+                            FAILED_FILE,
+                            {
+                                "key": run.key,
+                                "configuration": run.configuration,
+                                "seed": run.seed,
+                                "error": f"{type(error).__name__}: {error}",
+                                "traceback": "".join(traceback.format_exception(error)),
+                            },
+                        )
                     else:
                         status = future.result()["status"]
                         failed += status == "failed"

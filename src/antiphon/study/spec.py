@@ -44,7 +44,9 @@ class MeasureSettings:
     """
 
     windows: int = setting(256, "training windows (and as many validation windows) the sharpness is measured on")
-    lanczos_restarts: int = setting(5, "most ARPACK restarts (about 10 Hessian-vector products each) of the Lanczos run that finds both ends of a Hessian spectrum")
+    lanczos_restarts: int = setting(
+        5, "most ARPACK restarts (about 10 Hessian-vector products each) of the Lanczos run that finds both ends of a Hessian spectrum"
+    )
     tolerance: float = setting(1e-3, "relative accuracy asked of the extreme Hessian eigenvalues (ARPACK's tol)")
     epsilons: tuple[float, ...] = setting((5e-4, 1e-3), "box sizes of the epsilon-sharpness (Keskar et al.)")
     ascent_steps: int = setting(10, "sign-gradient ascent steps per epsilon-sharpness")
@@ -175,7 +177,9 @@ def load_spec(path: Path | str | None = None) -> StudySpec:
         configurations.append(Configuration(run["name"], config, paper, changes, run.get("family")))
     corpora = {json.dumps(to_dict(c.config.corpus), sort_keys=True) for c in configurations}
     if len(corpora) > 1:
-        raise ConfigError(f"{path}: every configuration must use the same corpus settings (one split for paired seeds); set them in [base.corpus]")
+        raise ConfigError(
+            f"{path}: every configuration must use the same corpus settings (one split for paired seeds); set them in [base.corpus]"
+        )
     return StudySpec(
         str(data.get("name", path.stem)), str(data.get("description", "")), tuple(seeds), tuple(configurations), str(path), base, measure
     )
@@ -191,19 +195,29 @@ def _search_runs(search: Any, where: str, seed: int) -> list[tuple[str, dict[str
     if not isinstance(trials, int) or isinstance(trials, bool) or trials < 1:
         raise ConfigError(f"{where} ({search['name']}): trials must be a positive integer")
     if not isinstance(space, dict) or not space:
-        raise ConfigError(f"{where} ({search['name']}): needs a space, e.g. space = {{ \"training.lr\" = {{ log_uniform = [1e-5, 1e-1] }} }}")
+        raise ConfigError(f'{where} ({search["name"]}): needs a space, e.g. space = {{ "training.lr" = {{ log_uniform = [1e-5, 1e-1] }} }}')
     fixed = {k: v for k, v in search.items() if k not in ("name", "trials", "space")}
     _only_sections(fixed, f"{where} ({search['name']})")
     dimensions = []
     for key, rule in space.items():
         section, _, name = key.partition(".")
         if section not in SPEC_SECTIONS or not name:
-            raise ConfigError(f"{where} ({search['name']}): space key {key!r} must be section.key with a section of {', '.join(SPEC_SECTIONS)}")
+            raise ConfigError(
+                f"{where} ({search['name']}): space key {key!r} must be section.key with a section of {', '.join(SPEC_SECTIONS)}"
+            )
         if not isinstance(rule, dict) or len(rule) != 1 or next(iter(rule)) not in ("uniform", "log_uniform", "choice"):
-            raise ConfigError(f"{where} ({search['name']}): {key} must be {{ uniform = [a, b] }}, {{ log_uniform = [a, b] }} or {{ choice = [...] }}")
+            raise ConfigError(
+                f"{where} ({search['name']}): {key} must be {{ uniform = [a, b] }}, {{ log_uniform = [a, b] }} or {{ choice = [...] }}"
+            )
         kind, values = next(iter(rule.items()))
-        if not isinstance(values, list) or not values or (kind != "choice" and (len(values) != 2 or not all(isinstance(v, (int, float)) for v in values))):
-            raise ConfigError(f"{where} ({search['name']}): {key}.{kind} needs {'a non-empty list' if kind == 'choice' else 'two numbers [low, high]'}")
+        if (
+            not isinstance(values, list)
+            or not values
+            or (kind != "choice" and (len(values) != 2 or not all(isinstance(v, (int, float)) for v in values)))
+        ):
+            raise ConfigError(
+                f"{where} ({search['name']}): {key}.{kind} needs {'a non-empty list' if kind == 'choice' else 'two numbers [low, high]'}"
+            )
         if kind == "log_uniform" and min(values) <= 0:
             raise ConfigError(f"{where} ({search['name']}): {key}.log_uniform needs positive bounds")
         dimensions.append((section, name, kind, values))

@@ -109,11 +109,15 @@ def rank_correlation(
             pick = np.concatenate([members[i] for i in rng.integers(0, len(members), len(members))])
             if np.ptp(a[pick]) > 0 and np.ptp(b[pick]) > 0:
                 samples.append(function(a[pick], b[pick]).statistic)
-        out[f"{name}_low"], out[f"{name}_high"] = (float(np.percentile(samples, 2.5)), float(np.percentile(samples, 97.5))) if samples else (np.nan, np.nan)
+        out[f"{name}_low"], out[f"{name}_high"] = (
+            (float(np.percentile(samples, 2.5)), float(np.percentile(samples, 97.5))) if samples else (np.nan, np.nan)
+        )
     return out
 
 
-def in_words(name_a: str, name_b: str, comparison: PairedComparison, adjusted_p: float, quantity: str = "validation loss", alpha: float = 0.05) -> str:
+def in_words(
+    name_a: str, name_b: str, comparison: PairedComparison, adjusted_p: float, quantity: str = "validation loss", alpha: float = 0.05
+) -> str:
     """One sentence a musician can read, e.g. 'A reaches a lower validation loss than B in 5 of 5 seeds ...'."""
     d = comparison.mean_difference
     wins = round(comparison.probability_a_lower * comparison.n)

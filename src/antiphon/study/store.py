@@ -166,7 +166,13 @@ def read_study(folder: Path | str) -> Study:
     measure = from_dict(MeasureSettings, document["measure"], f"{path}: measure")
     configs = {c["name"]: from_dict(Config, c["settings"], f"{path}: configuration {c['name']!r}") for c in document["configurations"]}
     runs = tuple(
-        PlannedRun(r["key"], r["configuration"], int(r["seed"]), with_seed(configs[r["configuration"]], int(r["seed"])), measure_key(configs[r["configuration"]], measure))
+        PlannedRun(
+            r["key"],
+            r["configuration"],
+            int(r["seed"]),
+            with_seed(configs[r["configuration"]], int(r["seed"])),
+            measure_key(configs[r["configuration"]], measure),
+        )
         for r in document["runs"]
     )
     return Study(

@@ -148,7 +148,9 @@ def train(
         order = torch.randperm(len(train_windows), generator=generator)
         loss_sum, seen, diverged = 0.0, 0, False
         for first in range(0, len(train_windows), cfg.batch_size):
-            x, y = train_windows.batch(order[first : first + cfg.batch_size], noise_widths, generator, input_noise, chroma)  # (B, T, D) each
+            x, y = train_windows.batch(
+                order[first : first + cfg.batch_size], noise_widths, generator, input_noise, chroma
+            )  # (B, T, D) each
             if cfg.rollout_steps:
                 mu, sigma, logits = model.rollout(x, cfg.rollout_steps, generator)
             else:
@@ -310,21 +312,17 @@ def checkpoint_epoch(folder: Path | str) -> int:
         return 0
 
 
-def _load_checkpoint(
-    path: Path, model: MDRNN, optimizer: Optimizer, fingerprint: str
-) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+def _load_checkpoint(path: Path, model: MDRNN, optimizer: Optimizer, fingerprint: str) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     from safetensors import SafetensorError, safe_open
 
     try:
         with safe_open(str(path), framework="pt") as handle:
             meta = json.loads(handle.metadata()["antiphon"])
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+            tensors = {key: handle.get_tensor(key) for key in handle}
     except (SafetensorError, OSError, KeyError, json.JSONDecodeError, TypeError) as exc:
         raise ModelError(f"{path}: corrupt checkpoint ({exc})") from exc
     if meta.get("fingerprint") != fingerprint:
-        raise ModelError(
-            f"{path}: was made with other settings or another corpus; resume with the same ones, or start a new folder"
-        )
+        raise ModelError(f"{path}: was made with other settings or another corpus; resume with the same ones, or start a new folder")
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}
     opt = meta["optimizer"]
