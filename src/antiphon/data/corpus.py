@@ -20,7 +20,6 @@ On disk a corpus is a folder with ``corpus.npz`` (the arrays; read without pickl
 from __future__ import annotations
 
 import dataclasses
-import json
 import zipfile
 import zlib
 from collections.abc import Sequence
@@ -32,13 +31,14 @@ from typing import Any
 import numpy as np
 
 from antiphon import __version__
-from antiphon.atomic import atomic_path, write_text_atomic
+from antiphon.atomic import atomic_path, write_json_atomic
 from antiphon.config import CorpusConfig, from_dict, to_dict
 from antiphon.data.analysis_json import AnalysisDocument
 from antiphon.data.description import read_description
 from antiphon.data.quiet import LEVEL_FEATURE, quiet_mask
 from antiphon.data.scaler import MinMaxScaler
 from antiphon.errors import DataError
+from antiphon.fingerprint import fingerprint
 
 SPLITS = ("train", "validation", "test")
 #: time steps "vary" when their range exceeds this fraction of their median (float rounding of a fixed hop is ~1e-7)
@@ -281,14 +281,10 @@ def _split(names: list[str], rows: list[tuple[np.ndarray, np.ndarray]], cfg: Cor
 
 def corpus_fingerprint(corpus: Corpus) -> str:
     """A hash of the features, every file's rows and its split (40 hex digits): equal for equal corpora."""
-    import hashlib
-
-    digest = hashlib.sha1(json.dumps(list(corpus.features)).encode())
+    parts: list[object] = [list(corpus.features)]
     for file in corpus.files:
-        digest.update(np.ascontiguousarray(file.dt_s).tobytes())
-        digest.update(np.ascontiguousarray(file.values).tobytes())
-        digest.update(json.dumps(file.segments, sort_keys=True).encode())
-    return digest.hexdigest()
+        parts += [np.asarray(file.dt_s), np.asarray(file.values), file.segments]
+    return fingerprint(*parts)
 
 
 def _blocks(n_rows: int, train_fraction: float, validation_fraction: float) -> dict[str, tuple[int, int]]:
@@ -336,7 +332,7 @@ def save_corpus(corpus: Corpus, out_dir: Path | str) -> Path:
         "corpus": to_dict(corpus.config),
         "summary": corpus.summary(),
     }
-    write_text_atomic(folder / "corpus.json", json.dumps(meta, indent=1) + "\n")
+    write_json_atomic(folder / "corpus.json", meta)
     return folder
 
 

@@ -19,7 +19,6 @@ degenerate baselines.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from antiphon.atomic import write_text_atomic
+from antiphon.atomic import write_json_atomic
 from antiphon.config import EvaluateConfig, to_dict
 from antiphon.data.corpus import Corpus
 from antiphon.errors import DataError
@@ -443,9 +442,7 @@ def evaluate(
     report["sentences"] = sentences(report)
     if out_dir is not None:
         out = Path(out_dir)
-        from antiphon.study.store import json_safe
-
-        write_text_atomic(out / "report.json", json.dumps(json_safe(report), indent=1) + "\n")
+        write_json_atomic(out / "report.json", report)
         _figures(out, report, prompts, answers, names, config)
     return report
 

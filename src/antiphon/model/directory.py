@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import platform
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from antiphon import __version__
-from antiphon.atomic import write_text_atomic
+from antiphon.atomic import write_json_atomic, write_text_atomic
 from antiphon.config import Config, CorpusConfig, ModelConfig, TrainingConfig, from_dict, to_dict, to_toml
 from antiphon.data.description import read_description
 from antiphon.data.scaler import MinMaxScaler
@@ -123,13 +122,12 @@ def write_model_files(
         "corpus": to_dict(config.corpus),
         "result": dict(result),
     }
-    write_text_atomic(folder / META_FILE, json.dumps(meta, indent=1) + "\n")
+    write_json_atomic(folder / META_FILE, meta)
 
 
 def write_history(folder: Path, history: Sequence[Mapping[str, Any]]) -> None:
     """``history.json`` and ``history.csv``: one record per epoch (a non-finite loss is written as null)."""
-    clean = [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()} for r in history]
-    write_text_atomic(folder / "history.json", json.dumps(clean, indent=1) + "\n")
+    write_json_atomic(folder / "history.json", list(history))
     buffer = io.StringIO()
     if history:
         writer = csv.DictWriter(buffer, fieldnames=list(history[0]))

@@ -22,7 +22,6 @@ a study is still running (unfinished runs are counted as missing). Sections:
 from __future__ import annotations
 
 import html
-import json
 import math
 import re
 from itertools import combinations
@@ -31,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from antiphon.atomic import write_text_atomic
+from antiphon.atomic import json_safe, write_json_atomic, write_text_atomic
 from antiphon.study import statistics
-from antiphon.study.store import Study, json_safe, read_failure, read_result, read_study, study_corpus
+from antiphon.study.store import Study, read_failure, read_result, read_study, study_corpus
 
 REPORT_FILE = "report.json"
 HTML_FILE = "report.html"
@@ -193,7 +192,7 @@ def write_report(study_dir: Path | str) -> dict[str, Any]:
         write_text_atomic(folder / "winners.toml", _winners_spec(study, report["families"]))
         figures["winners_spec"] = "winners.toml"
     report["files"] = figures
-    write_text_atomic(folder / REPORT_FILE, json.dumps(json_safe(report), indent=1) + "\n")
+    write_json_atomic(folder / REPORT_FILE, report)
     write_text_atomic(folder / HTML_FILE, render_html(report))
     return report
 

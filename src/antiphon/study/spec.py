@@ -17,7 +17,6 @@ the code version, so a re-run of the same study finds what is already done.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import dataclass, field, replace
@@ -28,6 +27,7 @@ from typing import Any
 from antiphon import __version__
 from antiphon.config import Config, from_dict, read_toml, require, setting, to_dict
 from antiphon.errors import ConfigError
+from antiphon.fingerprint import fingerprint
 
 #: the sections that shape a run (hashed into its key)
 SECTIONS = ("model", "training", "corpus")
@@ -253,8 +253,7 @@ def run_key(config: Config, seed: int) -> str:
     """A hash of the settings that shape the run, the seed and the code version (16 hex digits)."""
     settings = {section: to_dict(getattr(config, section)) for section in SECTIONS}
     settings["training"]["seed"] = seed
-    text = json.dumps({"settings": settings, "version": __version__}, sort_keys=True)
-    return hashlib.sha1(text.encode()).hexdigest()[:16]
+    return fingerprint({"settings": settings, "version": __version__}, digits=16)
 
 
 def with_seed(config: Config, seed: int) -> Config:

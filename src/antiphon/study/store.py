@@ -17,19 +17,18 @@ measurement settings (``measure_key``); everything else is run again, resuming f
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from antiphon import __version__
-from antiphon.atomic import write_text_atomic
+from antiphon.atomic import write_json_atomic, write_text_atomic
 from antiphon.config import Config, from_dict, to_dict
 from antiphon.data.corpus import Corpus, corpus_fingerprint, load_corpus, resplit, save_corpus
 from antiphon.errors import ConfigError, DataError
+from antiphon.fingerprint import fingerprint
 from antiphon.study.spec import SPEC_SECTIONS, MeasureSettings, StudySpec, with_seed
 
 STUDY_FILE = "study.json"
@@ -78,8 +77,7 @@ class Study:
 
 def measure_key(config: Config, measure: MeasureSettings) -> str:
     """A hash of what is measured on a trained run (evaluation and measurement settings)."""
-    text = json.dumps({"evaluate": to_dict(config.evaluate), "measure": to_dict(measure), "version": __version__}, sort_keys=True)
-    return hashlib.sha1(text.encode()).hexdigest()[:16]
+    return fingerprint({"evaluate": to_dict(config.evaluate), "measure": to_dict(measure), "version": __version__}, digits=16)
 
 
 def prepare_study(spec: StudySpec, folder: Path | str, corpus_dir: Path | str | None) -> Study:
@@ -143,7 +141,7 @@ def prepare_study(spec: StudySpec, folder: Path | str, corpus_dir: Path | str | 
         ],
         "runs": [{"key": key, "configuration": c.name, "seed": seed} for c, seed, key in spec.runs()],
     }
-    write_text_atomic(folder / STUDY_FILE, json.dumps(document, indent=1) + "\n")
+    write_json_atomic(folder / STUDY_FILE, document)
     return read_study(folder)
 
 
@@ -216,17 +214,4 @@ def read_failure(study: Study, run: PlannedRun) -> dict[str, Any] | None:
 
 def write_run_file(study: Study, run: PlannedRun, name: str, data: dict[str, Any]) -> None:
     """``runs/<key>/<name>`` as JSON, atomically (NaN written as null)."""
-    write_text_atomic(study.run_folder(run.key) / name, json.dumps(json_safe(data), indent=1) + "\n")
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` with NaN and infinities as None (JSON has neither) and NumPy scalars as Python ones."""
-    if hasattr(value, "item") and not isinstance(value, (list, tuple, dict)):  # a NumPy scalar
-        value = value.item()
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    return value
+    write_json_atomic(study.run_folder(run.key) / name, data)

@@ -13,7 +13,6 @@ uninterrupted run with the same seed (same machine, same thread count).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import time
@@ -29,6 +28,7 @@ from antiphon.config import Config, to_dict
 from antiphon.data.corpus import Corpus, corpus_fingerprint
 from antiphon.errors import DataError, ModelError
 from antiphon.feature_names import chroma_columns
+from antiphon.fingerprint import fingerprint
 from antiphon.model.directory import CHECKPOINT_FILE, META_FILE, Timing, write_history, write_model_files
 from antiphon.model.mdn import mdn_nll
 from antiphon.model.mdrnn import MDRNN
@@ -262,8 +262,7 @@ def _fingerprint(corpus: Corpus, config: Config) -> str:
     """A hash of the settings that shape training and of the corpus rows, to refuse a mismatched resume."""
     settings = {"model": to_dict(config.model), "training": to_dict(config.training), "corpus": to_dict(corpus.config)}
     settings["training"].pop("epochs")  # a resumed run may be given more epochs
-    text = json.dumps({"settings": settings, "corpus": corpus_fingerprint(corpus)}, sort_keys=True)
-    return hashlib.sha1(text.encode()).hexdigest()
+    return fingerprint({"settings": settings, "corpus": corpus_fingerprint(corpus)})
 
 
 def _save_checkpoint(
