@@ -24,7 +24,41 @@ def test_a_format_2_folder_is_the_papers_model(tiny_corpus, tmp_path):
         del meta["model"][key]
     meta["format_version"] = 2
     meta_path.write_text(json.dumps(meta))
-    _model, info = (t := load_model(tmp_path / "model")).network, t.info
+    info = load_model(tmp_path / "model").info
     assert (info.model.residual, info.model.skip, info.model.level_steps) == (False, False, 0)
     for ours, theirs in zip(Engine.from_model_dir(tmp_path / "model").params(), before):
         np.testing.assert_array_equal(ours, theirs)
+
+
+def test_model_json_records_what_the_model_was_trained_on(tmp_path):
+    """The corpus section is the corpus's own (not the command's 20 default features), and the
+    analysis its frames came from is recorded: convention, frame size, hop and sample rate."""
+    from antiphon.analysis import analyze_audio
+    from antiphon.config import AnalysisConfig, Config
+    from antiphon.data.audio import Audio
+    from antiphon.data.corpus import build_corpus, load_corpus, save_corpus
+    from tests.conftest import FEATURES, SR, sine, tiny_config
+
+    settings = AnalysisConfig(hop_length=256)
+    documents = [
+        analyze_audio(
+            Audio(tmp_path / f"take{i}.wav", sine(220.0 * (i + 1), 3.0) + 0.01 * np.sin(np.arange(3 * SR) / 7.0), SR, 1), settings
+        )
+        for i in range(3)
+    ]
+    corpus = build_corpus(documents, tiny_config().corpus)
+    assert corpus.analysis["convention"] == "peeters" and corpus.analysis["hop_length"] == 256
+    assert corpus.analysis["n_fft"] == 2048 and corpus.analysis["sample_rate_hz"] == SR
+    corpus = load_corpus(save_corpus(corpus, tmp_path / "corpus"))  # kept on disk
+    assert corpus.analysis["hop_length"] == 256
+    command = dataclasses.replace(tiny_config(epochs=1), corpus=Config().corpus)  # the command's own corpus settings: 20 features
+    train(corpus, command, tmp_path / "model")
+    info = load_model(tmp_path / "model").info
+    assert info.feature_names == FEATURES and tuple(info.corpus.features) == FEATURES
+    assert info.analysis == corpus.analysis
+    meta = json.loads((tmp_path / "model" / "model.json").read_text())
+    assert meta["result"]["corpus_fingerprint"] != meta["result"]["run_fingerprint"]
+
+
+def test_files_that_do_not_say_leave_the_analysis_unknown(tiny_corpus):
+    assert tiny_corpus.analysis is None  # synthetic documents: no analysis settings recorded

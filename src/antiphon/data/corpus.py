@@ -52,7 +52,9 @@ class CorpusFile:
     """One source file: ``dt_s`` (T,) seconds, ``values`` (T, F) instrument units, and its split.
 
     ``segments[split]`` is the row range ``(start, stop)`` of that split in this file; ``n_quiet``
-    how many rows the quiet-frame rule (:mod:`antiphon.data.quiet`) made silent.
+    how many rows the quiet-frame rule (:mod:`antiphon.data.quiet`) made silent; ``analysis`` the
+    settings of the analysis its frames came from (``antiphon analyze``'s, with the sample rate in
+    Hz), None where the file does not say (the instrument's files, session logs).
     """
 
     name: str
@@ -60,6 +62,7 @@ class CorpusFile:
     values: np.ndarray
     segments: dict[str, tuple[int, int]]
     n_quiet: int | None = None  # rows marked silent by the quiet-frame rule; None: not checked (no level)
+    analysis: dict[str, Any] | None = None
 
     @property
     def n_rows(self) -> int:
@@ -133,6 +136,17 @@ class Corpus:
         if self.dt_modelled:
             widths = np.concatenate([[self.config.resolution * self.hop_s], widths])
         return widths
+
+    @property
+    def analysis(self) -> dict[str, Any] | None:
+        """The analysis settings the files' frames came from (convention, n_fft, hop_length,
+        sample_rate_hz...): each setting the files that record one agree on, None for a setting they
+        differ on; None when no file records its analysis."""
+        known = [f.analysis for f in self.files if f.analysis is not None]
+        if not known:
+            return None
+        keys = sorted(set().union(*known))
+        return {k: known[0].get(k) if all(a.get(k) == known[0].get(k) for a in known) else None for k in keys}
 
     def n_rows(self, split: str) -> int:
         return sum(f.segments[split][1] - f.segments[split][0] for f in self.files)
@@ -212,7 +226,7 @@ def build_corpus(documents: Sequence[AnalysisDocument], config: CorpusConfig | N
     cfg = config or CorpusConfig()
     if not documents:
         raise DataError("the corpus is empty: no input files")
-    rows, quiet = [], []
+    rows, quiet, analyses = [], [], []
     for doc in documents:
         dt, values = rows_from_document(doc, cfg.features)
         n_quiet = None
@@ -222,10 +236,22 @@ def build_corpus(documents: Sequence[AnalysisDocument], config: CorpusConfig | N
             n_quiet = int(mask.sum())
         rows.append((dt, values))
         quiet.append(n_quiet)
+        analyses.append(analysis_settings(doc))
     names = _unique_names([Path(doc.source).name for doc in documents])
     corpus = _split(names, rows, cfg)
-    files = tuple(dataclasses.replace(f, n_quiet=n) for f, n in zip(corpus.files, quiet))
+    files = tuple(dataclasses.replace(f, n_quiet=n, analysis=a) for f, n, a in zip(corpus.files, quiet, analyses))
     return dataclasses.replace(corpus, files=files)
+
+
+def analysis_settings(document: AnalysisDocument) -> dict[str, Any] | None:
+    """The analysis settings ``antiphon analyze`` recorded in ``document`` with the audio's sample
+    rate (Hz); None for a file that does not record them."""
+    metadata = document.metadata
+    settings = metadata.get("analysis")
+    if not isinstance(settings, dict):
+        return None
+    source = metadata.get("source")
+    return {**settings, "sample_rate_hz": source.get("sample_rate_hz") if isinstance(source, dict) else None}
 
 
 def resplit(corpus: Corpus, config: CorpusConfig) -> Corpus:
@@ -243,7 +269,8 @@ def resplit(corpus: Corpus, config: CorpusConfig) -> Corpus:
             f"ask for {len(config.features)} ({', '.join(config.features[:3])}...): build a corpus with those features"
         )
     split = _split([f.name for f in corpus.files], [(f.dt_s, f.values) for f in corpus.files], config)
-    return dataclasses.replace(split, files=tuple(dataclasses.replace(f, n_quiet=g.n_quiet) for f, g in zip(split.files, corpus.files)))
+    files = tuple(dataclasses.replace(f, n_quiet=g.n_quiet, analysis=g.analysis) for f, g in zip(split.files, corpus.files))
+    return dataclasses.replace(split, files=files)
 
 
 def _split(names: list[str], rows: list[tuple[np.ndarray, np.ndarray]], cfg: CorpusConfig) -> Corpus:
@@ -327,7 +354,9 @@ def save_corpus(corpus: Corpus, out_dir: Path | str) -> Path:
         "format_version": CORPUS_FORMAT_VERSION,
         "generator": f"antiphon {__version__}",
         "features": ["dt_s", *corpus.features],
-        "files": [{"name": f.name, "n_rows": f.n_rows, "segments": f.segments, "n_quiet": f.n_quiet} for f in corpus.files],
+        "files": [
+            {"name": f.name, "n_rows": f.n_rows, "segments": f.segments, "n_quiet": f.n_quiet, "analysis": f.analysis} for f in corpus.files
+        ],
         "scaler": corpus.scaler.to_dict(),
         "corpus": to_dict(corpus.config),
         "summary": corpus.summary(),
@@ -359,8 +388,12 @@ def load_corpus(folder: Path | str) -> Corpus:
                 segments = {s: (int(entry["segments"][s][0]), int(entry["segments"][s][1])) for s in SPLITS}
                 if dt.shape != (entry["n_rows"],) or values.shape != (entry["n_rows"], len(config.features)):
                     raise DataError(f"{npz_path}: arrays of file {i} do not match {meta_path}")
-                n_quiet = entry.get("n_quiet")
-                files.append(CorpusFile(str(entry["name"]), dt, values, segments, None if n_quiet is None else int(n_quiet)))
+                n_quiet, analysis = entry.get("n_quiet"), entry.get("analysis")
+                files.append(
+                    CorpusFile(
+                        str(entry["name"]), dt, values, segments, None if n_quiet is None else int(n_quiet), dict(analysis) if analysis else None
+                    )
+                )
     except DataError:
         raise
     except (KeyError, TypeError, ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:

@@ -3,8 +3,12 @@
 | file | content |
 |---|---|
 | ``model.safetensors`` | the weights kept (best validation loss), torch parameter names |
-| ``model.json`` | format, versions, features, timing, resolution, scaler, resolved settings, result |
+| ``model.json`` | format, versions, features, timing, resolution, scaler, analysis, resolved settings, result |
 | ``config.toml`` | the resolved ``[model]``, ``[training]`` and ``[corpus]`` settings |
+
+The ``corpus`` settings are those the corpus was built with (its features are the model's), and
+``analysis`` the analysis settings its frames came from (convention, n_fft, hop_length,
+sample_rate_hz, ...; null where the corpus does not record them): what live input must match.
 | ``history.json``, ``history.csv`` | one record per epoch |
 | ``checkpoint.safetensors`` | the full training state of the last epoch (for ``--resume``) |
 | ``training.png`` | the loss curves |
@@ -32,7 +36,7 @@ from antiphon.data.scaler import MinMaxScaler
 from antiphon.errors import AntiphonError, ModelError
 
 MODEL_FORMAT = "antiphon-model"
-MODEL_FORMAT_VERSION = 3  # 3: model.residual, skip, level_steps; 2: features without dt, "timing" and "resolution" (1: dt_s always first)
+MODEL_FORMAT_VERSION = 3  # 3: model.residual, skip, level_steps, analysis; 2: features without dt, "timing" and "resolution" (1: dt_s always first)
 #: the model settings a folder older than format 3 was trained with (the paper's MDRNN), where its model.json is silent
 BEFORE_FORMAT_3 = {"residual": False, "skip": False, "level_steps": 0}
 WEIGHTS_FILE = "model.safetensors"
@@ -62,7 +66,8 @@ class ModelInfo:
     """What ``model.json`` says: features, timing, resolution, scaler, settings, training result.
 
     ``resolution`` (D,) is the dequantisation width of each model column (:attr:`columns`) at
-    scale 1: normalised units for features, seconds for dt.
+    scale 1: normalised units for features, seconds for dt. ``analysis`` is the analysis settings
+    of the training frames (:attr:`antiphon.data.corpus.Corpus.analysis`), None where unknown.
     """
 
     folder: Path
@@ -74,6 +79,7 @@ class ModelInfo:
     training: TrainingConfig
     corpus: CorpusConfig
     result: dict[str, Any]
+    analysis: dict[str, Any] | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -98,8 +104,12 @@ def write_model_files(
     config: Config,
     history: Sequence[Mapping[str, Any]],
     result: Mapping[str, Any],
+    analysis: Mapping[str, Any] | None = None,
 ) -> None:
-    """Write every file of the model folder but the checkpoint, each atomically, ``model.json`` last."""
+    """Write every file of the model folder but the checkpoint, each atomically, ``model.json`` last.
+
+    ``config.corpus`` must be the settings the corpus was built with, ``analysis`` its frames'
+    analysis settings (see the module docstring)."""
     from safetensors.torch import save_file
 
     from antiphon.atomic import atomic_path
@@ -117,6 +127,7 @@ def write_model_files(
         "timing": timing.to_dict(),
         "resolution": [float(w) for w in resolution],
         "scaler": scaler.to_dict(),
+        "analysis": None if analysis is None else dict(analysis),
         "model": to_dict(config.model),
         "training": to_dict(config.training),
         "corpus": to_dict(config.corpus),
@@ -166,6 +177,7 @@ def read_model_info(folder: Path | str) -> ModelInfo:
             training=from_dict(TrainingConfig, meta["training"], str(meta_path)),
             corpus=from_dict(CorpusConfig, meta["corpus"], str(meta_path)),
             result=dict(meta.get("result", {})),
+            analysis=dict(meta["analysis"]) if isinstance(meta.get("analysis"), dict) else None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"{meta_path}: incomplete ({exc})") from exc

@@ -13,6 +13,7 @@ uninterrupted run with the same seed (same machine, same thread count).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -122,7 +123,7 @@ def train(
                 f"the {split} split has no window of {cfg.sequence_length + 1} consecutive rows "
                 f"(training.sequence_length {cfg.sequence_length}): give longer files or a shorter sequence_length"
             )
-    fingerprint = _fingerprint(corpus, config)
+    run_fingerprint = _fingerprint(corpus, config)
     _check_folder(folder, resume)
 
     torch.manual_seed(cfg.seed)
@@ -131,7 +132,7 @@ def train(
     state: dict[str, Any] = {"epoch": 0, "best_val_loss": None, "best_epoch": None, "wait": 0, "history": []}
     best_weights = {k: v.clone() for k, v in model.state_dict().items()}
     if resume and (folder / CHECKPOINT_FILE).exists():
-        state, best_weights = _load_checkpoint(folder / CHECKPOINT_FILE, model, optimizer, fingerprint)
+        state, best_weights = _load_checkpoint(folder / CHECKPOINT_FILE, model, optimizer, run_fingerprint)
 
     n_batches = math.ceil(len(train_windows) / cfg.batch_size)
     report.start(cfg.epochs, n_batches, state["epoch"])
@@ -191,7 +192,7 @@ def train(
             state["wait"] += 1
             if state["wait"] >= cfg.patience:
                 stopped = "patience"
-        _save_checkpoint(folder / CHECKPOINT_FILE, model, optimizer, best_weights, state, fingerprint)
+        _save_checkpoint(folder / CHECKPOINT_FILE, model, optimizer, best_weights, state, run_fingerprint)
         write_history(folder, state["history"])
         report.epoch(record)
 
@@ -206,7 +207,8 @@ def train(
         "n_parameters": model.n_parameters(),
         "n_windows": {"train": len(train_windows), "validation": len(val_windows), "test": len(test_windows)},
         "loss_unit": f"nats per step, summed over {corpus.dimension} dimensions, data scaled by {cfg.scale_factor:g}",
-        "corpus_fingerprint": fingerprint,
+        "corpus_fingerprint": corpus_fingerprint(corpus),  # the rows and split trained on
+        "run_fingerprint": run_fingerprint,  # those and the settings that shape training (what --resume checks)
         "dt_s": corpus.summary()["dt_s"],
     }
     all_dt = np.concatenate([f.dt_s for f in corpus.files])
@@ -218,9 +220,10 @@ def train(
         timing=timing,
         resolution=widths / cfg.scale_factor,
         scaler=corpus.scaler,
-        config=config,
+        config=dataclasses.replace(config, corpus=corpus.config),  # the corpus as built, not the command's settings
         history=state["history"],
         result=result,
+        analysis=corpus.analysis,
     )
     _plot_history(folder, state["history"])
     return TrainResult(
@@ -317,7 +320,7 @@ def _load_checkpoint(path: Path, model: MDRNN, optimizer: Optimizer, fingerprint
     try:
         with safe_open(str(path), framework="pt") as handle:
             meta = json.loads(handle.metadata()["antiphon"])
-            tensors = {key: handle.get_tensor(key) for key in handle}
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (safe_open is not iterable)
     except (SafetensorError, OSError, KeyError, json.JSONDecodeError, TypeError) as exc:
         raise ModelError(f"{path}: corrupt checkpoint ({exc})") from exc
     if meta.get("fingerprint") != fingerprint:
