@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from antiphon import __version__
-from antiphon.config import PI_TEMPERATURE, SIGMA_TEMPERATURE
 from antiphon.errors import AntiphonError
+from antiphon.realtime.modes import MODES
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -64,6 +65,59 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+@dataclass(frozen=True)
+class Argument:
+    """One argparse argument of a command: its flags (or name) and keyword arguments."""
+
+    flags: tuple[str, ...]
+    options: dict[str, Any]
+
+
+def arg(*flags: str, **options: Any) -> Argument:
+    return Argument(flags, options)
+
+
+@dataclass(frozen=True)
+class SettingFlag:
+    """A shorthand flag for one setting (``section.key``): its type, choices, default and help come
+    from the setting's own declaration (:func:`antiphon.config.setting_info`); ``note`` adds to the help."""
+
+    flag: str
+    key: str
+    note: str = ""
+
+    @property
+    def dest(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+
+def flag(name: str, key: str, note: str = "") -> SettingFlag:
+    return SettingFlag(name, key, note)
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: what ``--help`` says, the function that runs it, its arguments, and whether it
+    takes ``--config`` and ``--set`` (``settings``)."""
+
+    name: str
+    help: str
+    description: str
+    run: Callable[[argparse.Namespace], int]
+    arguments: tuple[Argument | SettingFlag, ...] = ()
+    epilog: str | None = None
+    settings: bool = True
+
+
+def _add_setting_flag(parser: argparse.ArgumentParser, shorthand: SettingFlag) -> None:
+    from antiphon.config import setting_info
+
+    info = setting_info(shorthand.key)
+    default = "unset" if info.default is None else f"{info.default:g}" if isinstance(info.default, float) else str(info.default)
+    help_text = f"{info.key}: {info.doc} (default {default}{'; ' + shorthand.note if shorthand.note else ''})"
+    parser.add_argument(shorthand.flag, dest=shorthand.dest, type=info.type, choices=info.choices, help=help_text.replace("%", "%%"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="antiphon",
@@ -73,277 +127,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"antiphon {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    analyze = commands.add_parser(
-        "analyze",
-        help="turn recordings into the instrument's analysis JSON",
-        description=(
-            "Analyze audio files (WAV, FLAC, Ogg Vorbis; mixed down to mono, at their own sample rate)\n"
-            "into one analysis JSON per file, in the instrument's layout: Analysis.Time (ms) and the\n"
-            "Spectral (20 values: 8 shape descriptors + 12 chroma), Signal and Yin categories.\n"
-            "Descriptors follow Peeters 2004 / IrcamDescriptor (window 2048, hop 512, Blackman);\n"
-            "--set analysis.convention=librosa reproduces librosa's choices instead."
-        ),
-        epilog=(
-            "examples:\n"
-            "  antiphon analyze take.wav -o analysis/\n"
-            "  antiphon analyze takes/*.flac -o analysis/ --plot\n"
-            "  antiphon analyze take.wav -o out/ --set analysis.hop_length=256\n\n"
-            "Every input is checked before any work starts; each output file is written whole or not\n"
-            "at all. See docs/analysis-json.md for the file format and docs/features.md for the\n"
-            "descriptor definitions."
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    analyze.add_argument("audio", nargs="+", type=Path, metavar="AUDIO", help="audio files (.wav, .flac, .ogg)")
-    analyze.add_argument("-o", "--out", type=Path, required=True, metavar="OUTDIR", help="folder for <name>.json")
-    analyze.add_argument("--plot", action="store_true", help="also write <name>.png: the features over time")
-    _add_config_options(analyze)
-
-    demo = commands.add_parser(
-        "demo",
-        help="run the pipeline on the bundled guitar recordings",
-        description=(
-            "The whole path on the bundled demo corpus (four 60 s guitar stems from the Sectoid song\n"
-            "pack, MIT-style licence): analyze them (OUTDIR/analysis: a JSON and a PNG each), build a\n"
-            "corpus (OUTDIR/corpus), train a model for a few epochs (OUTDIR/model), and continue 917 ms\n"
-            "of a held-out passage for 5 s (OUTDIR/generated: JSON, the paper's figure, and WAVs of\n"
-            "the prompt and the answer); evaluate the model against six baselines on the test split\n"
-            "(OUTDIR/evaluation); then serve the model over OSC, play the same prompt into it and\n"
-            "record its answer (OUTDIR/live, session log in OUTDIR/sessions); last, run a small optimizer\n"
-            "study on a local Dask cluster (three optimizers x two seeds, 4 epochs: OUTDIR/study/report.html).\n"
-            "The demo trains 12 epochs unless --set training.epochs=N says otherwise (the study keeps its\n"
-            "own spec); about five minutes on 2 cores."
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    demo.add_argument("-o", "--out", type=Path, default=Path("demo-output"), metavar="OUTDIR", help="default: demo-output")
-    demo.add_argument(
-        "--study",
-        default="demo",
-        metavar="SPEC",
-        help="the study it runs last: a bundled spec's name or a spec file (default demo; `antiphon study specs` lists them)",
-    )
-    _add_config_options(demo)
-
-    dataset = commands.add_parser(
-        "dataset",
-        help="build a training corpus from analysis JSON, session logs or audio",
-        description=(
-            "Turn analysis JSON files, session logs of `antiphon serve` (.jsonl: the performer's frames),\n"
-            "or audio (analyzed on the way; folders are searched for all three)\n"
-            "into a corpus: per file, rows of [dt_s, features...] (dt = seconds since the previous\n"
-            "frame), the split into training, validation and test (contiguous blocks of each file,\n"
-            "or whole files; never shuffled windows), and a min-max scaler fitted on the training\n"
-            "rows only. Features default to the 20 Spectral values (corpus.features). dt is a model\n"
-            "dimension only where the time steps vary (session logs; corpus.timing): analysis frames at\n"
-            "a fixed hop are modelled without it and answered at the hop. Each feature's resolution\n"
-            "(corpus.resolution) is what training dequantises within (docs/model.md)."
-        ),
-        epilog=(
-            "examples:\n"
-            "  antiphon dataset analysis/ -o corpus/\n"
-            "  antiphon dataset takes/*.wav -o corpus/ --set corpus.split=file\n"
-            "  antiphon dataset analysis/ -o corpus/ --set corpus.train_fraction=0.9 --set corpus.validation_fraction=0.1\n\n"
-            "Times must increase within a file: a repeated or decreasing time is an error naming the\n"
-            "file and the index. The corpus folder holds corpus.npz and corpus.json."
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    dataset.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="analysis .json, session .jsonl, audio files or folders")
-    dataset.add_argument("-o", "--out", type=Path, required=True, metavar="CORPUS", help="corpus folder to write")
-    _add_config_options(dataset)
-
-    train = commands.add_parser(
-        "train",
-        help="train the MDRNN on a corpus",
-        description=(
-            "Train the MDRNN (LSTM layers + mixture density head) on a corpus, with early stopping on\n"
-            "the validation loss. Optimizers follow Keras (the paper's framework): adam, nadam, sgd\n"
-            "(momentum, nesterov, time-based decay per batch), rmsprop, adagrad, adadelta. The loss\n"
-            "is the mixture's negative log-likelihood, summed over dimensions and averaged over\n"
-            "steps (nats); with --set training.scale_factor=10 it is comparable with Table I.\n"
-            "MODEL_DIR gets the best weights (safetensors), model.json, config.toml, the history,\n"
-            "a checkpoint of every epoch and training.png."
-        ),
-        epilog=(
-            "examples:\n"
-            "  antiphon train corpus/ -o model/ --epochs 20\n"
-            "  antiphon train corpus/ -o sgd/ --optimizer sgd --lr 0.0005 \\\n"
-            "      --set training.momentum=0.8 --set training.decay=3.85e-6\n"
-            "  antiphon train corpus/ -o model/ --resume       continue a run that was stopped\n\n"
-            "Every other setting: `antiphon config`, section [training] and [model]."
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    train.add_argument("corpus", type=Path, metavar="CORPUS", help="corpus folder from `antiphon dataset`")
-    train.add_argument("-o", "--out", type=Path, required=True, metavar="MODEL_DIR", help="model folder to write")
-    train.add_argument("--size", choices=["xxs", "xs", "s", "m", "l", "xl"], help="model.size (default s: 64 units)")
-    train.add_argument("--epochs", type=int, help="training.epochs (default 130)")
-    train.add_argument("--batch-size", type=int, help="training.batch_size (default 64)")
-    train.add_argument("--optimizer", choices=["adam", "nadam", "sgd", "rmsprop", "adagrad", "adadelta"], help="training.optimizer")
-    train.add_argument("--lr", type=float, help="training.lr (default: Keras's for the optimizer)")
-    train.add_argument("--seed", type=int, help="training.seed (default 0)")
-    train.add_argument("--resume", action="store_true", help="continue the run in MODEL_DIR from its last checkpoint")
-    _add_config_options(train)
-
-    generate = commands.add_parser(
-        "generate",
-        help="continue a prompt with a trained model (offline improvisation)",
-        description=(
-            "Feed --prompt-ms of an analysis file to the model (from its first frame, or from\n"
-            "--prompt-start-ms on the file's clock: any point of a recording), then let it continue for\n"
-            "--duration-s, sampling each frame from its mixture (temperatures: --pi-temperature for\n"
-            "the choice of component, --sigma-temperature for its spread). Writes the continuation\n"
-            "as an analysis JSON in the prompt's layout (times in ms from the start of the\n"
-            "prediction, values in instrument units) and, with --plot, the paper's figure: the\n"
-            "prompt, then the prediction, with what really followed in grey."
-        ),
-        epilog=(
-            "examples:\n  antiphon generate model/ --prompt take.json --prompt-ms 917 --duration-s 5 -o answer.json --plot answer.png\n"
-            "  antiphon generate model/ --prompt take.json --prompt-start-ms 42000 -o answer.json   # from 42 s in"
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    generate.add_argument("model", type=Path, metavar="MODEL_DIR", help="model folder from `antiphon train`")
-    generate.add_argument("--prompt", type=Path, required=True, metavar="FILE.json", help="analysis JSON to start from")
-    generate.add_argument("-o", "--out", type=Path, required=True, metavar="OUT.json", help="continuation to write")
-    generate.add_argument("--plot", type=Path, metavar="OUT.png", help="also draw the prompt and the prediction")
-    generate.add_argument("--audio", type=Path, metavar="OUT.wav", help="also render the prediction (and the prompt, as OUT_prompt.wav)")
-    generate.add_argument("--prompt-ms", type=float, help="generate.prompt_ms (default 917)")
-    generate.add_argument(
-        "--prompt-start-ms",
-        type=float,
-        help="generate.prompt_start_ms: where the prompt starts on the file's clock (default: its first frame)",
-    )
-    generate.add_argument("--duration-s", type=float, help="generate.duration_s (default 5)")
-    generate.add_argument(
-        "--pi-temperature",
-        type=float,
-        help=f"generate.pi_temperature (default {PI_TEMPERATURE:g}, as serve and evaluate; 1 = the model's own weights)",
-    )
-    generate.add_argument(
-        "--sigma-temperature",
-        type=float,
-        help=f"generate.sigma_temperature (default {SIGMA_TEMPERATURE:g}, as serve and evaluate; 1 = the model's own spread)",
-    )
-    generate.add_argument("--seed", type=int, help="generate.seed (default 0)")
-    _add_config_options(generate)
-
-    evaluate = commands.add_parser(
-        "evaluate",
-        help="judge the model's answers against six baselines, with intervals and verdicts",
-        description=(
-            "Teacher-forced: test-split NLL per step and per dimension beside persistence, a\n"
-            "per-dimension AR(1) and a VAR(p) (p chosen on validation), as a gain over the best.\n"
-            "Free-running: back-to-back prompts over the test blocks (--prompt-ms), 8 answers each over\n"
-            "--horizon-s, judged by measures a frozen note cannot win (docs/evaluation.md): the energy\n"
-            "score (proper) at 50 ms, 250 ms, 1 s and 5 s; realism (kernel MMD between answer windows\n"
-            "and held-out windows); dynamics (step sizes, autocorrelation); conditioning (own prompt's\n"
-            "future against other prompts'); novelty (distance to the nearest training window).\n"
-            "Baselines: repeat_last, training_mean, sampled var, iid_frames, shuffled_real (what really\n"
-            "followed, in random order), nearest_neighbour (a copy); other_passage (real music that\n"
-            "followed another prompt) is the yardstick. Bootstrap intervals over prompts, and for each\n"
-            "baseline a verdict per measure: the model beats, ties or loses."
-        ),
-        epilog="example:\n  antiphon evaluate model/ corpus/ -o report/      report.json, answers.png, measures.png",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    evaluate.add_argument("model", type=Path, metavar="MODEL_DIR", help="model folder from `antiphon train`")
-    evaluate.add_argument("corpus", type=Path, metavar="CORPUS", help="corpus folder (its test split is used)")
-    evaluate.add_argument("-o", "--out", type=Path, metavar="REPORT_DIR", help="write report.json and the figures here")
-    evaluate.add_argument("--prompt-ms", dest="eval_prompt_ms", type=float, help="evaluate.prompt_ms (default 917)")
-    evaluate.add_argument("--horizon-s", type=float, help="evaluate.horizon_s (default 5)")
-    _add_config_options(evaluate)
-
-    render = commands.add_parser(
-        "render",
-        help="hear analysis frames: synthesise audio from an analysis or prediction JSON",
-        description=(
-            "Synthesise audio from analysis frames, so a performer can hear an answer without the\n"
-            "instrument: partials on the pitch classes weighted by chroma, an envelope whose width\n"
-            "sets the spread and whose tilt sets the centroid (and with it Peeters' slope), low-passed\n"
-            "at the rolloff, at the level of the frame's energy where the file has it. The result is checked by re-analysis: analyze(render(\n"
-            "frames)) comes back close on centroid and strongest chroma (docs/evaluation.md)."
-        ),
-        epilog="example:\n  antiphon render answer.json -o answer.wav",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    render.add_argument("file", type=Path, metavar="FRAMES.json", help="analysis or prediction JSON")
-    render.add_argument("-o", "--out", type=Path, required=True, metavar="OUT.wav", help="WAV to write")
-    render.add_argument("--sample-rate", type=int, default=44100, help="Hz (default 44100)")
-
-    serve = commands.add_parser(
-        "serve",
-        help="improvise with a performer in real time over OSC",
-        description=(
-            "Listen for analysis frames over OSC/UDP (one message per frame, the model's features in\n"
-            "instrument units) and answer with the model's continuation, each frame sent at its time.\n"
-            "Modes: callresponse (answer after a silence, stop when the performer plays; the paper's),\n"
-            "filter (answer every frame), solo (the model plays alone), useronly (log only).\n"
-            "Every session is logged as JSON Lines in realtime.log_dir (antiphon dataset reads it).\n"
-            "Addresses, ports and the protocol are printed at start; stop with Ctrl-C or SIGTERM."
-        ),
-        epilog=(
-            "examples:\n"
-            "  antiphon serve model/                                  listen on 127.0.0.1:9000, answer to :9001\n"
-            "  antiphon serve model/ --port 7000 --send 127.0.0.1:7001 --mode filter\n"
-            "  antiphon play take.json --to 127.0.0.1:9000            (another terminal) an instrument stand-in\n\n"
-            "Bad packets (malformed, wrong argument count or type, NaN, wildcard addresses, far-future\n"
-            "bundles, oversize datagrams) are counted and dropped, never fatal; see docs/osc.md."
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    serve.add_argument("model", type=Path, metavar="MODEL_DIR", help="model folder from `antiphon train`")
-    serve.add_argument("--port", type=int, help="realtime.port to listen on (default 9000; 0: any free port)")
-    serve.add_argument("--send", metavar="HOST:PORT", help="where answers go (realtime.send_host and send_port)")
-    serve.add_argument("--mode", choices=["callresponse", "filter", "solo", "useronly"], help="realtime.mode")
-    serve.add_argument("--silence-s", type=float, help="realtime.silence_s (default 0.3)")
-    serve.add_argument("--log", type=Path, metavar="FILE.jsonl", help="session log (default: a new file in realtime.log_dir)")
-    _add_config_options(serve)
-
-    play = commands.add_parser(
-        "play",
-        help="stream an analysis file over OSC at its own timing (an instrument stand-in)",
-        description=(
-            "Send each frame of an analysis JSON as one OSC message (the chosen features, in order, in\n"
-            "instrument units) at its own time: for rehearsal, tests, and to prompt `antiphon serve`."
-        ),
-        epilog="examples:\n  antiphon play take.json --to 127.0.0.1:9000 --model model/\n  antiphon play take.json --to 127.0.0.1:9000 --until-ms 917",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    play.add_argument("file", type=Path, metavar="FILE.json", help="analysis JSON to stream")
-    play.add_argument("--to", required=True, metavar="HOST:PORT", help="destination")
-    play.add_argument("--model", type=Path, metavar="MODEL_DIR", help="send this model's features (default: corpus.features)")
-    play.add_argument("--address", help="OSC address (default: realtime.frame_address)")
-    play.add_argument("--speed", type=float, default=1.0, help="playback speed (default 1)")
-    play.add_argument("--until-ms", type=float, metavar="MS", help="stop after this file time")
-    _add_config_options(play)
-
-    inspect = commands.add_parser(
-        "inspect",
-        help="check analysis JSON files and summarise them",
-        description=(
-            "Read analysis JSON files (the instrument's, or antiphon's), check them, and print for each\n"
-            "the number of frames, the duration, the frame interval and every feature's range.\n"
-            "A broken file gives one line naming the file and the JSON path, and exit status 2."
-        ),
-        epilog="example:\n  antiphon inspect session.json --plot figures/",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    inspect.add_argument("files", nargs="+", type=Path, metavar="ANALYSIS.json", help="analysis JSON files")
-    inspect.add_argument("--plot", type=Path, metavar="OUTDIR", help="also write <name>.png, the features over time")
+    for command in COMMANDS:
+        sub = commands.add_parser(
+            command.name,
+            help=command.help,
+            description=command.description,
+            epilog=command.epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        for argument in command.arguments:
+            if isinstance(argument, SettingFlag):
+                _add_setting_flag(sub, argument)
+            else:
+                sub.add_argument(*argument.flags, **argument.options)
+        if command.settings:
+            _add_config_options(sub)
 
     from antiphon import cli_study
 
     cli_study.add_parser(commands)
-
-    config = commands.add_parser(
-        "config",
-        help="print the effective settings as TOML, with what each one means",
-        description="Print the settings a command would use (defaults, then --config, then --set) as TOML.",
-    )
-    _add_config_options(config)
     return parser
 
 
@@ -351,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 bad input or settings, 130 interrupted)."""
     args = build_parser().parse_args(argv)
     try:
-        return _COMMANDS[args.command](args)
+        return _dispatch(args)
     except AntiphonError as exc:
         print(f"antiphon: error: {exc}", file=sys.stderr)
         return 2
@@ -365,40 +167,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-#: command-line flags that are shorthands for settings: flag attribute -> section.key
-FLAG_SETTINGS: dict[str, str] = {
-    "size": "model.size",
-    "epochs": "training.epochs",
-    "batch_size": "training.batch_size",
-    "optimizer": "training.optimizer",
-    "lr": "training.lr",
-    "prompt_ms": "generate.prompt_ms",
-    "prompt_start_ms": "generate.prompt_start_ms",
-    "duration_s": "generate.duration_s",
-    "pi_temperature": "generate.pi_temperature",
-    "sigma_temperature": "generate.sigma_temperature",
-    "port": "realtime.port",
-    "mode": "realtime.mode",
-    "silence_s": "realtime.silence_s",
-    "eval_prompt_ms": "evaluate.prompt_ms",
-    "horizon_s": "evaluate.horizon_s",
-}
-
-
 def _load_config(args: argparse.Namespace) -> Config:
     """Defaults, then --config, then --set, then the shorthand flags (the last word wins)."""
     from antiphon.config import load_config
 
     overrides = list(args.overrides)
-    for attribute, key in FLAG_SETTINGS.items():
-        value = getattr(args, attribute, None)
+    command = next((c for c in COMMANDS if c.name == args.command), None)
+    for shorthand in command.arguments if command else ():
+        value = getattr(args, shorthand.dest, None) if isinstance(shorthand, SettingFlag) else None
         if value is not None:
-            overrides.append(f"{key}={value if not isinstance(value, str) else repr(value)}")
+            overrides.append(f"{shorthand.key}={value if not isinstance(value, str) else repr(value)}")
     if getattr(args, "send", None) is not None:
         host, port = _host_port(args.send)
         overrides += [f"realtime.send_host={host!r}", f"realtime.send_port={port}"]
-    if getattr(args, "seed", None) is not None:
-        overrides.append(f"{'generate' if args.command == 'generate' else 'training'}.seed={args.seed}")
     return load_config(args.config, overrides)
 
 
@@ -733,23 +514,246 @@ def _cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "study":
+        return _cmd_study(args)
+    return next(c for c in COMMANDS if c.name == args.command).run(args)
+
+
 def _cmd_study(args: argparse.Namespace) -> int:
     from antiphon import cli_study
 
     return cli_study.run(args)
 
 
-_COMMANDS = {
-    "analyze": _cmd_analyze,
-    "study": _cmd_study,
-    "dataset": _cmd_dataset,
-    "train": _cmd_train,
-    "generate": _cmd_generate,
-    "evaluate": _cmd_evaluate,
-    "render": _cmd_render,
-    "serve": _cmd_serve,
-    "play": _cmd_play,
-    "demo": _cmd_demo,
-    "inspect": _cmd_inspect,
-    "config": _cmd_config,
-}
+#: every subcommand but ``study`` (:mod:`antiphon.cli_study` adds it), in the order ``--help`` lists them
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "analyze",
+        help="turn recordings into the instrument's analysis JSON",
+        description="Analyze audio files (WAV, FLAC, Ogg Vorbis; mixed down to mono, at their own sample rate)\n"
+        "into one analysis JSON per file, in the instrument's layout: Analysis.Time (ms) and the\n"
+        "Spectral (20 values: 8 shape descriptors + 12 chroma), Signal and Yin categories.\n"
+        "Descriptors follow Peeters 2004 / IrcamDescriptor (window 2048, hop 512, Blackman);\n"
+        "--set analysis.convention=librosa reproduces librosa's choices instead.",
+        epilog="examples:\n"
+        "  antiphon analyze take.wav -o analysis/\n"
+        "  antiphon analyze takes/*.flac -o analysis/ --plot\n"
+        "  antiphon analyze take.wav -o out/ --set analysis.hop_length=256\n\n"
+        "Every input is checked before any work starts; each output file is written whole or not\n"
+        "at all. See docs/analysis-json.md for the file format and docs/features.md for the\n"
+        "descriptor definitions.",
+        run=_cmd_analyze,
+        arguments=(
+            arg("audio", nargs="+", type=Path, metavar="AUDIO", help="audio files (.wav, .flac, .ogg)"),
+            arg("-o", "--out", type=Path, required=True, metavar="OUTDIR", help="folder for <name>.json"),
+            arg("--plot", action="store_true", help="also write <name>.png: the features over time"),
+        ),
+    ),
+    Command(
+        "demo",
+        help="run the pipeline on the bundled guitar recordings",
+        description="The whole path on the bundled demo corpus (four 60 s guitar stems from the Sectoid song\n"
+        "pack, MIT-style licence): analyze them (OUTDIR/analysis: a JSON and a PNG each), build a\n"
+        "corpus (OUTDIR/corpus), train a model for a few epochs (OUTDIR/model), and continue 917 ms\n"
+        "of a held-out passage for 5 s (OUTDIR/generated: JSON, the paper's figure, and WAVs of\n"
+        "the prompt and the answer); evaluate the model against six baselines on the test split\n"
+        "(OUTDIR/evaluation); then serve the model over OSC, play the same prompt into it and\n"
+        "record its answer (OUTDIR/live, session log in OUTDIR/sessions); last, run a small optimizer\n"
+        "study on a local Dask cluster (three optimizers x two seeds, 4 epochs: OUTDIR/study/report.html).\n"
+        "The demo trains 12 epochs unless --set training.epochs=N says otherwise (the study keeps its\n"
+        "own spec); about five minutes on 2 cores.",
+        run=_cmd_demo,
+        arguments=(
+            arg("-o", "--out", type=Path, default=Path("demo-output"), metavar="OUTDIR", help="default: demo-output"),
+            arg(
+                "--study",
+                default="demo",
+                metavar="SPEC",
+                help="the study it runs last: a bundled spec's name or a spec file (default demo; `antiphon study specs` lists them)",
+            ),
+        ),
+    ),
+    Command(
+        "dataset",
+        help="build a training corpus from analysis JSON, session logs or audio",
+        description="Turn analysis JSON files, session logs of `antiphon serve` (.jsonl: the performer's frames),\n"
+        "or audio (analyzed on the way; folders are searched for all three)\n"
+        "into a corpus: per file, rows of [dt_s, features...] (dt = seconds since the previous\n"
+        "frame), the split into training, validation and test (contiguous blocks of each file,\n"
+        "or whole files; never shuffled windows), and a min-max scaler fitted on the training\n"
+        "rows only. Features default to the 20 Spectral values (corpus.features). dt is a model\n"
+        "dimension only where the time steps vary (session logs; corpus.timing): analysis frames at\n"
+        "a fixed hop are modelled without it and answered at the hop. Each feature's resolution\n"
+        "(corpus.resolution) is what training dequantises within (docs/model.md).",
+        epilog="examples:\n"
+        "  antiphon dataset analysis/ -o corpus/\n"
+        "  antiphon dataset takes/*.wav -o corpus/ --set corpus.split=file\n"
+        "  antiphon dataset analysis/ -o corpus/ --set corpus.train_fraction=0.9 --set corpus.validation_fraction=0.1\n\n"
+        "Times must increase within a file: a repeated or decreasing time is an error naming the\n"
+        "file and the index. The corpus folder holds corpus.npz and corpus.json.",
+        run=_cmd_dataset,
+        arguments=(
+            arg("inputs", nargs="+", type=Path, metavar="INPUT", help="analysis .json, session .jsonl, audio files or folders"),
+            arg("-o", "--out", type=Path, required=True, metavar="CORPUS", help="corpus folder to write"),
+        ),
+    ),
+    Command(
+        "train",
+        help="train the MDRNN on a corpus",
+        description="Train the MDRNN (LSTM layers + mixture density head) on a corpus, with early stopping on\n"
+        "the validation loss. Optimizers follow Keras (the paper's framework): adam, nadam, sgd\n"
+        "(momentum, nesterov, time-based decay per batch), rmsprop, adagrad, adadelta. The loss\n"
+        "is the mixture's negative log-likelihood, summed over dimensions and averaged over\n"
+        "steps (nats); with --set training.scale_factor=10 it is comparable with Table I.\n"
+        "MODEL_DIR gets the best weights (safetensors), model.json, config.toml, the history,\n"
+        "a checkpoint of every epoch and training.png.",
+        epilog="examples:\n"
+        "  antiphon train corpus/ -o model/ --epochs 20\n"
+        "  antiphon train corpus/ -o sgd/ --optimizer sgd --lr 0.0005 \\\n"
+        "      --set training.momentum=0.8 --set training.decay=3.85e-6\n"
+        "  antiphon train corpus/ -o model/ --resume       continue a run that was stopped\n\n"
+        "Every other setting: `antiphon config`, section [training] and [model].",
+        run=_cmd_train,
+        arguments=(
+            arg("corpus", type=Path, metavar="CORPUS", help="corpus folder from `antiphon dataset`"),
+            arg("-o", "--out", type=Path, required=True, metavar="MODEL_DIR", help="model folder to write"),
+            flag("--size", "model.size"),
+            flag("--epochs", "training.epochs"),
+            flag("--batch-size", "training.batch_size"),
+            flag("--optimizer", "training.optimizer"),
+            flag("--lr", "training.lr"),
+            flag("--seed", "training.seed"),
+            arg("--resume", action="store_true", help="continue the run in MODEL_DIR from its last checkpoint"),
+        ),
+    ),
+    Command(
+        "generate",
+        help="continue a prompt with a trained model (offline improvisation)",
+        description="Feed --prompt-ms of an analysis file to the model (from its first frame, or from\n"
+        "--prompt-start-ms on the file's clock: any point of a recording), then let it continue for\n"
+        "--duration-s, sampling each frame from its mixture (temperatures: --pi-temperature for\n"
+        "the choice of component, --sigma-temperature for its spread). Writes the continuation\n"
+        "as an analysis JSON in the prompt's layout (times in ms from the start of the\n"
+        "prediction, values in instrument units) and, with --plot, the paper's figure: the\n"
+        "prompt, then the prediction, with what really followed in grey.",
+        epilog="examples:\n  antiphon generate model/ --prompt take.json --prompt-ms 917 --duration-s 5 -o answer.json --plot answer.png\n"
+        "  antiphon generate model/ --prompt take.json --prompt-start-ms 42000 -o answer.json   # from 42 s in",
+        run=_cmd_generate,
+        arguments=(
+            arg("model", type=Path, metavar="MODEL_DIR", help="model folder from `antiphon train`"),
+            arg("--prompt", type=Path, required=True, metavar="FILE.json", help="analysis JSON to start from"),
+            arg("-o", "--out", type=Path, required=True, metavar="OUT.json", help="continuation to write"),
+            arg("--plot", type=Path, metavar="OUT.png", help="also draw the prompt and the prediction"),
+            arg("--audio", type=Path, metavar="OUT.wav", help="also render the prediction (and the prompt, as OUT_prompt.wav)"),
+            flag("--prompt-ms", "generate.prompt_ms"),
+            flag("--prompt-start-ms", "generate.prompt_start_ms"),
+            flag("--duration-s", "generate.duration_s"),
+            flag("--pi-temperature", "generate.pi_temperature", "as serve and evaluate; 1 = the model's own weights"),
+            flag("--sigma-temperature", "generate.sigma_temperature", "as serve and evaluate; 1 = the model's own spread"),
+            flag("--seed", "generate.seed"),
+        ),
+    ),
+    Command(
+        "evaluate",
+        help="judge the model's answers against six baselines, with intervals and verdicts",
+        description="Teacher-forced: test-split NLL per step and per dimension beside persistence, a\n"
+        "per-dimension AR(1) and a VAR(p) (p chosen on validation), as a gain over the best.\n"
+        "Free-running: back-to-back prompts over the test blocks (--prompt-ms), 8 answers each over\n"
+        "--horizon-s, judged by measures a frozen note cannot win (docs/evaluation.md): the energy\n"
+        "score (proper) at 50 ms, 250 ms, 1 s and 5 s; realism (kernel MMD between answer windows\n"
+        "and held-out windows); dynamics (step sizes, autocorrelation); conditioning (own prompt's\n"
+        "future against other prompts'); novelty (distance to the nearest training window).\n"
+        "Baselines: repeat_last, training_mean, sampled var, iid_frames, shuffled_real (what really\n"
+        "followed, in random order), nearest_neighbour (a copy); other_passage (real music that\n"
+        "followed another prompt) is the yardstick. Bootstrap intervals over prompts, and for each\n"
+        "baseline a verdict per measure: the model beats, ties or loses.",
+        epilog="example:\n  antiphon evaluate model/ corpus/ -o report/      report.json, answers.png, measures.png",
+        run=_cmd_evaluate,
+        arguments=(
+            arg("model", type=Path, metavar="MODEL_DIR", help="model folder from `antiphon train`"),
+            arg("corpus", type=Path, metavar="CORPUS", help="corpus folder (its test split is used)"),
+            arg("-o", "--out", type=Path, metavar="REPORT_DIR", help="write report.json and the figures here"),
+            flag("--prompt-ms", "evaluate.prompt_ms"),
+            flag("--horizon-s", "evaluate.horizon_s"),
+        ),
+    ),
+    Command(
+        "render",
+        help="hear analysis frames: synthesise audio from an analysis or prediction JSON",
+        description="Synthesise audio from analysis frames, so a performer can hear an answer without the\n"
+        "instrument: partials on the pitch classes weighted by chroma, an envelope whose width\n"
+        "sets the spread and whose tilt sets the centroid (and with it Peeters' slope), low-passed\n"
+        "at the rolloff, at the level of the frame's energy where the file has it. The result is checked by re-analysis: analyze(render(\n"
+        "frames)) comes back close on centroid and strongest chroma (docs/evaluation.md).",
+        epilog="example:\n  antiphon render answer.json -o answer.wav",
+        run=_cmd_render,
+        arguments=(
+            arg("file", type=Path, metavar="FRAMES.json", help="analysis or prediction JSON"),
+            arg("-o", "--out", type=Path, required=True, metavar="OUT.wav", help="WAV to write"),
+            arg("--sample-rate", type=int, default=44100, help="Hz (default 44100)"),
+        ),
+        settings=False,
+    ),
+    Command(
+        "serve",
+        help="improvise with a performer in real time over OSC",
+        description="Listen for analysis frames over OSC/UDP (one message per frame, the model's features in\n"
+        "instrument units) and answer with the model's continuation, each frame sent at its time.\n"
+        "Modes (--mode, or /antiphon/mode while it runs):\n"
+        + "".join(f"  {mode.name:13s}{mode.summary}\n" for mode in MODES.values())
+        + "Every session is logged as JSON Lines in realtime.log_dir (antiphon dataset reads it).\n"
+        "Addresses, ports and the protocol are printed at start; stop with Ctrl-C or SIGTERM.",
+        epilog="examples:\n"
+        "  antiphon serve model/                                  listen on 127.0.0.1:9000, answer to :9001\n"
+        "  antiphon serve model/ --port 7000 --send 127.0.0.1:7001 --mode filter\n"
+        "  antiphon play take.json --to 127.0.0.1:9000            (another terminal) an instrument stand-in\n\n"
+        "Bad packets (malformed, wrong argument count or type, NaN, wildcard addresses, far-future\n"
+        "bundles, oversize datagrams) are counted and dropped, never fatal; see docs/osc.md.",
+        run=_cmd_serve,
+        arguments=(
+            arg("model", type=Path, metavar="MODEL_DIR", help="model folder from `antiphon train`"),
+            flag("--port", "realtime.port"),
+            arg("--send", metavar="HOST:PORT", help="where answers go (realtime.send_host and send_port)"),
+            flag("--mode", "realtime.mode"),
+            flag("--silence-s", "realtime.silence_s"),
+            arg("--log", type=Path, metavar="FILE.jsonl", help="session log (default: a new file in realtime.log_dir)"),
+        ),
+    ),
+    Command(
+        "play",
+        help="stream an analysis file over OSC at its own timing (an instrument stand-in)",
+        description="Send each frame of an analysis JSON as one OSC message (the chosen features, in order, in\n"
+        "instrument units) at its own time: for rehearsal, tests, and to prompt `antiphon serve`.",
+        epilog="examples:\n  antiphon play take.json --to 127.0.0.1:9000 --model model/\n  antiphon play take.json --to 127.0.0.1:9000 --until-ms 917",
+        run=_cmd_play,
+        arguments=(
+            arg("file", type=Path, metavar="FILE.json", help="analysis JSON to stream"),
+            arg("--to", required=True, metavar="HOST:PORT", help="destination"),
+            arg("--model", type=Path, metavar="MODEL_DIR", help="send this model's features (default: corpus.features)"),
+            arg("--address", help="OSC address (default: realtime.frame_address)"),
+            arg("--speed", type=float, default=1.0, help="playback speed (default 1)"),
+            arg("--until-ms", type=float, metavar="MS", help="stop after this file time"),
+        ),
+    ),
+    Command(
+        "inspect",
+        help="check analysis JSON files and summarise them",
+        description="Read analysis JSON files (the instrument's, or antiphon's), check them, and print for each\n"
+        "the number of frames, the duration, the frame interval and every feature's range.\n"
+        "A broken file gives one line naming the file and the JSON path, and exit status 2.",
+        epilog="example:\n  antiphon inspect session.json --plot figures/",
+        run=_cmd_inspect,
+        arguments=(
+            arg("files", nargs="+", type=Path, metavar="ANALYSIS.json", help="analysis JSON files"),
+            arg("--plot", type=Path, metavar="OUTDIR", help="also write <name>.png, the features over time"),
+        ),
+        settings=False,
+    ),
+    Command(
+        "config",
+        help="print the effective settings as TOML, with what each one means",
+        description="Print the settings a command would use (defaults, then --config, then --set) as TOML.",
+        run=_cmd_config,
+    ),
+)

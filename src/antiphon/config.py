@@ -239,15 +239,21 @@ class ModelConfig:
 PAPER_MODEL = ModelConfig(size="s", residual=False, skip=False, level_steps=0)
 
 
+#: the interaction modes (antiphon.realtime.modes.MODES says what each does)
+ModeName = Literal["callresponse", "filter", "solo", "useronly"]
 OptimizerName = Literal["adam", "nadam", "sgd", "rmsprop", "adagrad", "adadelta"]
+#: Keras's default learning rate of each optimizer (antiphon.training.optimizers builds them, with Keras's semantics)
+KERAS_DEFAULT_LR: dict[str, float] = {"adam": 0.001, "nadam": 0.001, "sgd": 0.01, "rmsprop": 0.001, "adagrad": 0.001, "adadelta": 0.001}
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
     """Training (design §4). Optimizer hyper-parameters follow Keras's meaning and defaults."""
 
-    optimizer: OptimizerName = setting("adam", "adam, nadam, sgd, rmsprop, adagrad or adadelta (Keras semantics)")
-    lr: float | None = setting(None, "learning rate; unset = the Keras default (sgd 0.01, the others 0.001)")
+    optimizer: OptimizerName = setting("adam", f"{', '.join(get_args(OptimizerName))} (Keras semantics)")
+    lr: float | None = setting(
+        None, "learning rate; unset = the Keras default (" + ", ".join(f"{k} {v:g}" for k, v in KERAS_DEFAULT_LR.items()) + ")"
+    )
     momentum: float = setting(0.0, "sgd momentum")
     nesterov: bool = setting(False, "sgd: Nesterov momentum")
     decay: float = setting(0.0, "Keras time-based decay per batch: lr_t = lr / (1 + decay * t), t = batches so far")
@@ -329,7 +335,7 @@ class TrainingConfig:
     @property
     def learning_rate(self) -> float:
         """``lr``, or the Keras default of the optimizer."""
-        return self.lr if self.lr is not None else (0.01 if self.optimizer == "sgd" else 0.001)
+        return self.lr if self.lr is not None else KERAS_DEFAULT_LR[self.optimizer]
 
 
 #: the sampling temperatures every answer starts with -- generate, serve and evaluate alike: what
@@ -422,7 +428,7 @@ class RealtimeConfig:
     frame_address: str = setting("/antiphon/frame", "incoming frames: one float per model feature, in the model's order")
     prediction_address: str = setting("/antiphon/prediction", "outgoing answers: the same layout as frames")
     control_prefix: str = setting("/antiphon", "control messages are <prefix>/mode, /pi_temperature, ...")
-    mode: Literal["callresponse", "filter", "solo", "useronly"] = setting("callresponse", "interaction mode at start")
+    mode: ModeName = setting("callresponse", f"interaction mode at start: {', '.join(get_args(ModeName))} (antiphon serve --help)")
     silence_s: float = setting(0.3, "call-and-response: answer once the performer has been silent this long, s")
     pi_temperature: float = setting(PI_TEMPERATURE, "temperature of the mixture weights at start (as generate's)")
     sigma_temperature: float = setting(SIGMA_TEMPERATURE, "variance scale of the sampled component at start (as generate's)")
@@ -571,6 +577,39 @@ def _emit_toml(config: Any, prefix: str, lines: list[str], with_docs: bool) -> N
             lines.append(tomli_w.dumps({f.name: list(value) if isinstance(value, tuple) else value}).strip())
     for f in tables:
         _emit_toml(getattr(config, f.name), f"{prefix}.{f.name}" if prefix else f.name, lines, with_docs)
+
+
+@dataclass(frozen=True)
+class SettingInfo:
+    """One setting as the command line offers it: ``section.key``, its type, its choices (a
+    Literal's values, else None), its default and its doc."""
+
+    key: str
+    type: type
+    choices: tuple[Any, ...] | None
+    default: Any
+    doc: str
+
+
+def setting_info(key: str) -> SettingInfo:
+    """What the settings' own declarations say of ``section.key`` (the CLI's shorthand flags take
+    their type, choices and help from here).
+
+    Raises:
+        KeyError: no such setting.
+    """
+    section, name = key.split(".")
+    section_type = get_type_hints(Config)[section]
+    declared = {f.name: f for f in dataclasses.fields(section_type)}[name]
+    tp = get_type_hints(section_type)[name]
+    args = [a for a in get_args(tp) if a is not type(None)]
+    if get_origin(tp) is Literal:
+        kind, choices = type(args[0]), tuple(args)
+    elif get_origin(tp) is not None:  # X | None
+        kind, choices = args[0], None
+    else:
+        kind, choices = tp, None
+    return SettingInfo(key, kind, choices, declared.default, declared.metadata.get("doc", ""))
 
 
 def _checked(cls: type, data: Mapping[str, Any], source: str, prefix: str) -> dict[str, Any]:

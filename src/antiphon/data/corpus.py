@@ -391,7 +391,12 @@ def load_corpus(folder: Path | str) -> Corpus:
                 n_quiet, analysis = entry.get("n_quiet"), entry.get("analysis")
                 files.append(
                     CorpusFile(
-                        str(entry["name"]), dt, values, segments, None if n_quiet is None else int(n_quiet), dict(analysis) if analysis else None
+                        str(entry["name"]),
+                        dt,
+                        values,
+                        segments,
+                        None if n_quiet is None else int(n_quiet),
+                        dict(analysis) if analysis else None,
                     )
                 )
     except DataError:

@@ -36,7 +36,9 @@ from antiphon.data.scaler import MinMaxScaler
 from antiphon.errors import AntiphonError, ModelError
 
 MODEL_FORMAT = "antiphon-model"
-MODEL_FORMAT_VERSION = 3  # 3: model.residual, skip, level_steps, analysis; 2: features without dt, "timing" and "resolution" (1: dt_s always first)
+MODEL_FORMAT_VERSION = (
+    3  # 3: model.residual, skip, level_steps, analysis; 2: features without dt, "timing" and "resolution" (1: dt_s always first)
+)
 #: the model settings a folder older than format 3 was trained with (the paper's MDRNN), where its model.json is silent
 BEFORE_FORMAT_3 = {"residual": False, "skip": False, "level_steps": 0}
 WEIGHTS_FILE = "model.safetensors"

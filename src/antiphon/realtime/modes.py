@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import get_args
+
+from antiphon.config import ModeName
 
 
 @dataclass(frozen=True)
@@ -33,3 +36,4 @@ MODES: dict[str, Mode] = {
         Mode("useronly", False, False, False, False, "no answers: input is only logged"),
     )
 }
+assert tuple(MODES) == get_args(ModeName), "the table and the settings name the same modes"

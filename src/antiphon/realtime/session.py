@@ -122,11 +122,13 @@ class Session:
             self.inputs.put(("frame", at, values))
 
     def _on_mode(self, address: str, *args: Any) -> None:
-        """s: the interaction mode: callresponse, filter, solo or useronly."""
+        """s: the interaction mode (see :data:`~antiphon.realtime.modes.MODES`)."""
         if len(args) == 1 and args[0] in MODES:
             self.inputs.put(("mode", time.perf_counter(), args[0]))
         else:
             self.rejects.add("wrong_type", f"{address} {args!r}: expected one of {', '.join(MODES)}")
+
+    _on_mode.__doc__ = f"s: the interaction mode: {', '.join(MODES)}"  # what protocol() prints
 
     def _on_pi_temperature(self, address: str, *args: Any) -> None:
         """f: temperature of the mixture weights (> 0)."""

@@ -20,12 +20,13 @@ ran the legacy optimizers, whose Nadam is the 0.004 schedule.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, get_args
 
 import torch
 
-from antiphon.config import TrainingConfig
+from antiphon.config import OptimizerName, TrainingConfig
 from antiphon.training.schedules import keras_adam_epsilon, keras_time_decay
 
 
@@ -80,9 +81,10 @@ class Optimizer:
 
     def step(self) -> None:
         lr = self.lr
+        epsilon_hat = OPTIMIZERS[self.config.optimizer].keras_epsilon_hat
         for group in self.inner.param_groups:
             group["lr"] = lr
-            if self.config.optimizer == "adam":
+            if epsilon_hat:
                 group["eps"] = keras_adam_epsilon(self.config.epsilon, self.config.beta_2, self.iterations)
         self.inner.step()
         self.iterations += 1
@@ -95,20 +97,38 @@ class Optimizer:
         self.inner.load_state_dict(state["inner"])
 
 
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """How one named optimizer is built from the settings; ``keras_epsilon_hat``: its epsilon is
+    rescaled before every update to Keras's placement (adam)."""
+
+    build: Callable[[list[torch.Tensor], TrainingConfig], torch.optim.Optimizer]
+    keras_epsilon_hat: bool = False
+
+
+#: the registry: every name of :data:`antiphon.config.OptimizerName`, with its builder
+OPTIMIZERS: dict[str, OptimizerSpec] = {
+    "adam": OptimizerSpec(
+        lambda p, c: torch.optim.Adam(p, lr=c.learning_rate, betas=(c.beta_1, c.beta_2), eps=c.epsilon), keras_epsilon_hat=True
+    ),
+    "nadam": OptimizerSpec(
+        lambda p, c: torch.optim.NAdam(
+            p, lr=c.learning_rate, betas=(c.beta_1, c.beta_2), eps=c.epsilon, momentum_decay=0.004 if c.nadam_variant == "legacy" else 1.0
+        )
+    ),
+    "sgd": OptimizerSpec(lambda p, c: KerasSGD(p, lr=c.learning_rate, momentum=c.momentum, nesterov=c.nesterov)),
+    "rmsprop": OptimizerSpec(
+        lambda p, c: torch.optim.RMSprop(p, lr=c.learning_rate, alpha=c.rho if c.rho is not None else 0.9, eps=c.epsilon)
+    ),
+    "adagrad": OptimizerSpec(
+        lambda p, c: torch.optim.Adagrad(p, lr=c.learning_rate, initial_accumulator_value=c.initial_accumulator, eps=c.epsilon)
+    ),
+    "adadelta": OptimizerSpec(
+        lambda p, c: torch.optim.Adadelta(p, lr=c.learning_rate, rho=c.rho if c.rho is not None else 0.95, eps=c.epsilon)
+    ),
+}
+assert tuple(OPTIMIZERS) == get_args(OptimizerName), "the registry and the settings name the same optimizers"
+
+
 def _build(params: list[torch.Tensor], cfg: TrainingConfig) -> torch.optim.Optimizer:
-    lr = cfg.learning_rate
-    name = cfg.optimizer
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=(cfg.beta_1, cfg.beta_2), eps=cfg.epsilon)
-    if name == "nadam":
-        momentum_decay = 0.004 if cfg.nadam_variant == "legacy" else 1.0
-        return torch.optim.NAdam(params, lr=lr, betas=(cfg.beta_1, cfg.beta_2), eps=cfg.epsilon, momentum_decay=momentum_decay)
-    if name == "sgd":
-        return KerasSGD(params, lr=lr, momentum=cfg.momentum, nesterov=cfg.nesterov)
-    if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, alpha=cfg.rho if cfg.rho is not None else 0.9, eps=cfg.epsilon)
-    if name == "adagrad":
-        return torch.optim.Adagrad(params, lr=lr, initial_accumulator_value=cfg.initial_accumulator, eps=cfg.epsilon)
-    if name == "adadelta":
-        return torch.optim.Adadelta(params, lr=lr, rho=cfg.rho if cfg.rho is not None else 0.95, eps=cfg.epsilon)
-    raise ValueError(f"unknown optimizer {name!r}")  # unreachable: TrainingConfig checks the name
+    return OPTIMIZERS[cfg.optimizer].build(params, cfg)
