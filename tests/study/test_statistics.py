@@ -66,11 +66,32 @@ def test_partial_rank_correlation_removes_a_shared_cause():
 def test_the_cluster_bootstrap_resamples_configurations_not_runs():
     """Five configurations, each run 4 times with the same numbers: 20 runs carry 5 pieces of evidence.
     Resampling runs pretends 20 and gives a narrow interval; resampling configurations does not."""
-    rng = np.random.default_rng(4)
-    x5, y5 = rng.random(5), rng.random(5)
+    x5, y5 = np.array([1.0, 2.0, 3.0, 4.0, 5.0]), np.array([2.0, 1.0, 4.0, 5.0, 3.0])  # rho 0.6: room for an interval
     x, y = np.repeat(x5, 4), np.repeat(y5, 4)
     groups = np.repeat(np.arange(5), 4).tolist()
     runs = st.rank_correlation(x, y, seed=1)
     clusters = st.rank_correlation(x, y, seed=1, groups=groups)
     assert runs["spearman"] == clusters["spearman"]  # the estimate is the same; only its interval differs
     assert clusters["spearman_high"] - clusters["spearman_low"] > 1.3 * (runs["spearman_high"] - runs["spearman_low"])
+
+
+def test_the_vectorised_bootstrap_statistics_are_scipys_on_the_resampled_pairs():
+    """Each resample is a count per pair; its rho and tau-b equal scipy's on the pairs repeated that often."""
+    from scipy import stats
+
+    from antiphon.study.statistics import _weighted_kendall, _weighted_spearman
+
+    rng = np.random.default_rng(3)
+    a, b = np.round(rng.normal(size=9), 1), np.round(rng.normal(size=9), 1)  # rounded: ties in both
+    counts = rng.integers(0, 3, (40, 9)).astype(float)
+    counts[0] = [1, 1, 0, 0, 0, 0, 0, 0, 0]
+    b[1] = b[0]  # resample 0: b is constant -> NaN, left out of the interval
+    rho, tau = _weighted_spearman(a, b, counts), _weighted_kendall(a, b, counts)
+    assert np.isnan(rho[0]) and np.isnan(tau[0])
+    for row in range(1, 40):
+        pick = np.repeat(np.arange(9), counts[row].astype(int))
+        if np.ptp(a[pick]) == 0 or np.ptp(b[pick]) == 0:
+            assert np.isnan(rho[row]) and np.isnan(tau[row])
+            continue
+        assert rho[row] == pytest.approx(stats.spearmanr(a[pick], b[pick]).statistic, abs=1e-12)
+        assert tau[row] == pytest.approx(stats.kendalltau(a[pick], b[pick]).statistic, abs=1e-12)

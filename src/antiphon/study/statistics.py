@@ -89,30 +89,70 @@ def holm(p_values: Sequence[float]) -> list[float]:
 def rank_correlation(
     x: Sequence[float], y: Sequence[float], n_resamples: int = 2000, seed: int = 0, groups: Sequence[Any] | None = None
 ) -> dict[str, float]:
-    """Spearman's rho and Kendall's tau of paired values, each with a 95 % bootstrap interval.
+    """Spearman's rho and Kendall's tau(-b) of paired values, each with a 95 % bootstrap interval.
 
     With ``groups`` (one label per pair, e.g. the configuration of each run) the bootstrap is a
     cluster bootstrap: it resamples whole groups, since pairs within a group are not independent
-    (runs of one configuration differ only by seed); without, it resamples pairs.
+    (runs of one configuration differ only by seed); without, it resamples pairs. Resamples in
+    which either variable is constant are left out.
+
+    Written with NumPy rather than by calling scipy per resample (which took 2 s a call, most of
+    a study report): a resample is a count per original pair, and both statistics of the
+    resampled pairs are computed from the counts for all resamples at once (midranks for
+    Spearman, concordant and tied pair counts for Kendall's tau-b). They equal scipy's
+    ``spearmanr`` and ``kendalltau`` of the expanded samples (tested), with the same draws.
     """
     from scipy import stats
 
     a, b = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     rng = np.random.default_rng(seed)
     labels = list(range(a.size)) if groups is None else list(groups)
-    members = [np.flatnonzero([label == g for label in labels]) for g in dict.fromkeys(labels)]
-    out: dict[str, float] = {}
-    for name, function in (("spearman", stats.spearmanr), ("kendall", stats.kendalltau)):
-        out[name] = float(function(a, b).statistic)
-        samples = []
-        for _ in range(n_resamples):
-            pick = np.concatenate([members[i] for i in rng.integers(0, len(members), len(members))])
-            if np.ptp(a[pick]) > 0 and np.ptp(b[pick]) > 0:
-                samples.append(function(a[pick], b[pick]).statistic)
+    names = list(dict.fromkeys(labels))
+    group_of = np.array([names.index(label) for label in labels])
+    out: dict[str, float] = {
+        "spearman": float(stats.spearmanr(a, b).statistic),
+        "kendall": float(stats.kendalltau(a, b).statistic),
+    }
+    for name, statistic in (("spearman", _weighted_spearman), ("kendall", _weighted_kendall)):
+        drawn = rng.integers(0, len(names), (n_resamples, len(names)))  # the groups of each resample
+        counts = np.stack([np.bincount(row, minlength=len(names)) for row in drawn])[:, group_of].astype(np.float64)
+        samples = statistic(a, b, counts)
+        samples = samples[np.isfinite(samples)]
         out[f"{name}_low"], out[f"{name}_high"] = (
-            (float(np.percentile(samples, 2.5)), float(np.percentile(samples, 97.5))) if samples else (np.nan, np.nan)
+            (float(np.percentile(samples, 2.5)), float(np.percentile(samples, 97.5))) if samples.size else (np.nan, np.nan)
         )
     return out
+
+
+def _midranks(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(B, n): the midrank each original value takes in each resample, ``weights`` (B, n) copies of each."""
+    below = (values[None, :] < values[:, None]).astype(np.float64)  # [i, j]: value j is below value i
+    equal = (values[None, :] == values[:, None]).astype(np.float64)
+    return weights @ below.T + (weights @ equal.T + 1.0) / 2.0
+
+
+def _weighted_spearman(a: np.ndarray, b: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Spearman's rho (B,) of each resample (NaN where a variable is constant in it)."""
+    ra, rb = _midranks(a, weights), _midranks(b, weights)
+    n = weights.sum(axis=1, keepdims=True)
+    da = ra - (weights * ra).sum(axis=1, keepdims=True) / n
+    db = rb - (weights * rb).sum(axis=1, keepdims=True) / n
+    covariance = (weights * da * db).sum(axis=1)
+    scale = np.sqrt((weights * da * da).sum(axis=1) * (weights * db * db).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(scale > 1e-12 * np.maximum(n[:, 0], 1.0) ** 3, covariance / scale, np.nan)
+
+
+def _weighted_kendall(a: np.ndarray, b: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Kendall's tau-b (B,) of each resample (NaN where a variable is constant in it)."""
+    concordance = np.sign(a[:, None] - a[None, :]) * np.sign(b[:, None] - b[None, :])
+    net = 0.5 * np.einsum("bi,ij,bj->b", weights, concordance, weights)  # concordant minus discordant pairs
+    n = weights.sum(axis=1)
+    pairs = n * (n - 1) / 2
+    tied = [0.5 * (np.einsum("bi,ij,bj->b", weights, (v[:, None] == v[None, :]).astype(np.float64), weights) - n) for v in (a, b)]
+    denominator = np.sqrt((pairs - tied[0]) * (pairs - tied[1]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, net / denominator, np.nan)
 
 
 def in_words(
