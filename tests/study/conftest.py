@@ -20,7 +20,7 @@ batch_size = 16
 epochs = 2
 patience = 5
 sequence_length = 10
-window_stride = 1
+window_stride = 2
 [base.corpus]
 features = {features}
 train_fraction = 0.7

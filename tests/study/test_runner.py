@@ -49,7 +49,7 @@ def _modified(out: Path) -> dict[str, float]:
 
 
 def test_a_killed_worker_resumes_and_a_finished_study_does_no_training(tmp_path, tiny_corpus_dir):
-    spec = write_tiny_spec(tmp_path, iterations=20)
+    spec = write_tiny_spec(tmp_path)
     out = tmp_path / "study"
     command = ["study", "run", str(spec), "--corpus", str(tiny_corpus_dir), "-o", str(out), "--workers", "2"]
     process = _start(command)
@@ -96,7 +96,7 @@ def test_a_killed_worker_resumes_and_a_finished_study_does_no_training(tmp_path,
 
 
 def test_a_crashed_study_resumes_from_its_checkpoints(tmp_path, tiny_corpus_dir):
-    spec = write_tiny_spec(tmp_path, iterations=20)
+    spec = write_tiny_spec(tmp_path)
     out = tmp_path / "study"
     command = ["study", "run", str(spec), "--corpus", str(tiny_corpus_dir), "-o", str(out), "--workers", "1"]
     process = _start(command, start_new_session=True)
