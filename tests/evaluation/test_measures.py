@@ -178,3 +178,57 @@ def test_linear_baselines_recover_a_known_process():
     assert min(scores.values()) == pytest.approx(-var.log_likelihoods(validation, 3)[0].mean())
     path = baselines.var_answer(var, rows[-5:], 100, rng)
     assert path.shape == (100, 2) and path.min() >= 0.0 and path.max() <= 1.0  # clipped to the normalised range
+
+
+# ------------------------------------------------------------------ known answers, as for the features
+
+
+def test_the_autocorrelation_of_an_ar1_process_is_phi_to_the_lag():
+    """x_t = 0.8 x_{t-1} + e_t: the autocorrelation at lag k is 0.8^k (the biased estimator, n large)."""
+    rng = np.random.default_rng(11)
+    x = np.zeros((200_000, 1))
+    noise = rng.standard_normal(x.shape[0])
+    for t in range(1, x.shape[0]):
+        x[t] = 0.8 * x[t - 1] + noise[t]
+    np.testing.assert_allclose(measures.autocorrelation(x, [1, 2, 4, 8])[:, 0], 0.8 ** np.array([1, 2, 4, 8]), atol=0.01)
+    white = rng.standard_normal((200_000, 1))
+    assert abs(measures.autocorrelation(white, [1])[0, 0]) < 0.01
+    reference = measures.autocorrelation(x, [1, 2])
+    assert measures.acf_distance(white, reference, [1, 2]) == pytest.approx((0.8 + 0.64) / 2, abs=0.01)
+
+
+def test_step_distance_counts_decades():
+    """A walk whose steps are ten times (or a tenth of) the real ones is a decade away, but for the
+    floor that keeps a frozen answer finite; the same walk is at zero."""
+    rng = np.random.default_rng(12)
+    real = np.cumsum(rng.choice([-1.0, 1.0], (5000, 2)), axis=0)  # every step exactly 1 in size
+    reference = [measures.log_steps(real)[:, f] for f in range(2)]
+    assert measures.step_distance(real, reference) == pytest.approx(0.0, abs=1e-12)
+    floor = measures.STEP_FLOOR
+    assert measures.step_distance(10.0 * real, reference) == pytest.approx(np.log10((10 + floor) / (1 + floor)), abs=1e-12)
+    assert measures.step_distance(0.1 * real, reference) == pytest.approx(np.log10((1 + floor) / (0.1 + floor)), abs=1e-12)
+
+
+def test_the_nll_of_the_linear_baselines_is_the_gaussian_entropy():
+    """On a random walk with N(0, 0.2^2) steps in 3 dimensions, persistence's NLL per step is the
+    entropy of its innovations, 3 (1/2 log(2 pi e 0.04)); an AR(1) on white noise has the entropy of the noise."""
+    rng = np.random.default_rng(13)
+    walk = np.cumsum(0.2 * rng.standard_normal((100_000, 3)), axis=0)
+    persistence = linear.fit_persistence([walk])
+    joint, per_dimension = persistence.log_likelihoods([walk], 1)
+    entropy = 0.5 * np.log(2 * np.pi * np.e * 0.2**2)
+    assert -joint.mean() == pytest.approx(3 * entropy, abs=0.01)
+    np.testing.assert_allclose(-per_dimension.mean(axis=0), entropy, atol=0.01)
+    noise = 0.5 + 0.1 * rng.standard_normal((100_000, 3))
+    ar1 = linear.fit_ar1([noise])
+    np.testing.assert_allclose(np.diagonal(ar1.coefficients[0]), 0.0, atol=0.01)  # no memory to find
+    np.testing.assert_allclose(ar1.intercept, 0.5, atol=0.01)
+    assert -ar1.log_likelihoods([noise], 1)[0].mean() == pytest.approx(3 * 0.5 * np.log(2 * np.pi * np.e * 0.01), abs=0.01)
+
+
+def test_the_energy_score_of_a_point_forecast_is_its_distance_and_of_the_truth_is_half_the_spread():
+    """ES(point y_hat, y) = |y_hat - y|; an ensemble of the observation and one member d away scores d/4."""
+    observed = np.array([[1.0, 2.0, 2.0]])
+    assert measures.energy_scores(observed, np.array([[[1.0, 2.0, 5.0]]]))[0] == pytest.approx(3.0)
+    pair = np.array([[[1.0, 2.0, 2.0], [1.0, 6.0, 5.0]]])  # distances 0 and 5 to y, 5 between the members
+    assert measures.energy_scores(observed, pair)[0] == pytest.approx((0 + 5) / 2 - 0.5 * (2 * 5) / 4)

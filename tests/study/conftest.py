@@ -37,9 +37,12 @@ n_samples = 2
 n_bootstrap = 100
 novelty_rows = 10
 [measure]
-windows = 64
+windows = 32
 lanczos_restarts = {iterations}
 slice_points = 5
+slice_directions = 1
+epsilons = [0.001]
+ascent_steps = 5
 [[run]]
 name = "Adam"
 training = {{ optimizer = "adam", lr = 0.01 }}

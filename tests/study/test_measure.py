@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
 
+from antiphon.atomic import json_safe
 from antiphon.config import EvaluateConfig
 from antiphon.model.directory import load_model
-from antiphon.study.measure import evenly_spaced, prediction_example, sharpness
+from antiphon.study.measure import SharpnessSet, evenly_spaced, prediction_example, sharpness
 from antiphon.study.spec import MeasureSettings
 from tests.conftest import tiny_config
 
@@ -35,7 +38,10 @@ def test_sharpness_numbers_agree_with_each_other(trained):
     folder, corpus = trained
     settings = MeasureSettings(windows=32, lanczos_restarts=30, slice_points=5, slice_directions=2, epsilons=(1e-3,))
     trained = load_model(folder)
-    s = sharpness(trained, corpus, settings)
+    measured = sharpness(trained, corpus, settings)
+    written = json.loads(json.dumps(json_safe(measured.to_dict())))  # as result.json holds it
+    assert SharpnessSet.from_dict(written) == measured  # one writer, one reader
+    s = written
     assert s["windows"] == 32
     assert s["gap"] == pytest.approx(s["validation_loss"] - s["train_loss"])
     alphas = np.asarray(s["slices"]["alpha"])
@@ -56,7 +62,7 @@ def test_sharpness_numbers_agree_with_each_other(trained):
     assert len(s["log_sigma_per_dimension"]) == 3 and s["min_log_sigma"] == pytest.approx(min(s["log_sigma_per_dimension"]))
     assert s["mean_log_sigma"] == pytest.approx(np.mean(s["log_sigma_per_dimension"]))
     again = sharpness(trained, corpus, settings)
-    assert again["lambda_max"] == s["lambda_max"]  # seeded, on fixed windows: the same number every time
+    assert again.eigenvalues["lambda_max"] == s["lambda_max"]  # seeded, on fixed windows: the same number every time
     assert all(p.dtype == torch.float32 for p in trained.network.parameters())  # measured on a copy
 
 

@@ -58,7 +58,10 @@ def _result(run, best_val, test, energy, *, status="finished", gap=0.1, lam=10.0
             "best_linear_nll": test + 1.0,
             "gain_over_best_linear": 1.0,
         },
-        "sharpness": {
+        "sharpness": {  # as SharpnessSet.to_dict() writes it
+            "windows": 32,
+            "train_loss": -10.0,
+            "validation_loss": -10.0 + gap,
             "gap": gap,
             "lambda_max": lam,
             "lambda_max_fixed_sigma": lam / 2,

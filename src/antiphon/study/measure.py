@@ -20,6 +20,8 @@ reports them); eigenvalues in nats per unit parameter squared.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,24 +31,114 @@ from antiphon.data.corpus import Corpus
 from antiphon.model.directory import TrainedModel
 from antiphon.study.spec import MeasureSettings
 
+#: the top-eigenvalue measures of a sharpness set, with what each one is (report, figures)
+EIGENVALUE_MEASURES: dict[str, str] = {
+    "lambda_max": "top Hessian eigenvalue (NLL)",
+    "lambda_max_fixed_sigma": "top eigenvalue, sigma and pi frozen",
+    "lambda_max_mean_mse": "top eigenvalue, squared error of the mixture mean (no sigma)",
+}
+#: the numbers a study summarises beside the sharpness measures: the confound, the gap, the gradient
+CONTEXT_MEASURES = ("mean_log_sigma", "min_log_sigma", "gap", "gradient_norm")
+
+
+@dataclass(frozen=True)
+class SharpnessSet:
+    """What :func:`sharpness` measures on one trained model: the record a run's ``result.json``
+    keeps under ``"sharpness"`` (:meth:`to_dict` writes it, :meth:`from_dict` reads it back; a
+    field older results lack is None).
+
+    Losses in nats per step; ``gap`` = validation - training loss on the measured windows;
+    ``eigenvalues`` the signed top eigenvalue of each of :data:`EIGENVALUE_MEASURES`, ``ends``
+    both ends of each spectrum with residuals and products used; ``epsilon_sharpness`` {epsilon:
+    {delta, relative}}; ``slices`` {"alpha": [...], "loss": [[...] per direction]}.
+    """
+
+    windows: int
+    train_loss: float
+    validation_loss: float
+    gap: float
+    mean_log_sigma: float
+    min_log_sigma: float | None
+    log_sigma_per_dimension: tuple[float, ...]
+    gradient_norm: float
+    weight_norm: float | None
+    eigenvalues: dict[str, float | None]
+    ends: dict[str, dict[str, Any]]
+    epsilon_sharpness: dict[str, dict[str, float]]
+    slices: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON layout: the eigenvalues at the top level, each beside its ``<name>_ends``."""
+        eigen: dict[str, Any] = {}
+        for name, value in self.eigenvalues.items():
+            eigen[name] = value
+            if name in self.ends:
+                eigen[f"{name}_ends"] = self.ends[name]
+        return {
+            "windows": self.windows,
+            "train_loss": self.train_loss,
+            "validation_loss": self.validation_loss,
+            "gap": self.gap,
+            "mean_log_sigma": self.mean_log_sigma,
+            "min_log_sigma": self.min_log_sigma,
+            "log_sigma_per_dimension": list(self.log_sigma_per_dimension),
+            "gradient_norm": self.gradient_norm,
+            "weight_norm": self.weight_norm,
+            **eigen,
+            "epsilon_sharpness": self.epsilon_sharpness,
+            "slices": self.slices,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SharpnessSet:
+        return cls(
+            windows=int(data["windows"]),
+            train_loss=data["train_loss"],
+            validation_loss=data["validation_loss"],
+            gap=data["gap"],
+            mean_log_sigma=data["mean_log_sigma"],
+            min_log_sigma=data.get("min_log_sigma"),
+            log_sigma_per_dimension=tuple(data.get("log_sigma_per_dimension", ())),
+            gradient_norm=data["gradient_norm"],
+            weight_norm=data.get("weight_norm"),
+            eigenvalues={name: data.get(name) for name in EIGENVALUE_MEASURES},
+            ends={name: data[f"{name}_ends"] for name in EIGENVALUE_MEASURES if f"{name}_ends" in data},
+            epsilon_sharpness=dict(data.get("epsilon_sharpness", {})),
+            slices=dict(data.get("slices", {})),
+        )
+
+    def epsilon_delta(self, epsilon: str) -> float | None:
+        """The epsilon-sharpness at box size ``epsilon`` (as written, e.g. "0.001"), None if not measured."""
+        return self.epsilon_sharpness.get(epsilon, {}).get("delta")
+
+    def sharpness_measures(self, epsilons: Sequence[str]) -> dict[str, float | None]:
+        """Every measure of how sharp the minimum is: the eigenvalues and ``epsilon_sharpness_<e>``
+        for each of ``epsilons`` (what the report correlates with the gap)."""
+        return {**self.eigenvalues, **{f"epsilon_sharpness_{e}": self.epsilon_delta(e) for e in epsilons}}
+
+    def summarised(self, epsilons: Sequence[str]) -> dict[str, float | None]:
+        """What a study summarises per configuration (keys: :func:`summarised_names`)."""
+        return {**self.sharpness_measures(epsilons), **{name: getattr(self, name) for name in CONTEXT_MEASURES}}
+
+
+def summarised_names(epsilons: Sequence[str]) -> list[str]:
+    """The keys of :meth:`SharpnessSet.summarised`, in order."""
+    return [*EIGENVALUE_MEASURES, *(f"epsilon_sharpness_{e}" for e in epsilons), *CONTEXT_MEASURES]
+
 
 def evenly_spaced(n_available: int, n_wanted: int) -> np.ndarray:
     """``min(n_wanted, n_available)`` indices spread evenly over ``range(n_available)`` (the same for every run)."""
     return np.unique(np.linspace(0, n_available - 1, min(n_wanted, n_available)).round().astype(np.int64))
 
 
-def sharpness(trained: TrainedModel, corpus: Corpus, settings: MeasureSettings) -> dict[str, Any]:
+def sharpness(trained: TrainedModel, corpus: Corpus, settings: MeasureSettings) -> SharpnessSet:
     """The sharpness set of one trained model (its best-validation weights; measured on a float64
     copy, ``trained`` is left as it is).
 
-    Returns a dict of plain numbers: ``train_loss`` and ``validation_loss`` on the measured windows
-    and their difference ``gap`` (validation - train, the generalisation gap), ``mean_log_sigma``,
-    ``min_log_sigma`` (the dimension with the smallest sigma, which dominates the curvature) and
-    ``log_sigma_per_dimension``, ``gradient_norm``, ``weight_norm``, ``lambda_max``,
-    ``lambda_max_fixed_sigma`` and ``lambda_max_mean_mse`` (the signed eigenvalue of largest
-    magnitude) each with ``<name>_ends`` (both ends of the spectrum, their residuals and the
-    Hessian-vector products used), ``epsilon_sharpness`` {epsilon: {delta, relative}} and
-    ``slices`` {"alpha": [...], "loss": [[...] per direction]}.
+    Returns the :class:`SharpnessSet`: losses on the measured windows and their gap, the
+    pi-weighted log sigma of every dimension (the smallest dominates the curvature), gradient and
+    weight norms, the top eigenvalue of each of :data:`EIGENVALUE_MEASURES` with both ends of its
+    spectrum, the epsilon-sharpness at each box size, and the loss slices.
     """
     import copy
 
@@ -70,7 +162,7 @@ def sharpness(trained: TrainedModel, corpus: Corpus, settings: MeasureSettings) 
         return _measure(model, params, x, y, batches["validation"], settings)
 
 
-def _measure(model: Any, params: list[Any], x: Any, y: Any, validation: tuple[Any, Any], settings: MeasureSettings) -> dict[str, Any]:
+def _measure(model: Any, params: list[Any], x: Any, y: Any, validation: tuple[Any, Any], settings: MeasureSettings) -> SharpnessSet:
     """The measures of :func:`sharpness` on float64 inputs and targets ``x``, ``y`` (B, T, D)."""
     import torch
 
@@ -102,13 +194,12 @@ def _measure(model: Any, params: list[Any], x: Any, y: Any, validation: tuple[An
 
         gradients = torch.autograd.grad(loss(), params)
         gradient_norm = float(torch.sqrt(sum((g * g).sum() for g in gradients)))
+        functions = {"lambda_max": loss, "lambda_max_fixed_sigma": fixed_sigma_loss, "lambda_max_mean_mse": mean_squared_error}
         spectra = {
-            name: measures.extreme_eigenvalues(function, params, tolerance=settings.tolerance, max_restarts=settings.lanczos_restarts)
-            for name, function in (
-                ("lambda_max", loss),
-                ("lambda_max_fixed_sigma", fixed_sigma_loss),
-                ("lambda_max_mean_mse", mean_squared_error),
+            name: measures.extreme_eigenvalues(
+                functions[name], params, tolerance=settings.tolerance, max_restarts=settings.lanczos_restarts
             )
+            for name in EIGENVALUE_MEASURES
         }
         epsilon = {
             f"{e:g}": {
@@ -121,30 +212,30 @@ def _measure(model: Any, params: list[Any], x: Any, y: Any, validation: tuple[An
             measures.loss_slice(loss, params, measures.filter_normalised_direction(params, seed=d), alphas)
             for d in range(settings.slice_directions)
         ]
-    eigen: dict[str, Any] = {}
-    for name, spectrum in spectra.items():
-        eigen[name] = spectrum.top
-        eigen[f"{name}_ends"] = {
-            "largest": spectrum.largest,
-            "smallest": spectrum.smallest,
-            "residual_largest": spectrum.residual_largest,
-            "residual_smallest": spectrum.residual_smallest,
-            "hessian_vector_products": spectrum.products,
-        }
-    return {
-        "windows": int(x.shape[0]),
-        "train_loss": train_loss,
-        "validation_loss": validation_loss,
-        "gap": validation_loss - train_loss,
-        "mean_log_sigma": float(log_sigma.mean()),
-        "min_log_sigma": float(log_sigma.min()),
-        "log_sigma_per_dimension": log_sigma.tolist(),
-        "gradient_norm": gradient_norm,
-        "weight_norm": float(torch.sqrt(sum((p.detach() ** 2).sum() for p in params))),
-        **eigen,
-        "epsilon_sharpness": epsilon,
-        "slices": {"alpha": alphas, "loss": slices},  # non-finite values become null when the result is written
-    }
+    return SharpnessSet(
+        windows=int(x.shape[0]),
+        train_loss=train_loss,
+        validation_loss=validation_loss,
+        gap=validation_loss - train_loss,
+        mean_log_sigma=float(log_sigma.mean()),
+        min_log_sigma=float(log_sigma.min()),
+        log_sigma_per_dimension=tuple(log_sigma.tolist()),
+        gradient_norm=gradient_norm,
+        weight_norm=float(torch.sqrt(sum((p.detach() ** 2).sum() for p in params))),
+        eigenvalues={name: spectrum.top for name, spectrum in spectra.items()},
+        ends={
+            name: {
+                "largest": spectrum.largest,
+                "smallest": spectrum.smallest,
+                "residual_largest": spectrum.residual_largest,
+                "residual_smallest": spectrum.residual_smallest,
+                "hessian_vector_products": spectrum.products,
+            }
+            for name, spectrum in spectra.items()
+        },
+        epsilon_sharpness=epsilon,
+        slices={"alpha": alphas, "loss": slices},  # non-finite values become null when the result is written
+    )
 
 
 def prediction_example(trained: TrainedModel, corpus: Corpus, config: EvaluateConfig, features: tuple[str, ...]) -> dict[str, Any]:

@@ -126,10 +126,10 @@ def plot_loss_vs_answers(runs: list[dict[str, Any]], answer_label: str = "energy
 
 def plot_sharpness(runs: list[dict[str, Any]], epsilon: str | None) -> Figure:
     """Sharpness against the generalisation gap, raw and with the 1/sigma^2 confound controlled."""
+    from antiphon.study.measure import EIGENVALUE_MEASURES, SharpnessSet
+
     panels = [
-        ("lambda_max", "top Hessian eigenvalue (NLL)"),
-        ("lambda_max_fixed_sigma", "top eigenvalue, sigma and pi frozen"),
-        ("lambda_max_mean_mse", "top eigenvalue, squared error of the mixture mean (no sigma)"),
+        *EIGENVALUE_MEASURES.items(),
         ("epsilon", f"epsilon-sharpness (epsilon {epsilon})" if epsilon else "epsilon-sharpness"),
         ("mean_log_sigma", "mean predicted log sigma"),
     ]
@@ -141,12 +141,15 @@ def plot_sharpness(runs: list[dict[str, Any]], epsilon: str | None) -> Figure:
         for name in names:
             points = []
             for r in runs:
-                s = r.get("sharpness")
-                if r["configuration"] != name or not s:
+                if r["configuration"] != name or not r.get("sharpness"):
                     continue
-                value = s["epsilon_sharpness"].get(epsilon, {}).get("delta") if key == "epsilon" else s.get(key)
-                if value is not None and s.get("gap") is not None:
-                    points.append((value, s["gap"]))
+                s = SharpnessSet.from_dict(r["sharpness"])
+                if key == "epsilon":
+                    value = s.epsilon_delta(epsilon) if epsilon else None
+                else:
+                    value = s.eigenvalues[key] if key in s.eigenvalues else getattr(s, key)
+                if value is not None and s.gap is not None:
+                    points.append((value, s.gap))
             if points:
                 ax.scatter(*zip(*points), color=colour[name], s=24, label=name)
         if key.startswith("lambda"):

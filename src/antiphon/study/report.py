@@ -32,6 +32,7 @@ import numpy as np
 
 from antiphon.atomic import json_safe, write_json_atomic, write_text_atomic
 from antiphon.study import statistics
+from antiphon.study.measure import EIGENVALUE_MEASURES, SharpnessSet, summarised_names
 from antiphon.study.store import Study, read_failure, read_result, read_study, study_corpus
 
 REPORT_FILE = "report.json"
@@ -223,8 +224,8 @@ def _configuration_summary(configuration: dict[str, Any], runs: list[dict[str, A
     def per_seed(key: str) -> list[float | None]:
         return [r.get(key) if r["status"] in ("finished", "diverged") else None for r in runs]
 
-    def sharp(pick) -> dict[str, Any]:
-        return _interval([pick(r["sharpness"]) if r.get("sharpness") else None for r in runs])
+    epsilons = sorted({e for r in done if r.get("sharpness") for e in r["sharpness"]["epsilon_sharpness"]}, key=float)
+    measured = [SharpnessSet.from_dict(r["sharpness"]).summarised(epsilons) if r.get("sharpness") else None for r in runs]
 
     summary = {
         "name": configuration["name"],
@@ -248,17 +249,7 @@ def _configuration_summary(configuration: dict[str, Any], runs: list[dict[str, A
         values = [v for v in values if v is not None]
         components[key] = float(np.mean(values)) if values else None
     summary["answer_measures"] = components
-    epsilons = sorted({e for r in done if r.get("sharpness") for e in r["sharpness"]["epsilon_sharpness"]}, key=float)
-    summary["sharpness"] = {
-        "lambda_max": sharp(lambda s: s["lambda_max"]),
-        "lambda_max_fixed_sigma": sharp(lambda s: s["lambda_max_fixed_sigma"]),
-        "lambda_max_mean_mse": sharp(lambda s: s.get("lambda_max_mean_mse")),
-        **{f"epsilon_sharpness_{e}": sharp(lambda s, e=e: s["epsilon_sharpness"].get(e, {}).get("delta")) for e in epsilons},
-        "mean_log_sigma": sharp(lambda s: s["mean_log_sigma"]),
-        "min_log_sigma": sharp(lambda s: s.get("min_log_sigma")),
-        "gap": sharp(lambda s: s["gap"]),
-        "gradient_norm": sharp(lambda s: s["gradient_norm"]),
-    }
+    summary["sharpness"] = {name: _interval([m[name] if m else None for m in measured]) for name in summarised_names(epsilons)}
     return summary
 
 
@@ -274,24 +265,19 @@ def _questions(runs: list[dict[str, Any]]) -> dict[str, Any]:
         out[name] = _correlation(
             [(a, b) for a, b, _ in rows], label, positive_means="a lower loss goes with better answers", groups=[g for _, _, g in rows]
         )
-    sharp = [r for r in runs if r.get("sharpness") and r["sharpness"].get("gap") is not None]
+    sharp = [(SharpnessSet.from_dict(r["sharpness"]), r["configuration"]) for r in runs if r.get("sharpness")]
+    sharp = [(s, configuration) for s, configuration in sharp if s.gap is not None]
     measures: dict[str, Any] = {}
-    epsilons = sorted({e for r in sharp for e in r["sharpness"]["epsilon_sharpness"]}, key=float)
-    pickers = {
-        "lambda_max": lambda s: s["lambda_max"],
-        "lambda_max_fixed_sigma": lambda s: s["lambda_max_fixed_sigma"],
-        "lambda_max_mean_mse": lambda s: s.get("lambda_max_mean_mse"),
-        **{f"epsilon_sharpness_{e}": (lambda s, e=e: s["epsilon_sharpness"].get(e, {}).get("delta")) for e in epsilons},
-    }
-    for name, pick in pickers.items():
+    epsilons = sorted({e for s, _ in sharp for e in s.epsilon_sharpness}, key=float)
+    for name in [*EIGENVALUE_MEASURES, *(f"epsilon_sharpness_{e}" for e in epsilons)]:
         rows = [
             (
-                pick(r["sharpness"]),
-                r["sharpness"]["gap"],
-                r["sharpness"].get("min_log_sigma", r["sharpness"]["mean_log_sigma"]),
-                r["configuration"],
+                s.sharpness_measures(epsilons)[name],
+                s.gap,
+                s.min_log_sigma if s.min_log_sigma is not None else s.mean_log_sigma,
+                configuration,
             )
-            for r in sharp
+            for s, configuration in sharp
         ]
         rows = [row for row in rows if all(v is not None and math.isfinite(v) for v in row[:3])]
         entry = _correlation(

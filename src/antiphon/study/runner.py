@@ -132,7 +132,7 @@ def _train_and_measure(study: Study, run: PlannedRun, attempts: list[dict[str, A
         result["evaluation"] = study_measures(report)
         result["evaluation_seconds"] = time.perf_counter() - clock
         clock = time.perf_counter()
-        result["sharpness"] = sharpness(kept, corpus, study.measure)
+        result["sharpness"] = sharpness(kept, corpus, study.measure).to_dict()
         result["sharpness_seconds"] = time.perf_counter() - clock
         result["prediction"] = prediction_example(kept, corpus, run.config.evaluate, study.measure.prediction_features)
     return result
