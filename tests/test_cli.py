@@ -198,8 +198,10 @@ max_prompts = 2
 n_samples = 2
 n_bootstrap = 100
 [measure]
-windows = 16
-lanczos_restarts = 3
+windows = 8
+lanczos_restarts = 1
+tolerance = 0.1
+ascent_steps = 2
 slice_points = 3
 slice_directions = 1
 epsilons = [0.001]
