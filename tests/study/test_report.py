@@ -123,8 +123,13 @@ def test_table_intervals_divergences_and_the_central_correlation(study):
 
 
 def test_written_report_has_every_figure_and_a_winners_spec(study, tmp_path):
+    from antiphon.study.store import RunResult, read_result
+
     for i, run in enumerate(study.runs):
         write_run_file(study, run, "result.json", _result(run, -float(i), -float(i), 50.0 + i))
+    result = read_result(study, study.runs[1])  # one reader: the typed record, the sharpness set inside it
+    assert result.best_val_loss == -1.0 and result.sharpness.eigenvalues["lambda_max"] == 10.0
+    assert RunResult.from_dict(result.to_dict()) == result
     report = write_report(study.folder)
     for name in (
         "report.json",

@@ -125,8 +125,9 @@ def plot_loss_vs_answers(runs: list[dict[str, Any]], answer_label: str = "energy
 
 
 def plot_sharpness(runs: list[dict[str, Any]], epsilon: str | None) -> Figure:
-    """Sharpness against the generalisation gap, raw and with the 1/sigma^2 confound controlled."""
-    from antiphon.study.measure import EIGENVALUE_MEASURES, SharpnessSet
+    """Sharpness against the generalisation gap, raw and with the 1/sigma^2 confound controlled
+    (``runs`` as :func:`antiphon.study.report.collect_runs` gives them, each with its SharpnessSet)."""
+    from antiphon.study.measure import EIGENVALUE_MEASURES
 
     panels = [
         *EIGENVALUE_MEASURES.items(),
@@ -143,7 +144,7 @@ def plot_sharpness(runs: list[dict[str, Any]], epsilon: str | None) -> Figure:
             for r in runs:
                 if r["configuration"] != name or not r.get("sharpness"):
                     continue
-                s = SharpnessSet.from_dict(r["sharpness"])
+                s = r["sharpness"]
                 if key == "epsilon":
                     value = s.epsilon_delta(epsilon) if epsilon else None
                 else:

@@ -32,7 +32,7 @@ import numpy as np
 
 from antiphon.atomic import json_safe, write_json_atomic, write_text_atomic
 from antiphon.study import statistics
-from antiphon.study.measure import EIGENVALUE_MEASURES, SharpnessSet, summarised_names
+from antiphon.study.measure import EIGENVALUE_MEASURES, summarised_names
 from antiphon.study.store import Study, read_failure, read_result, read_study, study_corpus
 
 REPORT_FILE = "report.json"
@@ -60,26 +60,27 @@ def collect_runs(study: Study) -> list[dict[str, Any]]:
     for run in study.runs:
         result = read_result(study, run)
         entry: dict[str, Any] = {"key": run.key, "configuration": run.configuration, "seed": run.seed}
-        if result is None or result.get("measure_key") != run.measure_key:
+        if result is None or result.measure_key != run.measure_key:
             failure = read_failure(study, run)
             entry["status"] = "failed" if failure else "missing"
             if failure:
                 entry["error"] = failure.get("error")
         else:
+            evaluation = result.evaluation or {}
             entry.update(
-                status=result["status"],
-                best_val_loss=result["best_val_loss"],
-                best_epoch=result["best_epoch"],
-                epochs_run=result["epochs_run"],
-                test_nll=result["test_nll"],
-                energy_score=(result.get("evaluation") or {}).get("answer_energy_score"),
-                answer_lead_s=(result.get("evaluation") or {}).get("answer_lead_s"),
-                realism=(result.get("evaluation") or {}).get("realism_mmd2"),
-                evaluation=result.get("evaluation"),
-                sharpness=result.get("sharpness"),
-                history=[r.get("val_loss") for r in result["history"]],
-                prediction=result.get("prediction"),
-                training_seconds=result.get("training_seconds"),
+                status=result.status,
+                best_val_loss=result.best_val_loss,
+                best_epoch=result.best_epoch,
+                epochs_run=result.epochs_run,
+                test_nll=result.test_nll,
+                energy_score=result.answer_energy_score,
+                answer_lead_s=evaluation.get("answer_lead_s"),
+                realism=evaluation.get("realism_mmd2"),
+                evaluation=result.evaluation,
+                sharpness=result.sharpness,
+                history=[r.get("val_loss") for r in result.history],
+                prediction=result.prediction,
+                training_seconds=result.training_seconds,
             )
         runs.append(entry)
     return runs
@@ -155,12 +156,12 @@ def write_report(study_dir: Path | str) -> dict[str, Any]:
         figures["loss_vs_answers"] = "loss_vs_answers.png"
     sharp = [r for r in runs if r.get("sharpness")]
     if sharp:
-        epsilon = max(sharp[0]["sharpness"]["epsilon_sharpness"], key=float, default=None)
+        epsilon = max(sharp[0]["sharpness"].epsilon_sharpness, key=float, default=None)
         save_figure(plots.plot_sharpness(sharp, epsilon), folder / "sharpness.png")
         figures["sharpness"] = "sharpness.png"
         first = {}
         for r in sharp:
-            first.setdefault(r["configuration"], r["sharpness"]["slices"])
+            first.setdefault(r["configuration"], r["sharpness"].slices)
         if any(s["loss"] for s in first.values()):
             save_figure(plots.plot_slices(first), folder / "slices.png")
             figures["slices"] = "slices.png"
@@ -224,8 +225,8 @@ def _configuration_summary(configuration: dict[str, Any], runs: list[dict[str, A
     def per_seed(key: str) -> list[float | None]:
         return [r.get(key) if r["status"] in ("finished", "diverged") else None for r in runs]
 
-    epsilons = sorted({e for r in done if r.get("sharpness") for e in r["sharpness"]["epsilon_sharpness"]}, key=float)
-    measured = [SharpnessSet.from_dict(r["sharpness"]).summarised(epsilons) if r.get("sharpness") else None for r in runs]
+    epsilons = sorted({e for r in done if r.get("sharpness") for e in r["sharpness"].epsilon_sharpness}, key=float)
+    measured = [r["sharpness"].summarised(epsilons) if r.get("sharpness") else None for r in runs]
 
     summary = {
         "name": configuration["name"],
@@ -265,7 +266,7 @@ def _questions(runs: list[dict[str, Any]]) -> dict[str, Any]:
         out[name] = _correlation(
             [(a, b) for a, b, _ in rows], label, positive_means="a lower loss goes with better answers", groups=[g for _, _, g in rows]
         )
-    sharp = [(SharpnessSet.from_dict(r["sharpness"]), r["configuration"]) for r in runs if r.get("sharpness")]
+    sharp = [(r["sharpness"], r["configuration"]) for r in runs if r.get("sharpness")]
     sharp = [(s, configuration) for s, configuration in sharp if s.gap is not None]
     measures: dict[str, Any] = {}
     epsilons = sorted({e for s, _ in sharp for e in s.epsilon_sharpness}, key=float)
@@ -393,7 +394,7 @@ def _winners_spec(study: Study, families: dict[str, Any]) -> str:
 def _run_sharpness(run: dict[str, Any]) -> dict[str, Any]:
     """The run's sharpness numbers without its slices (those are in the figure)."""
     s = run.get("sharpness")
-    return {"sharpness": {k: v for k, v in s.items() if k != "slices"}} if s else {}
+    return {"sharpness": {k: v for k, v in s.to_dict().items() if k != "slices"}} if s else {}
 
 
 def _slug(name: str) -> str:

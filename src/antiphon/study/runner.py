@@ -16,6 +16,7 @@ scheduler surviving.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
@@ -31,6 +32,7 @@ from antiphon.study.store import (
     ATTEMPTS_FILE,
     FAILED_FILE,
     PlannedRun,
+    RunResult,
     Study,
     is_finished,
     read_result,
@@ -58,7 +60,7 @@ def run_one(study_dir: str, key: str) -> dict[str, Any]:
     study = read_study(study_dir)
     run = study.run(key)
     if is_finished(study, run):
-        return {"key": key, "status": read_result(study, run)["status"], "skipped": True, "seconds": 0.0}
+        return {"key": key, "status": read_result(study, run).status, "skipped": True, "seconds": 0.0}
     folder = study.run_folder(key)
     folder.mkdir(parents=True, exist_ok=True)
     attempts = _record_attempt(study, run)
@@ -67,9 +69,9 @@ def run_one(study_dir: str, key: str) -> dict[str, Any]:
     except AntiphonError as exc:  # the settings or the data cannot work: retrying would not help
         write_run_file(study, run, FAILED_FILE, {"key": key, "configuration": run.configuration, "seed": run.seed, "error": str(exc)})
         return {"key": key, "status": "failed", "skipped": False, "seconds": time.perf_counter() - started}
-    write_run_file(study, run, "result.json", result)
+    result.write(study, run)
     (folder / FAILED_FILE).unlink(missing_ok=True)
-    return {"key": key, "status": result["status"], "skipped": False, "seconds": time.perf_counter() - started}
+    return {"key": key, "status": result.status, "skipped": False, "seconds": time.perf_counter() - started}
 
 
 def keep_freed_memory() -> None:
@@ -94,7 +96,7 @@ def keep_freed_memory() -> None:
         return
 
 
-def _train_and_measure(study: Study, run: PlannedRun, attempts: list[dict[str, Any]]) -> dict[str, Any]:
+def _train_and_measure(study: Study, run: PlannedRun, attempts: list[dict[str, Any]]) -> RunResult:
     from antiphon.evaluation.evaluate import evaluate
     from antiphon.model.directory import load_model
     from antiphon.study.measure import prediction_example, sharpness
@@ -108,34 +110,41 @@ def _train_and_measure(study: Study, run: PlannedRun, attempts: list[dict[str, A
     clock = time.perf_counter()
     trained = train(corpus, run.config, model_dir, resume=True)
     training_s = time.perf_counter() - clock
-    result: dict[str, Any] = {
-        "key": run.key,
-        "configuration": run.configuration,
-        "seed": run.seed,
-        "measure_key": run.measure_key,
-        "status": "diverged" if trained.stopped == "diverged" else "finished",
-        "stopped": trained.stopped,
-        "epochs_run": trained.epochs_run,
-        "best_epoch": trained.best_epoch,
-        "best_val_loss": trained.best_val_loss,
-        "test_nll": trained.test_loss,
-        "n_parameters": trained.n_parameters,
-        "history": [{k: r[k] for k in ("epoch", "train_loss", "val_loss", "lr", "seconds")} for r in trained.history],
-        "resumed_from_epoch": resumed_from,
-        "attempts": len(attempts),
-        "training_seconds": training_s,
-    }
-    if trained.best_epoch is not None:  # weights that reached a validation loss: measure them (read once)
-        kept = load_model(model_dir)
-        clock = time.perf_counter()
-        report = evaluate(kept, corpus, run.config.evaluate, systems=("model",))
-        result["evaluation"] = study_measures(report)
-        result["evaluation_seconds"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        result["sharpness"] = sharpness(kept, corpus, study.measure).to_dict()
-        result["sharpness_seconds"] = time.perf_counter() - clock
-        result["prediction"] = prediction_example(kept, corpus, run.config.evaluate, study.measure.prediction_features)
-    return result
+    result = RunResult(
+        key=run.key,
+        configuration=run.configuration,
+        seed=run.seed,
+        measure_key=run.measure_key,
+        status="diverged" if trained.stopped == "diverged" else "finished",
+        stopped=trained.stopped,
+        epochs_run=trained.epochs_run,
+        best_epoch=trained.best_epoch,
+        best_val_loss=trained.best_val_loss,
+        test_nll=trained.test_loss,
+        n_parameters=trained.n_parameters,
+        history=[{k: r[k] for k in ("epoch", "train_loss", "val_loss", "lr", "seconds")} for r in trained.history],
+        resumed_from_epoch=resumed_from,
+        attempts=len(attempts),
+        training_seconds=training_s,
+    )
+    if trained.best_epoch is None:
+        return result
+    kept = load_model(model_dir)  # weights that reached a validation loss: measure them (read once)
+    clock = time.perf_counter()
+    evaluation = study_measures(evaluate(kept, corpus, run.config.evaluate, systems=("model",)))
+    evaluation_s = time.perf_counter() - clock
+    clock = time.perf_counter()
+    sharp = sharpness(kept, corpus, study.measure)
+    sharpness_s = time.perf_counter() - clock
+    prediction = prediction_example(kept, corpus, run.config.evaluate, study.measure.prediction_features)
+    return dataclasses.replace(
+        result,
+        evaluation=evaluation,
+        evaluation_seconds=evaluation_s,
+        sharpness=sharp,
+        sharpness_seconds=sharpness_s,
+        prediction=prediction,
+    )
 
 
 #: the lead time whose energy score stands for "the best answers" in a study (the nearest one measured)

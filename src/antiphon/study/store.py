@@ -17,6 +17,7 @@ measurement settings (``measure_key``); everything else is run again, resuming f
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from antiphon.config import Config, from_dict, to_dict
 from antiphon.data.corpus import Corpus, corpus_fingerprint, load_corpus, resplit, save_corpus
 from antiphon.errors import ConfigError, DataError
 from antiphon.fingerprint import fingerprint
+from antiphon.study.measure import SharpnessSet
 from antiphon.study.spec import SPEC_SECTIONS, MeasureSettings, StudySpec, with_seed
 
 STUDY_FILE = "study.json"
@@ -191,18 +193,74 @@ def study_corpus(study: Study) -> Corpus:
     return load_corpus(study.folder / CORPUS_DIR)
 
 
-def read_result(study: Study, run: PlannedRun) -> dict[str, Any] | None:
-    """The run's result, or None when it has none (or an unreadable one, which counts as unfinished)."""
+@dataclass(frozen=True)
+class RunResult:
+    """One run's ``result.json``: written by :meth:`write` (the runner), read by :func:`read_result`.
+
+    ``status`` is "finished" or "diverged" (``stopped`` says why training ended); losses in nats
+    per step; ``history`` one record per epoch; seconds of wall time. Runs whose weights reached
+    a validation loss also carry the study's answer measures (``evaluation``, see
+    :func:`antiphon.study.runner.study_measures`), the :class:`~antiphon.study.measure.SharpnessSet`
+    and the prediction example; runs that did not have None there.
+    """
+
+    key: str
+    configuration: str
+    seed: int
+    measure_key: str
+    status: str
+    stopped: str
+    epochs_run: int
+    best_epoch: int | None
+    best_val_loss: float | None
+    test_nll: float | None
+    n_parameters: int
+    history: list[dict[str, Any]]
+    resumed_from_epoch: int
+    attempts: int
+    training_seconds: float | None = None
+    evaluation: dict[str, Any] | None = None
+    evaluation_seconds: float | None = None
+    sharpness: SharpnessSet | None = None
+    sharpness_seconds: float | None = None
+    prediction: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON layout (measured parts only where measured)."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["sharpness"] = None if self.sharpness is None else self.sharpness.to_dict()
+        return {k: v for k, v in data.items() if v is not None or k in ("best_epoch", "best_val_loss", "test_nll")}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunResult:
+        """Raises KeyError or TypeError for a record that lacks a field every result has."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if values.get("sharpness") is not None:
+            values["sharpness"] = SharpnessSet.from_dict(values["sharpness"])
+        return cls(**values)
+
+    @property
+    def answer_energy_score(self) -> float | None:
+        """The energy score at the study's answer lead time (None where not measured)."""
+        return (self.evaluation or {}).get("answer_energy_score")
+
+    def write(self, study: Study, run: PlannedRun) -> None:
+        write_run_file(study, run, RESULT_FILE, self.to_dict())
+
+
+def read_result(study: Study, run: PlannedRun) -> RunResult | None:
+    """The run's result, or None when it has none (or an unreadable or incomplete one, which counts as unfinished)."""
     try:
-        return json.loads((study.run_folder(run.key) / RESULT_FILE).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        return RunResult.from_dict(json.loads((study.run_folder(run.key) / RESULT_FILE).read_text(encoding="utf-8")))
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, AttributeError):
         return None
 
 
 def is_finished(study: Study, run: PlannedRun) -> bool:
     """True when the run has a result measured with its current settings."""
     result = read_result(study, run)
-    return result is not None and result.get("measure_key") == run.measure_key
+    return result is not None and result.measure_key == run.measure_key
 
 
 def read_failure(study: Study, run: PlannedRun) -> dict[str, Any] | None:
