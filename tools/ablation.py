@@ -69,10 +69,10 @@ def cell(entry: dict[str, Any] | None) -> str:
 
 
 def summary(report: dict[str, Any]) -> str:
-    tf = report["teacher_forced"]
+    tf = report.teacher_forced
     gain = tf["gain_over_best"]
-    model = report["free_running"]["model"]
-    verdicts = report["verdicts"]
+    model = report.free_running["model"]
+    verdicts = report.verdicts
     lost = sorted({f"{b}:{m}" for b, v in verdicts.items() for m, w in v.items() if w == "loses"})
     return (
         f"NLL gain over {tf['best_baseline']} {gain:+.2f} nats/step, better on {tf['dimensions_better']} dims; "
@@ -84,8 +84,8 @@ def table(reports: dict[str, dict[str, Any]]) -> str:
     heads = ["variant", "NLL gain", "dims", *[label for label, _ in FREE_RUNNING], "cond.", "lost verdicts"]
     lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
     for name, report in reports.items():
-        tf, model = report["teacher_forced"], report["free_running"]["model"]
-        lost = sum(w == "loses" for v in report["verdicts"].values() for w in v.values())
+        tf, model = report.teacher_forced, report.free_running["model"]
+        lost = sum(w == "loses" for v in report.verdicts.values() for w in v.values())
         cells = [name, f"{tf['gain_over_best']:+.2f}", str(tf["dimensions_better"])]
         cells += [cell(pick(model)) for _, pick in FREE_RUNNING]
         cells += [f"{model['conditioning']['skill']:+.3f}", str(lost)]

@@ -57,7 +57,7 @@ def main(corpus_dir: str, out_dir: str, epochs: int = 12) -> None:
     for label, pick in rows:
         cells = []
         for report in reports.values():
-            e = pick(report["free_running"]["model"])
+            e = pick(report.free_running["model"])
             cells.append("-" if e["mean"] is None else f"{e['mean']:.3f} ({e['low']:.2f}..{e['high']:.2f})")
         print(f"{label:32s}" + "".join(f"{c:>28s}" for c in cells))
     cells = [f"{r['free_running']['model']['conditioning']['skill']:+.3f}" for r in reports.values()]

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from antiphon.config import Config
+    from antiphon.evaluation.evaluate import EvaluationReport
 
 DESCRIPTION = """\
 antiphon: an automated real-time music improviser.
@@ -350,9 +351,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_evaluation(report: dict) -> None:
+def print_evaluation(report: EvaluationReport) -> None:
     """The NLL beside the linear baselines, every system on every measure with its interval, then the verdicts."""
-    tf = report["teacher_forced"]
+    tf = report.teacher_forced
     print(f"teacher-forced on the test split ({tf['steps']} steps; {tf['units']}):")
     print("  " + "   ".join(f"{name} {entry['nll']:.2f}" for name, entry in tf["systems"].items()))
 
@@ -361,17 +362,17 @@ def print_evaluation(report: dict) -> None:
             return f"{'-':>21s}"
         return f"{entry[key]:.3f} ({entry['low']:.2f}..{entry['high']:.2f})".rjust(21)
 
-    runs = report["free_running"]
+    runs = report.free_running
     leads = list(next(iter(runs.values()))["energy_score"])
     header = [f"ES@{h}s" for h in leads] + ["realism MMD2", "steps", "autocorr", "conditioning"]
-    print(f"free-running, {report['n_prompts']} prompts (lower is better; conditioning: higher), 95 % intervals:")
+    print(f"free-running, {report.n_prompts} prompts (lower is better; conditioning: higher), 95 % intervals:")
     print(f"  {'':18s}" + "".join(f"{h:>22s}" for h in header) + "   copied")
     for system, e in runs.items():
         row = [cell(e["energy_score"][h]) for h in leads]
         row += [cell(e.get("realism_mmd2")), cell(e["step_distance"]), cell(e["acf_distance"]), cell(e["conditioning"], "skill")]
         copied = e["novelty"]["copied_fraction"]
         print(f"  {system:18s}" + "".join(f" {c}" for c in row) + f"   {'-' if copied is None else f'{copied:.0%}'}")
-    for sentence in report["sentences"]:
+    for sentence in report.sentences:
         print(f"  {sentence}")
 
 

@@ -53,7 +53,7 @@ class DemoResult:
     session_log: Path
     answer_wav: Path
     prompt_wav: Path
-    evaluation: dict
+    evaluation: object  # antiphon.evaluation.evaluate.EvaluationReport
     evaluation_dir: Path
     study_dir: Path
     study_report: dict

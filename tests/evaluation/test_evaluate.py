@@ -7,11 +7,12 @@ import json
 
 import pytest
 
+from antiphon.atomic import json_safe
 from antiphon.cli import main
 from antiphon.config import CorpusConfig, EvaluateConfig
 from antiphon.data.corpus import build_corpus, save_corpus
 from antiphon.errors import DataError
-from antiphon.evaluation.evaluate import REFERENCE, SYSTEMS, evaluate, headline
+from antiphon.evaluation.evaluate import REFERENCE, SYSTEMS, EvaluationReport, evaluate, headline, read_evaluation_report
 from antiphon.model.directory import load_model
 from antiphon.training.loop import train
 from tests.conftest import FEATURES, synthetic_document, tiny_config
@@ -44,23 +45,26 @@ def trained(tmp_path_factory):
 def test_report_has_every_number_and_figure(trained, tmp_path):
     folder, corpus = trained
     report = evaluate(load_model(folder / "model"), corpus, SMALL, tmp_path / "report")
-    assert set(report["free_running"]) == {*SYSTEMS, REFERENCE} and report["n_prompts"] == 6
-    assert report["timing"]["dt_modelled"] is False and report["timing"]["hop_s"] == pytest.approx(0.01)
-    model = report["free_running"]["model"]
+    assert set(report.free_running) == {*SYSTEMS, REFERENCE} and report.n_prompts == 6
+    assert report.timing["dt_modelled"] is False and report.timing["hop_s"] == pytest.approx(0.01)
+    model = report.free_running["model"]
     assert set(model["energy_score"]) == {"0.05", "0.25", "0.5"}
     for entry in (*model["energy_score"].values(), model["realism_mmd2"], model["step_distance"], model["acf_distance"]):
         assert entry["low"] <= entry["mean"] <= entry["high"]
-    tf = report["teacher_forced"]
+    tf = report.teacher_forced
     assert set(tf["systems"]) == {"model", "persistence", "ar1", "var"} and tf["best_baseline"] in ("persistence", "ar1", "var")
     assert set(tf["systems"]["model"]["per_dimension"]) == set(FEATURES)  # no dt: frames at a fixed hop
     best = tf["systems"][tf["best_baseline"]]["nll"]
     assert best == min(tf["systems"][s]["nll"] for s in ("persistence", "ar1", "var"))
     assert tf["gain_over_best"] == pytest.approx(best - tf["systems"]["model"]["nll"])
-    assert set(report["verdicts"]) == set(SYSTEMS[1:])
-    assert all(v in ("beats", "ties", "loses", "n/a") for row in report["verdicts"].values() for v in row.values())
-    assert report["free_running"]["nearest_neighbour"]["novelty"]["copied_fraction"] == 1.0  # it copies training rows
-    assert len(report["sentences"]) == 2 + len(SYSTEMS) - 1
-    assert report["sentences"][1] == headline(report)
+    assert set(report.verdicts) == set(SYSTEMS[1:])
+    assert all(v in ("beats", "ties", "loses", "n/a") for row in report.verdicts.values() for v in row.values())
+    assert report.free_running["nearest_neighbour"]["novelty"]["copied_fraction"] == 1.0  # it copies training rows
+    assert len(report.sentences) == 2 + len(SYSTEMS) - 1
+    assert report.sentences[1] == headline(report.free_running, report.verdicts)
+    assert read_evaluation_report(tmp_path / "report" / "report.json") == EvaluationReport.from_dict(
+        json.loads(json.dumps(json_safe(report.to_dict())))
+    )
     written = json.loads((tmp_path / "report" / "report.json").read_text())
     assert written["free_running"]["model"]["energy_score"]["0.25"]["mean"] == pytest.approx(model["energy_score"]["0.25"]["mean"])
     for name in ("answers.png", "measures.png"):
@@ -86,27 +90,25 @@ def test_the_model_nll_is_the_training_loss_on_the_same_steps(trained):
             )[0, SMALL.var_max_order - 1 :]
             for r in rows
         ]
-    assert report["teacher_forced"]["systems"]["model"]["nll"] == pytest.approx(-float(torch.cat(steps).mean()), rel=1e-5)
-    assert set(report["free_running"]) == {"model", REFERENCE} and report["verdicts"] == {}
+    assert report.teacher_forced["systems"]["model"]["nll"] == pytest.approx(-float(torch.cat(steps).mean()), rel=1e-5)
+    assert set(report.free_running) == {"model", REFERENCE} and report.verdicts == {}
 
 
 def test_the_headline_names_every_loss_with_both_values():
     def entry(es: float, realism: float) -> dict:
         return {"energy_score": {"0.25": {"mean": es}}, "realism_mmd2": {"mean": realism}, "conditioning": {"skill": 0.2}}
 
-    report = {
-        "free_running": {"model": entry(0.64, 0.30), "repeat_last": entry(0.57, 0.42), "var": entry(0.77, 0.23)},
-        "verdicts": {
-            "repeat_last": {"energy_score@0.25": "loses", "realism_mmd2": "beats"},
-            "var": {"energy_score@0.25": "beats", "realism_mmd2": "loses", "conditioning": "ties"},
-        },
+    free_running = {"model": entry(0.64, 0.30), "repeat_last": entry(0.57, 0.42), "var": entry(0.77, 0.23)}
+    verdicts = {
+        "repeat_last": {"energy_score@0.25": "loses", "realism_mmd2": "beats"},
+        "var": {"energy_score@0.25": "beats", "realism_mmd2": "loses", "conditioning": "ties"},
     }
-    assert headline(report) == (
+    assert headline(free_running, verdicts) == (
         "The model does not beat every baseline: it loses to repeat_last on energy score at 0.25 s (0.640 against 0.570); "
         "var on realism (0.300 against 0.230)."
     )
-    report["verdicts"]["repeat_last"]["energy_score@0.25"] = report["verdicts"]["var"]["realism_mmd2"] = "ties"
-    assert headline(report) == "The model beats or ties every baseline on every free-running measure."
+    verdicts["repeat_last"]["energy_score@0.25"] = verdicts["var"]["realism_mmd2"] = "ties"
+    assert headline(free_running, verdicts) == "The model beats or ties every baseline on every free-running measure."
 
 
 def test_refusals(trained, tmp_path):

@@ -19,8 +19,10 @@ degenerate baselines.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -379,6 +381,65 @@ def _interval(point: float, samples: np.ndarray, values: np.ndarray | None) -> d
     return {"mean": None if not np.isfinite(point) else float(point), "low": low, "high": high, "n": n}
 
 
+#: the file an evaluation writes beside its figures
+REPORT_FILE = "report.json"
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    """An evaluation: what ``evaluate`` returns and ``report.json`` holds (:meth:`write` writes it,
+    :func:`read_evaluation_report` reads it back).
+
+    ``teacher_forced``: the NLL of the model and the linear baselines over the test split (per step
+    and per dimension, the best baseline and the gain over it, in nats per step); ``free_running``:
+    per system, every measure with its mean and bootstrap interval; ``verdicts``: per baseline and
+    measure, whether the model "beats", "ties" or "loses"; ``sentences``: the same in words (the
+    teacher-forced verdict, the :func:`headline`, one per baseline). The rest says what was
+    evaluated: the model folder, the settings, features, timing, the prompts (test block, start
+    and horizon in seconds), the realism window in frames and the VAR order chosen.
+    """
+
+    model: str
+    settings: dict[str, Any]
+    features: list[str]
+    timing: dict[str, Any]
+    n_prompts: int
+    prompts: list[dict[str, Any]]
+    realism_window_frames: int
+    var_order: int | None
+    teacher_forced: dict[str, Any]
+    free_running: dict[str, Any]
+    verdicts: dict[str, dict[str, str]]
+    sentences: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EvaluationReport:
+        return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})
+
+    def write(self, folder: Path | str) -> Path:
+        """``folder/report.json`` (atomically, non-finite numbers as null); returns its path."""
+        path = Path(folder) / REPORT_FILE
+        write_json_atomic(path, self.to_dict())
+        return path
+
+
+def read_evaluation_report(path: Path | str) -> EvaluationReport:
+    """A ``report.json`` written by :meth:`EvaluationReport.write`.
+
+    Raises:
+        DataError: unreadable, not JSON, or lacking a field (named).
+    """
+    try:
+        return EvaluationReport.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read the evaluation report ({exc})") from exc
+    except (KeyError, TypeError) as exc:
+        raise DataError(f"{path}: not an evaluation report (no {exc})") from exc
+
+
 def evaluate(
     trained: TrainedModel,
     corpus: Corpus,
@@ -386,7 +447,7 @@ def evaluate(
     out_dir: Path | str | None = None,
     on_prompt: Callable[[], None] | None = None,
     systems: Sequence[str] = SYSTEMS,
-) -> dict[str, Any]:
+) -> EvaluationReport:
     """The whole report (see the module docstring) on ``trained`` (:func:`~antiphon.model.directory.load_model`);
     with ``out_dir``, also report.json and the figures.
 
@@ -426,30 +487,27 @@ def evaluate(
     answers = answer_all(systems, prompts, info.timing, training, var, config, engine, on_prompt)
     per_prompt = {s: score_answers(a, prompts, reference, training, config, window) for s, a in answers.items()}
     summary, verdicts = summarise(per_prompt, len(prompts), config)
-    report: dict[str, Any] = {
-        "model": str(model_dir),
-        "settings": to_dict(config),
-        "features": list(names),
-        "timing": info.timing.to_dict(),
-        "n_prompts": len(prompts),
-        "prompts": [{"block": p.segment, "start_s": p.start_s, "future_s": float(p.future_s[-1])} for p in prompts],
-        "realism_window_frames": window,
-        "var_order": None if var is None else var.order,
-        "teacher_forced": tf,
-        "free_running": summary,
-        "verdicts": verdicts,
-    }
-    report["sentences"] = sentences(report)
+    report = EvaluationReport(
+        model=str(model_dir),
+        settings=to_dict(config),
+        features=list(names),
+        timing=info.timing.to_dict(),
+        n_prompts=len(prompts),
+        prompts=[{"block": p.segment, "start_s": p.start_s, "future_s": float(p.future_s[-1])} for p in prompts],
+        realism_window_frames=window,
+        var_order=None if var is None else var.order,
+        teacher_forced=tf,
+        free_running=summary,
+        verdicts=verdicts,
+    )
+    report = dataclasses.replace(report, sentences=sentences(report))
     if out_dir is not None:
-        out = Path(out_dir)
-        write_json_atomic(out / "report.json", report)
-        _figures(out, report, prompts, answers, names, config)
+        report.write(out_dir)
+        _figures(Path(out_dir), report, prompts, answers, names, config)
     return report
 
 
 def _with_timing(corpus: Corpus, dt_modelled: bool) -> Corpus:
-    import dataclasses
-
     return dataclasses.replace(corpus, config=dataclasses.replace(corpus.config, timing="modelled" if dt_modelled else "constant"))
 
 
@@ -472,11 +530,12 @@ def _value(entry: dict[str, Any], key: str) -> float | None:
     return found.get("skill") if key == "conditioning" else found.get("mean")
 
 
-def headline(report: dict[str, Any]) -> str:
-    """One sentence: does the model beat every baseline, and if not, which, where, and by how much."""
-    runs = report["free_running"]
+def headline(free_running: dict[str, Any], verdicts: dict[str, dict[str, str]]) -> str:
+    """One sentence: does the model beat every baseline, and if not, which, where, and by how much
+    (from a report's ``free_running`` and ``verdicts``)."""
+    runs = free_running
     losses = []
-    for system, row in report["verdicts"].items():
+    for system, row in verdicts.items():
         for key, word in row.items():
             if word == "loses":
                 ours, theirs = _value(runs["model"], key), _value(runs[system], key)
@@ -487,11 +546,11 @@ def headline(report: dict[str, Any]) -> str:
     return f"The model does not beat every baseline: it loses to {'; '.join(losses)}."
 
 
-def sentences(report: dict[str, Any]) -> list[str]:
+def sentences(report: EvaluationReport) -> list[str]:
     """One plain sentence per baseline: where the model beats, ties and loses it (after the
     teacher-forced verdict and the :func:`headline`)."""
-    out = [report["teacher_forced"]["words"], headline(report)]
-    for system, row in report["verdicts"].items():
+    out = [report.teacher_forced["words"], headline(report.free_running, report.verdicts)]
+    for system, row in report.verdicts.items():
         groups: dict[str, list[str]] = {"beats": [], "ties": [], "loses": []}
         for key, word in row.items():
             groups.setdefault(word, []).append(_label(key))
@@ -502,7 +561,7 @@ def sentences(report: dict[str, Any]) -> list[str]:
 
 def _figures(
     out: Path,
-    report: dict[str, Any],
+    report: EvaluationReport,
     prompts: Sequence[Prompt],
     answers: dict[str, Answers],
     names: tuple[str, ...],
@@ -514,4 +573,4 @@ def _figures(
     first = prompts[0]
     model = answers["model"]
     save_figure(plot_answer_band(model.times[0], model.values[0], first.future_s, first.future, names, shown), out / "answers.png")
-    save_figure(plot_measures(report["free_running"]), out / "measures.png")
+    save_figure(plot_measures(report.free_running), out / "measures.png")

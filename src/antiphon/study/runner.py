@@ -156,8 +156,8 @@ def study_measures(report: dict[str, Any]) -> dict[str, Any]:
     not depend on how it was trained): energy score per lead time and at the lead nearest
     :data:`ANSWER_LEAD_S` (``answer_energy_score``), realism, dynamics, conditioning, copying, and
     the teacher-forced NLL with its gain over the best linear baseline."""
-    model = report["free_running"]["model"]
-    tf = report["teacher_forced"]
+    model = report.free_running["model"]
+    tf = report.teacher_forced
     lead = min(model["energy_score"], key=lambda h: abs(float(h) - ANSWER_LEAD_S))
     return {
         **{f"energy_score_{h}": v["mean"] for h, v in model["energy_score"].items()},
