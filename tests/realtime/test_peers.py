@@ -139,18 +139,27 @@ def test_play_schedules_each_frame_at_its_file_time(receiver):
     shutil.which("oscsend") is None or shutil.which("oscdump") is None, reason="liblo-tools not installed (make test installs it)"
 )
 def test_liblo_oscsend_and_oscdump_talk_to_serve(model_dir, tmp_path):
+    import threading
+
     dump_port = free_port()
     dump = subprocess.Popen(["oscdump", "-L", str(dump_port)], stdout=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(dump.stdout), daemon=True)  # oscdump -L: a line per message
+    reader.start()
     process, port = start_serve(model_dir, dump_port, tmp_path / "s.jsonl", "--silence-s", "0.2")
     try:
         for i in range(12):
             subprocess.run(["oscsend", "localhost", str(port), "/antiphon/frame", "fff", str(1000 + 10 * i), "2.0", "0.5"], check=True)
-        time.sleep(1.0)
+        deadline = time.monotonic() + 30  # until oscdump has printed three answers, however busy the machine
+        while time.monotonic() < deadline and sum("/antiphon/prediction" in line for line in lines) < 3:
+            time.sleep(0.05)
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=10)
         dump.send_signal(signal.SIGINT)
-        output, _ = dump.communicate(timeout=10)
+        dump.wait(timeout=10)
+        reader.join(timeout=10)
+    output = "".join(lines)
     answers = [line.split() for line in output.splitlines() if "/antiphon/prediction" in line]
     assert len(answers) >= 3, output
     for fields in answers:
