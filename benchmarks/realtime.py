@@ -135,6 +135,31 @@ def engine_vs_torch(model: Path, n: int = 5000) -> tuple[np.ndarray, np.ndarray]
     return engine_times * 1e6, torch_times * 1e6
 
 
+def log_write_cost(n: int = 20000, width: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """Microseconds per session-log event (an "in" frame of ``width`` values): the write-through
+    SessionLog beside the same JSON lines into a 64 KiB user-space buffer (what it replaced, which
+    lost its tail on SIGKILL), interleaved so both see the same machine."""
+    import json
+
+    from antiphon.realtime.session_log import SessionLog
+
+    values = np.random.default_rng(0).random(width).tolist()
+    with tempfile.TemporaryDirectory() as folder:
+        log = SessionLog(Path(folder) / "through.jsonl", {"features": [f"f{i}" for i in range(width)]})
+        start = log.start
+        through, buffered = np.empty(n), np.empty(n)
+        with open(Path(folder) / "buffered.jsonl", "w", encoding="utf-8", buffering=1 << 16) as handle:
+            for i in range(n):
+                clock = time.perf_counter()
+                log.event("in", values=values)
+                through[i] = time.perf_counter() - clock
+                clock = time.perf_counter()
+                handle.write(json.dumps({"t_ms": round((clock - start) * 1000.0, 3), "kind": "in", "values": values}) + "\n")
+                buffered[i] = time.perf_counter() - clock
+        log.close()
+    return through * 1e6, buffered * 1e6
+
+
 def main() -> None:
     import socket
 
@@ -156,6 +181,11 @@ def main() -> None:
         f"torch step (MDRNN.step + sample): median {t50:.0f} us, p99 {t99:.0f} us; engine {t50 / e50:.1f}x faster (target >= 5x: {'meets' if t50 / e50 >= 5 else 'MISSES'})"
     )
     print(f"IMPSY's TFLite step (quoted): median {IMPSY_STEP_US[0]:.0f} us, p99 {IMPSY_STEP_US[1]:.0f} us")
+    through, buffered = log_write_cost(width=len(features))
+    print(
+        f"session log, one frame: written through {np.median(through):.1f} us median, p99 {np.percentile(through, 99):.1f} us; "
+        f"buffered (loses its tail on a crash) {np.median(buffered):.1f} us, p99 {np.percentile(buffered, 99):.1f} us"
+    )
 
     # start-up, silence threshold -> first answer
     receiver = Receiver()

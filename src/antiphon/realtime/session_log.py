@@ -2,7 +2,9 @@
 
 Every line goes to the kernel as it is written (one ``write`` system call, no user-space
 buffer), so ``serve`` killed at any moment, SIGKILL included, leaves every frame it had
-received in the log. One line is a few microseconds of system call on the model thread.
+received in the log. The system call costs the model thread a few microseconds a frame:
+``benchmarks/realtime.py`` measures it beside a buffered writer (19.5 against 16.0 us median
+for a 20-value frame, on 2 busy cores).
 """
 
 from __future__ import annotations
