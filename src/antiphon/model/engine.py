@@ -113,21 +113,41 @@ class Engine:
 
     def reset(self) -> None:
         """Zero the LSTM state; the next prediction is the model's first step from nothing."""
-        h = self.n_units
+        h, d = self.n_units, self.dimension
         self._buffers = [np.zeros((self.input_size if layer == 0 else h) + h, dtype=DTYPE) for layer in range(self.n_layers)]
         self._cells = [np.zeros(h, dtype=DTYPE) for _ in range(self.n_layers)]
         self._head_input = np.zeros(h + self.input_size, dtype=DTYPE)  # with skip: [last layer's h, input row]
         self._output: np.ndarray | None = None  # what the head reads after the last step, None before any
+        # Views and scratch made once, so a step allocates nothing and slices nothing (each costs
+        # about as much as a small product at these sizes); snapshots are copied into these arrays.
+        self._gates, self._scratch = np.zeros(4 * h, dtype=DTYPE), np.zeros(h, dtype=DTYPE)
+        g = self._gates
+        self._gate_views = (g[: 3 * h], g[:h], g[h : 2 * h], g[2 * h : 3 * h], g[3 * h :])  # sigmoids, i, f, o; cell input
+        self._layer_steps = [
+            (weight, bias, cell, buffer, buffer[-h:], self._buffers[layer + 1][:h] if layer + 1 < self.n_layers else None)
+            for layer, ((weight, bias), cell, buffer) in enumerate(zip(self._layers, self._cells, self._buffers))
+        ]
+        x = self._buffers[0]
+        self._frame, self._input = x[:d], x[: self.input_size]
+        self._level = x[d : 2 * d] if self._level_decay is not None else None
+        self._head_h, self._head_x = self._head_input[:h], self._head_input[h:]
 
     def get_state(self) -> tuple:
         """A snapshot to :meth:`set_state` back (to undo frames that were generated but never played)."""
-        return [b.copy() for b in self._buffers], [c.copy() for c in self._cells], None if self._output is None else self._output.copy()
+        output = None if self._output is None else self._output.copy()
+        return [b.copy() for b in self._buffers], [c.copy() for c in self._cells], output
 
     def set_state(self, snapshot: tuple) -> None:
         buffers, cells, output = snapshot
-        self._buffers = [b.copy() for b in buffers]
-        self._cells = [c.copy() for c in cells]
-        self._output = None if output is None else output.copy()
+        for target, source in (*zip(self._buffers, buffers), *zip(self._cells, cells)):
+            np.copyto(target, source)
+        if output is None:
+            self._output = None
+        elif self.skip:
+            np.copyto(self._head_input, output)
+            self._output = self._head_input
+        else:
+            self._output = self._layer_steps[-1][4]  # the last layer's h, restored with its buffer
 
     def scale_row(self, features: np.ndarray, dt_s: float) -> np.ndarray:
         """Instrument units -> the model's input row (D,): [dt,] features scaled to [0, 1], times the scale factor."""
@@ -169,35 +189,32 @@ class Engine:
 
     def _advance(self) -> None:
         """One LSTM step on the frame in the input buffer (its level updated first, where the model has one)."""
-        h = self.n_units
-        if self._level_decay is not None:
-            d = self.dimension
-            frame, level = self._buffers[0][:d], self._buffers[0][d : 2 * d]
+        if self._level is not None:
             if self._output is None:  # the first frame: the level starts at it
-                level[:] = frame
+                self._level[:] = self._frame
             else:  # level += (1 - a) (frame - level), in place
-                step = np.subtract(frame, level, out=self._level_step)
+                step = np.subtract(self._frame, self._level, out=self._level_step)
                 step *= 1.0 - self._level_decay
-                level += step
-        for layer, ((weight, bias), cell) in enumerate(zip(self._layers, self._cells)):
-            buffer = self._buffers[layer]
-            gates = weight @ buffer  # (4H,) in the order i, f, o, g
+                self._level += step
+        gates, scratch = self._gates, self._scratch
+        sigmoids, input_gate, forget_gate, output_gate, cell_input = self._gate_views
+        for weight, bias, cell, buffer, recurrent, next_input in self._layer_steps:
+            np.matmul(weight, buffer, out=gates)  # (4H,) in the order i, f, o, g
             gates += bias
             np.tanh(gates, out=gates)  # tanh(x/2) for i, f, o (scale folded in), tanh(x) for the cell
-            sigmoids = gates[: 3 * h]
             sigmoids *= 0.5
             sigmoids += 0.5
-            cell *= sigmoids[h : 2 * h]
-            cell += sigmoids[:h] * gates[3 * h :]
-            out = sigmoids[2 * h : 3 * h] * np.tanh(cell)
-            buffer[-h:] = out  # the recurrent input of this layer's next step
-            if layer + 1 < self.n_layers:
-                self._buffers[layer + 1][:h] = out
-        if self.skip:  # the head reads [out, input row] from its own buffer (snapshots copy it)
-            self._head_input[:h] = out
-            self._head_input[h:] = self._buffers[0][: self.input_size]
-            out = self._head_input
-        self._output = out
+            cell *= forget_gate
+            cell += np.multiply(input_gate, cell_input, out=scratch)
+            np.multiply(output_gate, np.tanh(cell, out=scratch), out=recurrent)  # h: this layer's next recurrent input
+            if next_input is not None:
+                next_input[:] = recurrent
+        if self.skip:  # the head reads [h, input row] from its own buffer (snapshots copy it)
+            self._head_h[:] = recurrent
+            self._head_x[:] = self._input
+            self._output = self._head_input
+        else:
+            self._output = recurrent
 
     def _last_output(self) -> np.ndarray:
         """What the head reads: the last layer's output (and, with skip, the frame fed last)."""
