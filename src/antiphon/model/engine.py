@@ -121,6 +121,7 @@ class Engine:
         # Views and scratch made once, so a step allocates nothing and slices nothing (each costs
         # about as much as a small product at these sizes); snapshots are copied into these arrays.
         self._gates, self._scratch = np.zeros(4 * h, dtype=DTYPE), np.zeros(h, dtype=DTYPE)
+        self._logits = np.zeros(self.n_mixtures, dtype=DTYPE)
         g = self._gates
         self._gate_views = (g[: 3 * h], g[:h], g[h : 2 * h], g[2 * h : 3 * h], g[3 * h :])  # sigmoids, i, f, o; cell input
         self._layer_steps = [
@@ -251,15 +252,16 @@ class Engine:
         engine's temperatures. Does not feed the frame back (call :meth:`feed`).
         """
         out = self._last_output()
-        logits = self._logit_w @ out + self._logit_b
+        logits = np.matmul(self._logit_w, out, out=self._logits)
+        logits += self._logit_b
         component = choose_component(logits, self.pi_temperature, rng.random())
         noise = rng.standard_normal(self.dimension)
         both = self._component_w[component] @ out
         both += self._component_b[component]
         d = self.dimension
-        if self.residual:
-            both[:d] += self._buffers[0][:d]
         row, raw = both[:d], both[d:]
+        if self.residual:
+            row += self._frame
         o = self._offset
         sigma = np.expm1(np.minimum(raw, 0.0))  # elu(raw) + 1 + floor
         sigma += np.maximum(raw, 0.0)
@@ -283,8 +285,7 @@ class Engine:
 
     def _instrument(self, normalised: np.ndarray, clip: bool) -> np.ndarray:
         """Normalised features (F,) -> a frame of the format in instrument units (a new float64 array)."""
-        features = (np.minimum(np.maximum(normalised, 0.0), 1.0) if clip else normalised).astype(np.float64)
-        features *= self._span
+        features = np.multiply(np.minimum(np.maximum(normalised, 0.0), 1.0) if clip else normalised, self._span)  # float64
         features += self._minimum
         return self._valid(features)
 
