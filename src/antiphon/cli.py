@@ -92,10 +92,6 @@ class SettingFlag:
         return self.flag.lstrip("-").replace("-", "_")
 
 
-def flag(name: str, key: str, note: str = "") -> SettingFlag:
-    return SettingFlag(name, key, note)
-
-
 @dataclass(frozen=True)
 class Command:
     """One subcommand: what ``--help`` says, the function that runs it, its arguments, and whether it
@@ -619,12 +615,12 @@ COMMANDS: tuple[Command, ...] = (
         arguments=(
             arg("corpus", type=Path, metavar="CORPUS", help="corpus folder from `antiphon dataset`"),
             arg("-o", "--out", type=Path, required=True, metavar="MODEL_DIR", help="model folder to write"),
-            flag("--size", "model.size"),
-            flag("--epochs", "training.epochs"),
-            flag("--batch-size", "training.batch_size"),
-            flag("--optimizer", "training.optimizer"),
-            flag("--lr", "training.lr"),
-            flag("--seed", "training.seed"),
+            SettingFlag("--size", "model.size"),
+            SettingFlag("--epochs", "training.epochs"),
+            SettingFlag("--batch-size", "training.batch_size"),
+            SettingFlag("--optimizer", "training.optimizer"),
+            SettingFlag("--lr", "training.lr"),
+            SettingFlag("--seed", "training.seed"),
             arg("--resume", action="store_true", help="continue the run in MODEL_DIR from its last checkpoint"),
         ),
     ),
@@ -647,12 +643,12 @@ COMMANDS: tuple[Command, ...] = (
             arg("-o", "--out", type=Path, required=True, metavar="OUT.json", help="continuation to write"),
             arg("--plot", type=Path, metavar="OUT.png", help="also draw the prompt and the prediction"),
             arg("--audio", type=Path, metavar="OUT.wav", help="also render the prediction (and the prompt, as OUT_prompt.wav)"),
-            flag("--prompt-ms", "generate.prompt_ms"),
-            flag("--prompt-start-ms", "generate.prompt_start_ms"),
-            flag("--duration-s", "generate.duration_s"),
-            flag("--pi-temperature", "generate.pi_temperature", "as serve and evaluate; 1 = the model's own weights"),
-            flag("--sigma-temperature", "generate.sigma_temperature", "as serve and evaluate; 1 = the model's own spread"),
-            flag("--seed", "generate.seed"),
+            SettingFlag("--prompt-ms", "generate.prompt_ms"),
+            SettingFlag("--prompt-start-ms", "generate.prompt_start_ms"),
+            SettingFlag("--duration-s", "generate.duration_s"),
+            SettingFlag("--pi-temperature", "generate.pi_temperature", "as serve and evaluate; 1 = the model's own weights"),
+            SettingFlag("--sigma-temperature", "generate.sigma_temperature", "as serve and evaluate; 1 = the model's own spread"),
+            SettingFlag("--seed", "generate.seed"),
         ),
     ),
     Command(
@@ -675,8 +671,8 @@ COMMANDS: tuple[Command, ...] = (
             arg("model", type=Path, metavar="MODEL_DIR", help="model folder from `antiphon train`"),
             arg("corpus", type=Path, metavar="CORPUS", help="corpus folder (its test split is used)"),
             arg("-o", "--out", type=Path, metavar="REPORT_DIR", help="write report.json and the figures here"),
-            flag("--prompt-ms", "evaluate.prompt_ms"),
-            flag("--horizon-s", "evaluate.horizon_s"),
+            SettingFlag("--prompt-ms", "evaluate.prompt_ms"),
+            SettingFlag("--horizon-s", "evaluate.horizon_s"),
         ),
     ),
     Command(
@@ -714,10 +710,10 @@ COMMANDS: tuple[Command, ...] = (
         run=_cmd_serve,
         arguments=(
             arg("model", type=Path, metavar="MODEL_DIR", help="model folder from `antiphon train`"),
-            flag("--port", "realtime.port"),
+            SettingFlag("--port", "realtime.port"),
             arg("--send", metavar="HOST:PORT", help="where answers go (realtime.send_host and send_port)"),
-            flag("--mode", "realtime.mode"),
-            flag("--silence-s", "realtime.silence_s"),
+            SettingFlag("--mode", "realtime.mode"),
+            SettingFlag("--silence-s", "realtime.silence_s"),
             arg("--log", type=Path, metavar="FILE.jsonl", help="session log (default: a new file in realtime.log_dir)"),
         ),
     ),

@@ -12,6 +12,7 @@ effective configuration with those docs as comments.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import tomllib
 import types
 from collections.abc import Mapping, Sequence
@@ -579,6 +580,13 @@ def _emit_toml(config: Any, prefix: str, lines: list[str], with_docs: bool) -> N
         _emit_toml(getattr(config, f.name), f"{prefix}.{f.name}" if prefix else f.name, lines, with_docs)
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """The resolved field types of a settings dataclass, evaluated once per class (the annotations
+    are strings; evaluating them was most of the time building the command line)."""
+    return get_type_hints(cls)
+
+
 @dataclass(frozen=True)
 class SettingInfo:
     """One setting as the command line offers it: ``section.key``, its type, its choices (a
@@ -599,9 +607,9 @@ def setting_info(key: str) -> SettingInfo:
         KeyError: no such setting.
     """
     section, name = key.split(".")
-    section_type = get_type_hints(Config)[section]
+    section_type = _hints(Config)[section]
     declared = {f.name: f for f in dataclasses.fields(section_type)}[name]
-    tp = get_type_hints(section_type)[name]
+    tp = _hints(section_type)[name]
     args = [a for a in get_args(tp) if a is not type(None)]
     if get_origin(tp) is Literal:
         kind, choices = type(args[0]), tuple(args)
@@ -616,7 +624,7 @@ def _checked(cls: type, data: Mapping[str, Any], source: str, prefix: str) -> di
     """``data`` with every key known and every value of the right type (converted), else ConfigError."""
     if not isinstance(data, Mapping):
         raise ConfigError(f"{source}: '{prefix.rstrip('.') or 'config'}' must be a table, got {_type_name(data)}")
-    hints = get_type_hints(cls)
+    hints = _hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
     out: dict[str, Any] = {}
     for key, value in data.items():
@@ -634,7 +642,7 @@ def _checked(cls: type, data: Mapping[str, Any], source: str, prefix: str) -> di
 
 def _construct(cls: type, data: Mapping[str, Any], source: str) -> Any:
     """Instantiate checked data; a rule broken across settings is reported against ``source``."""
-    hints = get_type_hints(cls)
+    hints = _hints(cls)
     kwargs = {k: _construct(hints[k], v, source) if dataclasses.is_dataclass(hints[k]) else v for k, v in data.items()}
     try:
         return cls(**kwargs)

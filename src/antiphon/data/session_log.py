@@ -13,10 +13,10 @@ the start of the session::
     {"t_ms": 1890.95, "kind": "answer", "answer": 3}                        an answer starts (the silence threshold)
     {"t_ms": 1891.02, "kind": "out", "values": [...], "answer": 3, "planned_ms": 1890.95}
     {"t_ms": 31891.1, "kind": "answer_end", "answer": 3}                    it reached realtime.max_answer_s
-    {"t_ms": 2400.0, "kind": "mode", "mode": "filter"}
-    {"t_ms": 2500.0, "kind": "control", "name": "pi_temperature", "value": 0.8}
-    {"t_ms": 2600.0, "kind": "reset"}
-    {"t_ms": 9000.0, "kind": "end"}
+    {"t_ms": 32400.0, "kind": "mode", "mode": "filter"}
+    {"t_ms": 32500.0, "kind": "control", "name": "pi_temperature", "value": 0.8}
+    {"t_ms": 32600.0, "kind": "reset"}
+    {"t_ms": 39000.0, "kind": "end"}
 
 ``antiphon dataset`` reads a log as the performer's frames ("in" events) at their times, so
 performances become training data (:func:`read_session_log`). The writer is

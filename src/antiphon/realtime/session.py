@@ -121,8 +121,7 @@ class Session:
                 self.sender.refuse(self._answer)  # silence the answer now; the model thread rolls back its state
             self.inputs.put(("frame", at, values))
 
-    def _on_mode(self, address: str, *args: Any) -> None:
-        """s: the interaction mode (see :data:`~antiphon.realtime.modes.MODES`)."""
+    def _on_mode(self, address: str, *args: Any) -> None:  # its doc, which protocol() prints, names the modes (below)
         if len(args) == 1 and args[0] in MODES:
             self.inputs.put(("mode", time.perf_counter(), args[0]))
         else:

@@ -193,6 +193,10 @@ def study_corpus(study: Study) -> Corpus:
     return load_corpus(study.folder / CORPUS_DIR)
 
 
+#: the parts of a run's result that exist only where its weights were measured (absent from the file otherwise)
+MEASURED_PARTS = ("evaluation", "evaluation_seconds", "sharpness", "sharpness_seconds", "prediction")
+
+
 @dataclass(frozen=True)
 class RunResult:
     """One run's ``result.json``: written by :meth:`write` (the runner), read by :func:`read_result`.
@@ -229,7 +233,7 @@ class RunResult:
         """The JSON layout (measured parts only where measured)."""
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["sharpness"] = None if self.sharpness is None else self.sharpness.to_dict()
-        return {k: v for k, v in data.items() if v is not None or k in ("best_epoch", "best_val_loss", "test_nll")}
+        return {k: v for k, v in data.items() if v is not None or k not in MEASURED_PARTS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunResult:
