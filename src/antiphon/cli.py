@@ -304,7 +304,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _print_train_result(result) -> None:
     best = f"best validation loss {result.best_val_loss:.4f} at epoch {result.best_epoch}" if result.best_epoch else "no finished epoch"
     test = f", test loss {result.test_loss:.4f}" if result.test_loss is not None else ""
-    print(f"trained {result.epochs_run} epochs (stopped: {result.stopped}); {best}{test}; {result.n_parameters} parameters")
+    print(
+        f"trained {result.epochs_run} epochs on {result.arithmetic} (stopped: {result.stopped}); {best}{test}; {result.n_parameters} parameters"
+    )
     print(f"model: {result.folder}")
 
 

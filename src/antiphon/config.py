@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import tomllib
 import types
 from collections.abc import Mapping, Sequence
@@ -298,9 +299,20 @@ class TrainingConfig:
         "targets stay clean): the model learns to steer a drifting answer back, as its own samples are its inputs",
     )
     seed: int = setting(0, "seed of the weights, the batch order and dropout")
+    precision: Literal["float32", "bfloat16", "auto"] = setting(
+        "float32",
+        "arithmetic of the LSTM layers in training: float32, or bfloat16 (autocast; weights, mixture head, loss, optimizer and "
+        "validation stay float32): fast where the processor has bfloat16 natively (AVX-512 BF16, AMX, a GPU), several times "
+        "slower elsewhere; auto = bfloat16 where native, else float32",
+    )
+    device: str = setting("cpu", "where training runs: cpu, cuda (the first GPU), cuda:N, or auto (a GPU when PyTorch sees one)")
 
     def __post_init__(self) -> None:
         checks = [
+            (
+                self.device in ("cpu", "cuda", "auto") or re.fullmatch(r"cuda:\d+", self.device) is not None,
+                f"device must be cpu, cuda, cuda:N or auto, got {self.device!r}",
+            ),
             (self.input_noise >= 0, f"input_noise must be >= 0, got {self.input_noise}"),
             (
                 0 <= self.rollout_steps < self.sequence_length,

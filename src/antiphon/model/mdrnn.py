@@ -39,13 +39,20 @@ class MDRNN(nn.Module):
         Each input row is the frame (D values), followed by its running level when
         ``config.level_steps`` is set (:func:`antiphon.model.level.with_level` makes such rows).
         With ``config.skip`` the head sees each step's input beside the LSTM output; with
-        ``config.residual`` its means are offsets from that step's frame.
+        ``config.residual`` its means are offsets from that step's frame. Under autocast
+        (``training.precision = "bfloat16"``) only the LSTM layers run in bfloat16.
         """
         h, state = self.lstm(x, state)
+        if torch.is_autocast_enabled(x.device.type):  # training in bfloat16: the LSTM only; the head and the loss in float32
+            with torch.autocast(x.device.type, enabled=False):
+                return self._head(h.float(), x), state
+        return self._head(h, x), state
+
+    def _head(self, h: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         mu, sigma, logits = self.head(torch.cat([h, x], dim=-1) if self.config.skip else h)
         if self.config.residual:
             mu = mu + x[..., : self.dimension].unsqueeze(-2)
-        return (mu, sigma, logits), state
+        return mu, sigma, logits
 
     def rollout(
         self, x: torch.Tensor, free_steps: int, generator: torch.Generator | None = None

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from antiphon.atomic import atomic_path
-from antiphon.config import Config, to_dict
+from antiphon.config import Config, TrainingConfig, to_dict
 from antiphon.data.corpus import Corpus, corpus_fingerprint
 from antiphon.errors import DataError, ModelError
 from antiphon.feature_names import chroma_columns
@@ -33,6 +33,7 @@ from antiphon.fingerprint import fingerprint
 from antiphon.model.directory import CHECKPOINT_FILE, META_FILE, Timing, write_history, write_model_files
 from antiphon.model.mdn import mdn_nll
 from antiphon.model.mdrnn import MDRNN
+from antiphon.training.arithmetic import Arithmetic, resolve_arithmetic
 from antiphon.training.optimizers import Optimizer
 from antiphon.training.windows import Windows, make_windows
 
@@ -69,19 +70,21 @@ class TrainResult:
     best_val_loss: float | None
     test_loss: float | None
     n_parameters: int
+    arithmetic: str  # where and in what precision it trained, e.g. "cpu, float32"
     history: list[dict[str, Any]] = field(repr=False)
 
 
 def evaluate_nll(model: MDRNN, windows: Windows, batch_size: int) -> float:
-    """Mean NLL (nats per step) over every step of every window; NaN when there are none."""
+    """Mean NLL (nats per step) over every step of every window, in float32 on the model's device; NaN when there are none."""
     if len(windows) == 0:
         return math.nan
     model.eval()
+    device = next(model.parameters()).device
     total = 0.0
     with torch.no_grad():
         for start in range(0, len(windows), batch_size):
             indices = torch.arange(start, min(start + batch_size, len(windows)))
-            x, y = windows.batch(indices)
+            x, y = (t.to(device) for t in windows.batch(indices))
             (mu, sigma, logits), _ = model(x)
             total += mdn_nll(mu, sigma, logits, y).item() * indices.numel()
     return total / len(windows)
@@ -125,9 +128,10 @@ def train(
             )
     run_fingerprint = _fingerprint(corpus, config)
     _check_folder(folder, resume)
+    arithmetic = resolve_arithmetic(cfg)
 
     torch.manual_seed(cfg.seed)
-    model = MDRNN(corpus.dimension, config.model)
+    model = MDRNN(corpus.dimension, config.model).to(arithmetic.device)  # initialised on the CPU, from the same draws everywhere
     optimizer = Optimizer([p for p in model.parameters() if p.requires_grad], cfg)
     state: dict[str, Any] = {"epoch": 0, "best_val_loss": None, "best_epoch": None, "wait": 0, "history": []}
     best_weights = {k: v.clone() for k, v in model.state_dict().items()}
@@ -152,17 +156,10 @@ def train(
             x, y = train_windows.batch(
                 order[first : first + cfg.batch_size], noise_widths, generator, input_noise, chroma
             )  # (B, T, D) each
-            if cfg.rollout_steps:
-                mu, sigma, logits = model.rollout(x, cfg.rollout_steps, generator)
-            else:
-                (mu, sigma, logits), _ = model(x)
-            loss = mdn_nll(mu, sigma, logits, y)
-            if not torch.isfinite(loss):
+            loss = _forward_backward(model, optimizer, arithmetic, x.to(arithmetic.device), y.to(arithmetic.device), cfg, generator)
+            if loss is None:
                 diverged = True
                 break
-            objective = loss + _penalty(model, cfg.l1, cfg.l2)
-            optimizer.zero_grad()
-            objective.backward()
             if cfg.clip_value is not None:
                 torch.nn.utils.clip_grad_value_(model.parameters(), cfg.clip_value)
             if cfg.clip_norm is not None:
@@ -210,12 +207,13 @@ def train(
         "corpus_fingerprint": corpus_fingerprint(corpus),  # the rows and split trained on
         "run_fingerprint": run_fingerprint,  # those and the settings that shape training (what --resume checks)
         "dt_s": corpus.summary()["dt_s"],
+        "arithmetic": arithmetic.describe(),  # where and in what precision it trained
     }
     all_dt = np.concatenate([f.dt_s for f in corpus.files])
     timing = Timing(corpus.dt_modelled, corpus.hop_s, float(all_dt.min()), float(all_dt.max()))
     write_model_files(
         folder,
-        weights=best_weights,
+        weights={k: v.cpu() for k, v in best_weights.items()},
         features=corpus.features,
         timing=timing,
         resolution=widths / cfg.scale_factor,
@@ -234,15 +232,42 @@ def train(
         best_val_loss=state["best_val_loss"],
         test_loss=result["test_loss"],
         n_parameters=result["n_parameters"],
+        arithmetic=result["arithmetic"],
         history=state["history"],
     )
+
+
+def _forward_backward(
+    model: MDRNN,
+    optimizer: Optimizer,
+    arithmetic: Arithmetic,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    cfg: TrainingConfig,
+    generator: torch.Generator,
+) -> torch.Tensor | None:
+    """One batch's loss and gradients (the penalty added to the objective, not to the loss
+    reported); None when the loss is not finite (nothing is then computed backwards)."""
+    with arithmetic.kernels():
+        with arithmetic.autocast():
+            if cfg.rollout_steps:
+                mu, sigma, logits = model.rollout(x, cfg.rollout_steps, generator)
+            else:
+                (mu, sigma, logits), _ = model(x)
+        loss = mdn_nll(mu, sigma, logits, y)
+        if not torch.isfinite(loss):
+            return None
+        objective = loss + _penalty(model, cfg.l1, cfg.l2)
+        optimizer.zero_grad()
+        objective.backward()
+    return loss
 
 
 def _penalty(model: MDRNN, l1: float, l2: float) -> torch.Tensor | float:
     if l1 == 0 and l2 == 0:
         return 0.0
     weights = model.weight_matrices()
-    total = torch.zeros(())
+    total = weights[0].new_zeros(())
     if l1:
         total = total + l1 * sum(w.abs().sum() for w in weights)
     if l2:
@@ -265,6 +290,7 @@ def _fingerprint(corpus: Corpus, config: Config) -> str:
     """A hash of the settings that shape training and of the corpus rows, to refuse a mismatched resume."""
     settings = {"model": to_dict(config.model), "training": to_dict(config.training), "corpus": to_dict(corpus.config)}
     settings["training"].pop("epochs")  # a resumed run may be given more epochs
+    settings["training"].pop("device")  # and may continue on another device
     return fingerprint({"settings": settings, "corpus": corpus_fingerprint(corpus)})
 
 
@@ -280,14 +306,14 @@ def _save_checkpoint(
     from safetensors.torch import save_file
 
     tensors: dict[str, torch.Tensor] = {}
-    tensors.update({f"model.{k}": v.detach() for k, v in model.state_dict().items()})
-    tensors.update({f"best.{k}": v for k, v in best_weights.items()})
+    tensors.update({f"model.{k}": v.detach().cpu() for k, v in model.state_dict().items()})
+    tensors.update({f"best.{k}": v.cpu() for k, v in best_weights.items()})
     inner = optimizer.inner.state_dict()
     scalars: dict[str, dict[str, Any]] = {}
     for index, values in inner["state"].items():
         for key, value in values.items():
             if torch.is_tensor(value):
-                tensors[f"optim.{index}.{key}"] = value
+                tensors[f"optim.{index}.{key}"] = value.cpu()
             else:
                 scalars.setdefault(str(index), {})[key] = value
     tensors["rng.torch"] = torch.get_rng_state()
