@@ -32,6 +32,7 @@ osc-peers:
 bench: $(STAMP)
 	$(BIN)/python benchmarks/analysis.py
 	$(BIN)/python benchmarks/training.py
+	$(BIN)/python benchmarks/versus_impsy.py
 	test -f demo-output/model/model.json || $(BIN)/antiphon demo
 	$(BIN)/python benchmarks/realtime.py
 	$(BIN)/python benchmarks/study.py

@@ -7,9 +7,10 @@ counted in; it is reported for torch's default thread count (2 on the 2-core mac
 thread. Inference latency is `MDRNN.step` (NumPy in, NumPy out), one step at a time. Peak memory
 is the process's maximum resident size after training.
 
-IMPSY's Keras trainer on the same shapes was measured on this kind of machine at 73 ms per batch
-of 64 windows (about 880 windows/s) and 2.8 GB; those figures are quoted, not re-measured here.
-Run: `.venv/bin/python benchmarks/training.py`.
+Where the CPU computes bfloat16 natively (AVX-512 BF16 or AMX), the same is measured with
+``training.precision = "bfloat16"`` beside float32; elsewhere that row says why it is not timed
+(emulated bfloat16 is several times slower than float32 there). IMPSY beside antiphon on the
+same data: `benchmarks/versus_impsy.py`. Run: `.venv/bin/python benchmarks/training.py`.
 """
 
 from __future__ import annotations
@@ -30,11 +31,9 @@ from antiphon.data.analysis_json import new_document
 from antiphon.data.corpus import build_corpus
 from antiphon.feature_names import SPECTRAL_NAMES
 from antiphon.model.mdrnn import MDRNN
+from antiphon.training.arithmetic import cpu_has_native_bfloat16
 from antiphon.training.loop import train
 
-IMPSY_MS_PER_BATCH = 73.0
-IMPSY_WINDOWS_PER_S = 880.0
-IMPSY_PEAK_GB = 2.8
 TARGET_WINDOWS_PER_S = 2600.0
 EPOCHS = 3
 
@@ -48,10 +47,11 @@ def synthetic_corpus(n_rows: int):
     return build_corpus([new_document(times, features, {}, source="synthetic.json")], config)
 
 
-def throughput(corpus, threads: int) -> tuple[float, float]:
+def throughput(corpus, threads: int, precision: str = "float32") -> tuple[float, float]:
     torch.set_num_threads(threads)
     config = Config(
-        model=PAPER_MODEL, training=TrainingConfig(batch_size=64, sequence_length=50, epochs=EPOCHS, patience=EPOCHS, transpose=False)
+        model=PAPER_MODEL,
+        training=TrainingConfig(batch_size=64, sequence_length=50, epochs=EPOCHS, patience=EPOCHS, transpose=False, precision=precision),
     )
     with tempfile.TemporaryDirectory() as folder:
         result = train(corpus, config, Path(folder) / "model")
@@ -81,6 +81,8 @@ def main() -> None:
     print(f"MDRNN size s: batch 64, sequence 50, dimension 21, {corpus.n_rows('train') - 50} training windows, best of {EPOCHS} epochs")
     rate, ms_per_batch = throughput(corpus, default_threads)
     rate_1, ms_per_batch_1 = throughput(corpus, 1)
+    torch.set_num_threads(default_threads)
+    bfloat16 = throughput(corpus, default_threads, "bfloat16") if cpu_has_native_bfloat16() else None
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     torch.set_num_threads(default_threads)
     latency = step_latency()
@@ -91,9 +93,11 @@ def main() -> None:
         f"{'antiphon, ' + str(default_threads) + ' threads':34s}{rate:>12.0f}{ms_per_batch:>10.1f}   target >= {TARGET_WINDOWS_PER_S:.0f}: {verdict(rate >= TARGET_WINDOWS_PER_S)}"
     )
     print(f"{'antiphon, 1 thread':34s}{rate_1:>12.0f}{ms_per_batch_1:>10.1f}")
-    print(f"{'IMPSY Keras (quoted)':34s}{IMPSY_WINDOWS_PER_S:>12.0f}{IMPSY_MS_PER_BATCH:>10.1f}")
-    print(f"ratio to IMPSY: {rate / IMPSY_WINDOWS_PER_S:.1f}x (target >= 3x: {verdict(rate / IMPSY_WINDOWS_PER_S >= 3)})")
-    print(f"peak resident memory after training: {peak_mb:.0f} MB (target < 1024 MB: {verdict(peak_mb < 1024)}; IMPSY {IMPSY_PEAK_GB} GB)")
+    if bfloat16:
+        print(f"{'antiphon, bfloat16 (native)':34s}{bfloat16[0]:>12.0f}{bfloat16[1]:>10.1f}   {bfloat16[0] / rate:.2f}x float32")
+    else:
+        print(f"antiphon, bfloat16: not timed: this CPU ({torch.backends.cpu.get_cpu_capability()}) has no native bfloat16")
+    print(f"peak resident memory after training: {peak_mb:.0f} MB (target < 1024 MB: {verdict(peak_mb < 1024)})")
     print(f"one-step inference (MDRNN.step): median {np.median(latency):.0f} us, p99 {np.percentile(latency, 99):.0f} us")
 
 
