@@ -452,6 +452,12 @@ class RealtimeConfig:
         " for them (0: it plays until they do; the log grows about 25 kB per second of answer)",
     )
     min_dt_s: float = setting(0.001, "answer frames are at least this far apart, s")
+    bundles: bool = setting(
+        False,
+        "send each answer frame as an OSC bundle timetagged with when it should sound (its send deadline + bundle_lead_s, "
+        "wall clock), for peers that schedule by timetag (SuperCollider, liblo); false = plain messages, played on arrival",
+    )
+    bundle_lead_s: float = setting(0.02, "with bundles: how far after its send deadline a frame's timetag lies (absorbs network jitter), s")
     ahead_frames: int = setting(8, "answer frames generated ahead of their send time")
     receive_buffer_bytes: int = setting(4 << 20, "socket receive buffer (bursts of 5,000 frames fit in 4 MiB)")
     max_packet_bytes: int = setting(8192, "larger datagrams are counted as oversize and dropped")
@@ -472,6 +478,7 @@ class RealtimeConfig:
             (self.ahead_frames >= 1, f"ahead_frames must be >= 1, got {self.ahead_frames}"),
             (self.max_packet_bytes >= 64, f"max_packet_bytes must be >= 64, got {self.max_packet_bytes}"),
             (self.max_timetag_ahead_s >= 0, "max_timetag_ahead_s must be >= 0"),
+            (0 <= self.bundle_lead_s <= 1.0, f"bundle_lead_s must be in [0, 1] s, got {self.bundle_lead_s}"),
         ]
         for address in (self.frame_address, self.prediction_address, self.control_prefix):
             checks.append((address.startswith("/") and not any(c in address for c in "*?[]{} #,"), f"bad OSC address {address!r}"))

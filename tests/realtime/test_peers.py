@@ -167,3 +167,46 @@ def test_liblo_oscsend_and_oscdump_talk_to_serve(model_dir, tmp_path):
         assert fields[address_at + 1] == "fff" and all(np.isfinite(float(v)) for v in fields[address_at + 2 :])
     log = [json.loads(line) for line in (tmp_path / "s.jsonl").read_text().splitlines()]
     assert sum(1 for r in log if r.get("kind") == "in") == 12
+
+
+@pytest.mark.skipif(shutil.which("oscdump") is None, reason="liblo-tools not installed (make test installs it)")
+def test_bundled_answers_carry_the_timetag_the_log_planned(model_dir, tmp_path):
+    """realtime.bundles: liblo's oscdump prints each bundle's timetag; every one is the frame's planned
+    send time on the wall clock (from the log's own header) plus the lead, in the order sent."""
+    import threading
+
+    dump_port = free_port()
+    dump = subprocess.Popen(["oscdump", "-L", str(dump_port)], stdout=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(dump.stdout), daemon=True).start()
+    lead = 0.03
+    process, _ = start_serve(
+        model_dir,
+        dump_port,
+        tmp_path / "b.jsonl",
+        "--mode",
+        "solo",
+        "--set",
+        "realtime.bundles=true",
+        "--set",
+        f"realtime.bundle_lead_s={lead}",
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and sum("/antiphon/prediction" in line for line in lines) < 20:
+            time.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=10)
+        dump.send_signal(signal.SIGINT)
+        dump.wait(timeout=10)
+    stamps = []
+    for line in lines:
+        if "/antiphon/prediction" in line:
+            seconds, fraction = line.split()[0].split(".")
+            stamps.append(int(seconds, 16) - 2_208_988_800 + int(fraction, 16) / 2**32)
+    log = [json.loads(line) for line in (tmp_path / "b.jsonl").read_text().splitlines()]
+    planned = [log[0]["clock_start_unix_s"] + r["planned_ms"] / 1000 + lead for r in log if r.get("kind") == "out"]
+    n = min(len(stamps), len(planned))  # the last frames sent before SIGTERM may not be logged yet
+    assert n >= 20, (len(stamps), len(planned))
+    np.testing.assert_allclose(stamps[:n], planned[:n], rtol=0, atol=1e-5)  # the log rounds planned_ms to 1 us

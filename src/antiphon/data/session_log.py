@@ -6,7 +6,9 @@ A log is a JSON Lines file. The first line describes the session::
      "features": ["SpectralCentroid", ...], "realtime": {...settings...}}
 
 (``clock_start_s`` is the monotonic clock at the start, so other processes on the machine can
-align their own measurements), then one event per line, ``t_ms`` counting milliseconds from
+align their own measurements, and ``clock_start_unix_s`` the wall clock then: an answer sent as
+a timetagged bundle, ``realtime.bundles``, carries ``clock_start_unix_s + planned_ms / 1000 +
+bundle_lead_s``), then one event per line, ``t_ms`` counting milliseconds from
 the start of the session::
 
     {"t_ms": 1520.31, "kind": "in", "values": [...]}                      a performer frame

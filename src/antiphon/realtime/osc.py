@@ -177,6 +177,23 @@ def _float_message_head(address: str, count: int) -> tuple[bytes, struct.Struct]
     return padded(address.encode()) + padded(b"," + b"f" * count), struct.Struct(f">{count}f")
 
 
+NTP_UNIX_OFFSET_S = 2_208_988_800  # seconds from 1900-01-01 (OSC timetags, NTP) to 1970-01-01 (Unix time)
+_BUNDLE_HEAD = b"#bundle\0"
+
+
+def timetag(unix_s: float) -> bytes:
+    """An OSC timetag (NTP: 32-bit seconds since 1900, 32-bit fraction) for a Unix time in seconds."""
+    seconds = int(unix_s) + NTP_UNIX_OFFSET_S
+    fraction = min(int((unix_s % 1.0) * 2**32), 2**32 - 1)
+    return struct.pack(">II", seconds, fraction)
+
+
+def bundle_datagram(message: bytes, unix_s: float) -> bytes:
+    """One OSC message in a bundle timetagged ``unix_s`` (wall-clock seconds): a peer that schedules
+    by timetag (SuperCollider, liblo) acts on it then, not when it arrives."""
+    return _BUNDLE_HEAD + timetag(unix_s) + struct.pack(">i", len(message)) + message
+
+
 def float_datagram(address: str, values: Sequence[float]) -> bytes:
     """An OSC message of float32 arguments, encoded directly.
 

@@ -34,7 +34,7 @@ import numpy as np
 from antiphon.config import RealtimeConfig, to_dict
 from antiphon.model.engine import Engine
 from antiphon.realtime.modes import MODES, Mode
-from antiphon.realtime.osc import OscServer, PacketFilter, Rejects, float_arguments, float_datagram, osc_datagram
+from antiphon.realtime.osc import OscServer, PacketFilter, Rejects, bundle_datagram, float_arguments, float_datagram, osc_datagram
 from antiphon.realtime.scheduler import Scheduled, Sender
 from antiphon.realtime.session_log import SessionLog
 
@@ -82,6 +82,7 @@ class Session:
                 "realtime": to_dict(config),
             },
         )
+        self._unix_at_start = self.log.header["clock_start_unix_s"]
         prefix = config.control_prefix
         self.controls = {
             f"{prefix}/mode": self._on_mode,
@@ -297,6 +298,8 @@ class Session:
 
     def _schedule(self, deadline: float, features: np.ndarray, answer: int) -> int:
         datagram = float_datagram(self.config.prediction_address, features.tolist())
+        if self.config.bundles:  # timetagged with when it should sound, on the wall clock the log header records
+            datagram = bundle_datagram(datagram, self._unix_at_start + (deadline - self.log.start) + self.config.bundle_lead_s)
         self._seq += 1
         seq = self._seq
         self.sender.schedule(deadline, datagram, answer=answer, payload=(seq, features))

@@ -35,8 +35,10 @@ class SessionLog:
             "format_version": SESSION_FORMAT_VERSION,
             "started_utc": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "clock_start_s": self.start,  # time.perf_counter() (CLOCK_MONOTONIC) at t_ms = 0, to align other clocks
+            "clock_start_unix_s": time.time() - (time.perf_counter() - self.start),  # the wall clock then (OSC timetags)
             **header,
         }
+        self.header = head
         self._write(head)
 
     def ms(self, perf_time: float) -> float:
