@@ -23,11 +23,11 @@ test: $(STAMP) osc-peers
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/python -m pytest -q
 
-# liblo's oscsend/oscdump: a real OSC implementation for the interop test (Debian package liblo-tools)
+# Real OSC peers for the interop tests: liblo's oscsend/oscdump (Debian liblo-tools) and Pure Data (puredata-core, run headless)
 osc-peers:
-	@command -v oscsend >/dev/null && command -v oscdump >/dev/null || \
-	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends liblo-tools) >/dev/null 2>&1 \
-	    || echo "warning: could not install liblo-tools (needs root and Debian's registry); the liblo interop test will be skipped"; }
+	@command -v oscsend >/dev/null && command -v oscdump >/dev/null && command -v pd >/dev/null || \
+	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends liblo-tools puredata-core) >/dev/null 2>&1 \
+	    || echo "warning: could not install liblo-tools and puredata-core (needs root and Debian's registry); the liblo and Pd tests will be skipped"; }
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/analysis.py

@@ -210,3 +210,42 @@ def test_bundled_answers_carry_the_timetag_the_log_planned(model_dir, tmp_path):
     n = min(len(stamps), len(planned))  # the last frames sent before SIGTERM may not be logged yet
     assert n >= 20, (len(stamps), len(planned))
     np.testing.assert_allclose(stamps[:n], planned[:n], rtol=0, atol=1e-5)  # the log rounds planned_ms to 1 us
+
+
+@pytest.mark.skipif(shutil.which("pd") is None, reason="Pure Data not installed (make test installs puredata-core)")
+def test_the_pure_data_listener_patch_receives_and_parses_the_answers(model_dir, tmp_path):
+    """examples/puredata/antiphon-listener.pd run headless: every answer it prints is a frame the
+    log says serve sent, value for value, in the order sent."""
+    import threading
+    from pathlib import Path
+
+    patch = Path(__file__).resolve().parents[2] / "examples" / "puredata" / "antiphon-listener.pd"
+    pd_port = free_port()
+    pd = subprocess.Popen(
+        ["pd", "-nogui", "-nosound", "-nomidi", "-stderr", "-open", str(patch), "-send", f"antiphon-port {pd_port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(pd.stderr), daemon=True).start()
+    process, _ = start_serve(model_dir, pd_port, tmp_path / "pd.jsonl", "--mode", "solo")
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and sum(line.startswith("antiphon-answer:") for line in lines) < 20:
+            time.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=10)
+        pd.kill()
+        pd.wait(timeout=10)
+    printed = [[float(v) for v in line.split()[1:]] for line in lines if line.startswith("antiphon-answer:")]
+    assert len(printed) >= 20, "".join(lines)
+    sent = [r["values"] for r in (json.loads(line) for line in (tmp_path / "pd.jsonl").read_text().splitlines()) if r.get("kind") == "out"]
+    position = 0
+    for values in printed[:-5]:  # the last few sent before SIGTERM may not be logged yet
+        assert len(values) == len(sent[0])
+        while position < len(sent) and not np.allclose(values, sent[position], rtol=1e-5, atol=1e-6):  # Pd prints 6 digits
+            position += 1
+        assert position < len(sent), f"Pd printed a frame serve did not send (or out of order): {values}"
+        position += 1
