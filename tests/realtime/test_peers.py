@@ -249,3 +249,73 @@ def test_the_pure_data_listener_patch_receives_and_parses_the_answers(model_dir,
             position += 1
         assert position < len(sent), f"Pd printed a frame serve did not send (or out of order): {values}"
         position += 1
+
+
+@pytest.mark.skipif(shutil.which("pd") is None, reason="Pure Data not installed (make test installs puredata-core)")
+def test_the_pure_data_performer_patch_relays_played_frames_to_serve(model_dir, tmp_path):
+    """antiphon play -> examples/puredata/antiphon-performer.pd (headless) -> serve: serve's log holds
+    the file's frames, value for value, in order."""
+    from pathlib import Path
+
+    from antiphon.realtime.osc import float_datagram
+
+    document = synthetic_document(60, 0.0, "take.json", hop_ms=20.0)
+    write_analysis(tmp_path / "take.json", document)
+    process, serve_port = start_serve(model_dir, free_port(), tmp_path / "relay.jsonl", "--mode", "useronly")
+    patch = Path(__file__).resolve().parents[2] / "examples" / "puredata" / "antiphon-performer.pd"
+    pd_port = free_port()
+    pd = subprocess.Popen(
+        [
+            "pd",
+            "-nogui",
+            "-nosound",
+            "-nomidi",
+            "-open",
+            str(patch),
+            "-send",
+            f"antiphon-in-port {pd_port}",
+            "-send",
+            f"antiphon-serve 127.0.0.1 {serve_port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    log_path = tmp_path / "relay.jsonl"
+
+    def heard() -> list[list[float]]:
+        records = [json.loads(line) for line in log_path.read_text().splitlines() if line.endswith("}")]
+        return [r["values"] for r in records if r.get("kind") == "in"]
+
+    try:
+        probe, sock = float_datagram("/antiphon/frame", [-1.0, -1.0, -1.0]), socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not heard():  # until Pd listens and relays
+            sock.sendto(probe, ("127.0.0.1", pd_port))
+            time.sleep(0.1)
+        assert heard(), "the patch relayed nothing"
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "antiphon",
+                "play",
+                str(tmp_path / "take.json"),
+                "--to",
+                f"127.0.0.1:{pd_port}",
+                "--model",
+                str(model_dir),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        while time.monotonic() < deadline and sum(v[0] != -1.0 for v in heard()) < 60:
+            time.sleep(0.05)
+    finally:
+        pd.kill()
+        pd.wait(timeout=10)
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=10)
+    relayed = np.array([v for v in heard() if v[0] != -1.0])
+    expected = np.column_stack([document.features[name] for name in ("SpectralCentroid", "SpectralSkewness", "Chroma01")])
+    assert relayed.shape == expected.shape
+    np.testing.assert_allclose(relayed, expected, rtol=1e-6)  # float32 on the wire
