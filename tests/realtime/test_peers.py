@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from antiphon.data.analysis_json import write_analysis
 from tests.conftest import synthetic_document
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def free_port() -> int:
@@ -46,6 +52,34 @@ def start_serve(model_dir, send_port: int, log, *extra: str) -> tuple[subprocess
         if line.startswith("ready"):
             return process, port
     raise AssertionError(f"serve did not start: {process.stderr.read()}")
+
+
+@contextlib.contextmanager
+def peer_output(command: list[str], stream: str = "stdout") -> Iterator[list[str]]:
+    """Run a real OSC peer (oscdump, pd); yield the list a thread appends its ``stream``'s lines to;
+    stop it at the end (SIGINT, then kill)."""
+    pipes = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, stream: subprocess.PIPE}
+    peer = subprocess.Popen(command, text=True, **pipes)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(getattr(peer, stream)), daemon=True)
+    reader.start()
+    try:
+        yield lines
+    finally:
+        peer.send_signal(signal.SIGINT)
+        try:
+            peer.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            peer.kill()
+            peer.wait(timeout=10)
+        reader.join(timeout=10)
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    """Poll until ``condition()`` holds, however busy the machine (the caller asserts what it needs)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not condition():
+        time.sleep(0.05)
 
 
 def test_sigterm_stops_cleanly_and_flushes_the_log(model_dir, receiver, tmp_path):
@@ -139,26 +173,16 @@ def test_play_schedules_each_frame_at_its_file_time(receiver):
     shutil.which("oscsend") is None or shutil.which("oscdump") is None, reason="liblo-tools not installed (make test installs it)"
 )
 def test_liblo_oscsend_and_oscdump_talk_to_serve(model_dir, tmp_path):
-    import threading
-
     dump_port = free_port()
-    dump = subprocess.Popen(["oscdump", "-L", str(dump_port)], stdout=subprocess.PIPE, text=True)
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(dump.stdout), daemon=True)  # oscdump -L: a line per message
-    reader.start()
-    process, port = start_serve(model_dir, dump_port, tmp_path / "s.jsonl", "--silence-s", "0.2")
-    try:
-        for i in range(12):
-            subprocess.run(["oscsend", "localhost", str(port), "/antiphon/frame", "fff", str(1000 + 10 * i), "2.0", "0.5"], check=True)
-        deadline = time.monotonic() + 30  # until oscdump has printed three answers, however busy the machine
-        while time.monotonic() < deadline and sum("/antiphon/prediction" in line for line in lines) < 3:
-            time.sleep(0.05)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=10)
-        dump.send_signal(signal.SIGINT)
-        dump.wait(timeout=10)
-        reader.join(timeout=10)
+    with peer_output(["oscdump", "-L", str(dump_port)]) as lines:  # oscdump -L: a line per message
+        process, port = start_serve(model_dir, dump_port, tmp_path / "s.jsonl", "--silence-s", "0.2")
+        try:
+            for i in range(12):
+                subprocess.run(["oscsend", "localhost", str(port), "/antiphon/frame", "fff", str(1000 + 10 * i), "2.0", "0.5"], check=True)
+            wait_until(lambda: sum("/antiphon/prediction" in line for line in lines) >= 3)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=10)
     output = "".join(lines)
     answers = [line.split() for line in output.splitlines() if "/antiphon/prediction" in line]
     assert len(answers) >= 3, output
@@ -173,33 +197,15 @@ def test_liblo_oscsend_and_oscdump_talk_to_serve(model_dir, tmp_path):
 def test_bundled_answers_carry_the_timetag_the_log_planned(model_dir, tmp_path):
     """realtime.bundles: liblo's oscdump prints each bundle's timetag; every one is the frame's planned
     send time on the wall clock (from the log's own header) plus the lead, in the order sent."""
-    import threading
-
-    dump_port = free_port()
-    dump = subprocess.Popen(["oscdump", "-L", str(dump_port)], stdout=subprocess.PIPE, text=True)
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(dump.stdout), daemon=True).start()
-    lead = 0.03
-    process, _ = start_serve(
-        model_dir,
-        dump_port,
-        tmp_path / "b.jsonl",
-        "--mode",
-        "solo",
-        "--set",
-        "realtime.bundles=true",
-        "--set",
-        f"realtime.bundle_lead_s={lead}",
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and sum("/antiphon/prediction" in line for line in lines) < 20:
-            time.sleep(0.05)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=10)
-        dump.send_signal(signal.SIGINT)
-        dump.wait(timeout=10)
+    dump_port, lead = free_port(), 0.03
+    bundles = ("--mode", "solo", "--set", "realtime.bundles=true", "--set", f"realtime.bundle_lead_s={lead}")
+    with peer_output(["oscdump", "-L", str(dump_port)]) as lines:
+        process, _ = start_serve(model_dir, dump_port, tmp_path / "b.jsonl", *bundles)
+        try:
+            wait_until(lambda: sum("/antiphon/prediction" in line for line in lines) >= 20)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=10)
     stamps = []
     for line in lines:
         if "/antiphon/prediction" in line:
@@ -216,29 +222,17 @@ def test_bundled_answers_carry_the_timetag_the_log_planned(model_dir, tmp_path):
 def test_the_pure_data_listener_patch_receives_and_parses_the_answers(model_dir, tmp_path):
     """examples/puredata/antiphon-listener.pd run headless: every answer it prints is a frame the
     log says serve sent, value for value, in the order sent."""
-    import threading
-    from pathlib import Path
-
-    patch = Path(__file__).resolve().parents[2] / "examples" / "puredata" / "antiphon-listener.pd"
+    patch = EXAMPLES / "puredata" / "antiphon-listener.pd"
     pd_port = free_port()
-    pd = subprocess.Popen(
-        ["pd", "-nogui", "-nosound", "-nomidi", "-stderr", "-open", str(patch), "-send", f"antiphon-port {pd_port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(pd.stderr), daemon=True).start()
-    process, _ = start_serve(model_dir, pd_port, tmp_path / "pd.jsonl", "--mode", "solo")
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and sum(line.startswith("antiphon-answer:") for line in lines) < 20:
-            time.sleep(0.05)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=10)
-        pd.kill()
-        pd.wait(timeout=10)
+    with peer_output(
+        ["pd", "-nogui", "-nosound", "-nomidi", "-stderr", "-open", str(patch), "-send", f"antiphon-port {pd_port}"], "stderr"
+    ) as lines:
+        process, _ = start_serve(model_dir, pd_port, tmp_path / "pd.jsonl", "--mode", "solo")
+        try:
+            wait_until(lambda: sum(line.startswith("antiphon-answer:") for line in lines) >= 20)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=10)
     printed = [[float(v) for v in line.split()[1:]] for line in lines if line.startswith("antiphon-answer:")]
     assert len(printed) >= 20, "".join(lines)
     sent = [r["values"] for r in (json.loads(line) for line in (tmp_path / "pd.jsonl").read_text().splitlines()) if r.get("kind") == "out"]
@@ -255,64 +249,32 @@ def test_the_pure_data_listener_patch_receives_and_parses_the_answers(model_dir,
 def test_the_pure_data_performer_patch_relays_played_frames_to_serve(model_dir, tmp_path):
     """antiphon play -> examples/puredata/antiphon-performer.pd (headless) -> serve: serve's log holds
     the file's frames, value for value, in order."""
-    from pathlib import Path
-
     from antiphon.realtime.osc import float_datagram
 
     document = synthetic_document(60, 0.0, "take.json", hop_ms=20.0)
     write_analysis(tmp_path / "take.json", document)
-    process, serve_port = start_serve(model_dir, free_port(), tmp_path / "relay.jsonl", "--mode", "useronly")
-    patch = Path(__file__).resolve().parents[2] / "examples" / "puredata" / "antiphon-performer.pd"
-    pd_port = free_port()
-    pd = subprocess.Popen(
-        [
-            "pd",
-            "-nogui",
-            "-nosound",
-            "-nomidi",
-            "-open",
-            str(patch),
-            "-send",
-            f"antiphon-in-port {pd_port}",
-            "-send",
-            f"antiphon-serve 127.0.0.1 {serve_port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     log_path = tmp_path / "relay.jsonl"
 
     def heard() -> list[list[float]]:
         records = [json.loads(line) for line in log_path.read_text().splitlines() if line.endswith("}")]
         return [r["values"] for r in records if r.get("kind") == "in"]
 
+    def probe() -> bool:  # a frame of -1s into the patch until serve hears it: Pd listens and relays
+        sock.sendto(float_datagram("/antiphon/frame", [-1.0, -1.0, -1.0]), ("127.0.0.1", pd_port))
+        time.sleep(0.05)
+        return bool(heard())
+
+    sock, pd_port = socket.socket(socket.AF_INET, socket.SOCK_DGRAM), free_port()
+    process, serve_port = start_serve(model_dir, free_port(), log_path, "--mode", "useronly")
+    ports = ("-send", f"antiphon-in-port {pd_port}", "-send", f"antiphon-serve 127.0.0.1 {serve_port}")
     try:
-        probe, sock = float_datagram("/antiphon/frame", [-1.0, -1.0, -1.0]), socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not heard():  # until Pd listens and relays
-            sock.sendto(probe, ("127.0.0.1", pd_port))
-            time.sleep(0.1)
-        assert heard(), "the patch relayed nothing"
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "antiphon",
-                "play",
-                str(tmp_path / "take.json"),
-                "--to",
-                f"127.0.0.1:{pd_port}",
-                "--model",
-                str(model_dir),
-            ],
-            check=True,
-            capture_output=True,
-        )
-        while time.monotonic() < deadline and sum(v[0] != -1.0 for v in heard()) < 60:
-            time.sleep(0.05)
+        with peer_output(["pd", "-nogui", "-nosound", "-nomidi", "-open", str(EXAMPLES / "puredata" / "antiphon-performer.pd"), *ports]):
+            wait_until(probe)
+            assert heard(), "the patch relayed nothing"
+            play = [sys.executable, "-m", "antiphon", "play", str(tmp_path / "take.json"), "--to", f"127.0.0.1:{pd_port}"]
+            subprocess.run([*play, "--model", str(model_dir)], check=True, capture_output=True)
+            wait_until(lambda: sum(v[0] != -1.0 for v in heard()) >= 60)
     finally:
-        pd.kill()
-        pd.wait(timeout=10)
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=10)
     relayed = np.array([v for v in heard() if v[0] != -1.0])
