@@ -86,9 +86,8 @@ def resolve_arithmetic(config: TrainingConfig) -> Arithmetic:
             raise ModelError(f"training.device = {config.device!r}: this machine has {torch.cuda.device_count()} CUDA GPU(s)")
         if config.rollout_steps:
             raise ModelError("training.rollout_steps draws on the CPU: train rollouts with training.device = 'cpu'")
-    if device.type == "cuda":
-        native = torch.cuda.is_bf16_supported()
-    else:
-        native = cpu_has_native_bfloat16()
-    precision: Precision = config.precision if config.precision != "auto" else ("bfloat16" if native else "float32")
+    if config.precision == "float32":
+        return Arithmetic(device, "float32", True)
+    native = torch.cuda.is_bf16_supported() if device.type == "cuda" else cpu_has_native_bfloat16()
+    precision: Precision = "bfloat16" if config.precision == "bfloat16" or native else "float32"
     return Arithmetic(device, precision, native or precision == "float32")
