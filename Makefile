@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean osc-peers
+.PHONY: demo test bench clean peers
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,16 +18,18 @@ demo: $(STAMP)
 
 LINTED := src tests benchmarks tools
 
-test: $(STAMP) osc-peers
+test: $(STAMP) peers
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/python -m pytest -q
 
-# Real OSC peers for the interop tests: liblo's oscsend/oscdump (Debian liblo-tools) and Pure Data (puredata-core, run headless)
-osc-peers:
-	@command -v oscsend >/dev/null && command -v oscdump >/dev/null && command -v pd >/dev/null || \
-	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends liblo-tools puredata-core) >/dev/null 2>&1 \
-	    || echo "warning: could not install liblo-tools and puredata-core (needs root and Debian's registry); the liblo and Pd tests will be skipped"; }
+# Real peers for the interop tests: liblo's oscsend/oscdump (Debian liblo-tools), Pure Data (puredata-core, run
+# headless), and a JACK server with its dummy backend (jackd2) that gives PortAudio (libportaudio2) devices without a sound card
+peers:
+	@command -v oscsend >/dev/null && command -v oscdump >/dev/null && command -v pd >/dev/null && command -v jackd >/dev/null \
+	  && ldconfig -p | grep -q libportaudio.so || \
+	  { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends liblo-tools puredata-core jackd2 libportaudio2) >/dev/null 2>&1 \
+	    || echo "warning: could not install liblo-tools, puredata-core, jackd2 and libportaudio2 (needs root and Debian's registry); the liblo, Pd and JACK tests will be skipped"; }
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/analysis.py
@@ -35,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/versus_impsy.py
 	test -f demo-output/model/model.json || $(BIN)/antiphon demo
 	$(BIN)/python benchmarks/realtime.py
+	$(BIN)/python benchmarks/live.py
 	$(BIN)/python benchmarks/study.py
 
 clean:

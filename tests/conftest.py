@@ -113,3 +113,27 @@ def residual_model_dir(tmp_path_factory) -> Path:
 def level_model_dir(tmp_path_factory) -> Path:
     """A residual model that sees each frame's running level, with a head that also sees its input (model.skip)."""
     return _trained_model(tmp_path_factory.mktemp("rt") / "level", residual=True, skip=True, level_steps=8)
+
+
+@pytest.fixture(scope="session")
+def audio_model_dir(tmp_path_factory, demo_files) -> Path:
+    """A tiny model of the 20 Spectral features of real guitar (20 s from each of two demo
+    recordings, analysed by antiphon: model.json records the analysis, as ``live`` needs)."""
+    import dataclasses
+
+    from antiphon.analysis import analyze_audio
+    from antiphon.config import CorpusConfig
+    from antiphon.data.audio import load_audio
+    from antiphon.data.corpus import build_corpus
+    from antiphon.training.loop import train
+
+    documents = []
+    for path in demo_files[:2]:
+        audio = load_audio(path)
+        documents.append(
+            analyze_audio(dataclasses.replace(audio, samples=audio.samples[5 * audio.sample_rate_hz : 25 * audio.sample_rate_hz]))
+        )
+    config = dataclasses.replace(tiny_config(epochs=2), corpus=CorpusConfig())
+    folder = tmp_path_factory.mktemp("live") / "model"
+    train(build_corpus(documents, config.corpus), config, folder)
+    return folder

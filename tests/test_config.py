@@ -36,7 +36,7 @@ def test_toml_file_and_overrides(tmp_path):
         ("[analysis]\nhop_lenght = 256\n", "settings.toml: unknown key 'analysis.hop_lenght'"),
         (
             "[analsis]\nhop_length = 256\n",
-            "settings.toml: unknown section 'analsis' (known: analysis, corpus, evaluate, generate, model, realtime, training)",
+            "settings.toml: unknown section 'analsis' (known: analysis, corpus, evaluate, generate, live, model, realtime, training)",
         ),
         ('[analysis]\nhop_length = "256"\n', "settings.toml: analysis.hop_length must be an integer, got string '256'"),
         ("[analysis]\nn_fft = 2048.0\n", "settings.toml: analysis.n_fft must be an integer, got number 2048.0"),

@@ -67,3 +67,77 @@ def test_the_spread_is_shaped_too(spread):
     assert np.median(d.column("SpectralSpread")[3:-3]) == pytest.approx(spread, rel=0.1)  # measured: within 5 %
     error, _classes = measured(audio, times, features)
     assert np.median(error) < 0.03
+
+
+# ------------------------------------------------------------------ the streaming renderer (antiphon live)
+
+STREAM_FEATURES = ("SpectralCentroid", "SpectralSpread", "SpectralRolloff", *CHROMA_NAMES)
+
+
+def stream_frame(strongest: int, centroid_hz: float = 900.0) -> np.ndarray:
+    chroma = np.full(12, 0.1)
+    chroma[strongest] = 1.0
+    return np.array([centroid_hz, 700.0, 3000.0, *chroma])
+
+
+def test_streaming_render_does_not_depend_on_the_block_size():
+    """Phases run on across blocks: the same frames give the same samples in blocks of 64 or 1,000."""
+    from antiphon.render.stream import StreamingRenderer
+
+    outputs = []
+    for block in (64, 1000):
+        renderer = StreamingRenderer(STREAM_FEATURES, 44100, ramp_s=0.01)
+        renderer.play(renderer.prepare(stream_frame(0)))
+        samples = np.concatenate([renderer.render(block) for _ in range(8000 // block)])
+        outputs.append(samples[: 8000 // 1000 * 1000])
+    np.testing.assert_allclose(outputs[0][: outputs[1].size], outputs[1], atol=1e-6)
+    assert np.sqrt(np.mean(outputs[1] ** 2)) == pytest.approx(10 ** (-18 / 20), rel=0.05)  # the default level
+
+
+def test_streaming_render_has_no_click_at_frame_boundaries():
+    """Frame changes and the fade-out move amplitudes over a ramp: no sample-to-sample step exceeds what
+    the partials' own slopes allow, and silence() ends in exact zeros."""
+    from antiphon.render.stream import StreamingRenderer
+
+    renderer = StreamingRenderer(STREAM_FEATURES, 44100, ramp_s=0.0116)
+    renderer.level_rms = 0.3
+    blocks, bound = [], 0.0
+    for i in range(40):
+        prepared = renderer.prepare(stream_frame(i % 12, 500.0 + 100.0 * (i % 7)))
+        bound = max(bound, float(np.sum(prepared[0] * renderer.level_rms * renderer._omega)))  # largest slope, per sample
+        renderer.play(prepared)
+        blocks.append(renderer.render(512))
+    renderer.silence()
+    blocks += [renderer.render(512) for _ in range(3)]
+    audio = np.concatenate(blocks)
+    assert np.max(np.abs(np.diff(audio))) <= 1.05 * bound
+    assert not renderer.sounding and np.all(blocks[-1] == 0.0)
+
+
+def test_streaming_render_sounds_the_frames_chroma_and_centroid():
+    from antiphon.render.stream import StreamingRenderer
+
+    renderer = StreamingRenderer(STREAM_FEATURES, 44100)
+    renderer.play(renderer.prepare(stream_frame(9, centroid_hz=1200.0)))  # A
+    audio = np.concatenate([renderer.render(441) for _ in range(100)])
+    heard = analyze_signal(audio.astype(np.float64), sample_rate_hz=44100, categories=("Spectral",))
+    chroma = np.mean([heard.column(n) for n in CHROMA_NAMES], axis=1)
+    assert int(np.argmax(chroma)) == 9
+    assert np.median(heard.column("SpectralCentroid")) == pytest.approx(1200.0, rel=0.25)
+
+
+def test_streaming_render_follows_the_performer_level_unless_the_frame_has_its_own():
+    from antiphon.render.stream import StreamingRenderer
+
+    renderer = StreamingRenderer(STREAM_FEATURES, 44100, ramp_s=0.001)
+    renderer.play(renderer.prepare(stream_frame(0)))
+    renderer.render(4410)
+    renderer.level_rms = 0.05
+    renderer.render(441)
+    assert np.sqrt(np.mean(renderer.render(4410) ** 2)) == pytest.approx(0.05, rel=0.05)
+
+    own = StreamingRenderer((*STREAM_FEATURES, "TotalEnergy"), 44100, ramp_s=0.001)
+    own.play(own.prepare(np.append(stream_frame(0), 0.2**2)))
+    own.render(4410)
+    own.level_rms = 0.01  # ignored: the frame carries its level
+    assert np.sqrt(np.mean(own.render(4410) ** 2)) == pytest.approx(0.2, rel=0.05)

@@ -43,6 +43,7 @@ typical session:
   antiphon generate model/ --prompt analysis/take1.json -o answer.json --plot answer.png --audio answer.wav
   antiphon evaluate model/ corpus/ -o report/  the model against six baselines, with intervals and verdicts
   antiphon serve model/                        improvise with a performer over OSC (127.0.0.1:9000)
+  antiphon live model/ --input take.wav --record answer.wav   from sound to sound (a sound card or a file)
   antiphon study run --corpus corpus/ -o table1/   the paper's optimizer comparison, on Dask
   antiphon analyze solo.ogg -o out/ --set analysis.convention=librosa
   antiphon inspect analysis/take1.json        check a file (yours or the instrument's)
@@ -421,6 +422,56 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_live(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from antiphon.realtime.audio_io import device_list
+    from antiphon.realtime.live import LiveSession
+    from antiphon.realtime.session_log import default_log_path
+
+    if args.list_devices:
+        print(device_list())
+        return 0
+    if args.model is None:
+        from antiphon.errors import ConfigError
+
+        raise ConfigError("antiphon live: give MODEL_DIR (or --list-devices)")
+    config = _load_config(args)
+    log_path = args.log or default_log_path(config.realtime.log_dir)
+    live = LiveSession(args.model, config, log_path, send=args.send is not None, record_path=args.record)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    rt = config.realtime
+    names = live.engine.feature_names
+    print(
+        f"antiphon live: model {args.model} ({len(names)} features at {live.sample_rate_hz} Hz), mode {rt.mode}, silence {rt.silence_s} s"
+    )
+    print(f"in:  {live.input_note or config.live.input or '(default input device)'}; gate {config.live.gate_dbfs:g} dBFS")
+    outputs = [f"device {config.live.output}"] if config.live.output else []
+    outputs += [f"OSC to {rt.send_host}:{rt.send_port}"] if args.send is not None else []
+    outputs += [f"{args.record} (input left, answer right)"] if args.record else []
+    print(f"out: {', '.join(outputs) or 'nowhere (give --output, --send or --record)'}")
+    live.start()
+    print(f"controls over OSC on {rt.host}:{live.session.port} ({rt.control_prefix}/mode ...); session log: {log_path}")
+    print("ready; stop with Ctrl-C" if not live.input_note else "playing the file at its real rate", flush=True)
+    try:
+        live.wait(args.seconds, stop)
+    finally:
+        live.stop()
+    status = live.status()
+    delays = status["first_sample_delay_ms"]
+    print(
+        f"stopped: {status['frames_fed']} frames fed ({status['frames_gated']} below the gate), {status['answers']} answers, "
+        f"{status['frames_out']} answer frames; underruns {status['output_underflows']}, overruns {status['input_overflows']}, "
+        f"late blocks {status['late_blocks']}; input to engine p99 {status['feed_latency_ms_p99']:.2f} ms; "
+        f"threshold to first answer sample {'max ' + format(max(delays), '.1f') + ' ms' if delays else '-'}; CPU {status['cpu_percent']} %"
+    )
+    print(f"log {log_path}" + (f"; recording {args.record}" if args.record else ""))
+    return 0
+
+
 def _cmd_play(args: argparse.Namespace) -> int:
     from antiphon.data.analysis_json import read_analysis
     from antiphon.realtime.player import play
@@ -716,6 +767,38 @@ COMMANDS: tuple[Command, ...] = (
             arg("--send", metavar="HOST:PORT", help="where answers go (realtime.send_host and send_port)"),
             SettingFlag("--mode", "realtime.mode"),
             SettingFlag("--silence-s", "realtime.silence_s"),
+            arg("--log", type=Path, metavar="FILE.jsonl", help="session log (default: a new file in realtime.log_dir)"),
+        ),
+    ),
+    Command(
+        "live",
+        help="play with the model from a sound card or a recording, and hear it answer",
+        description="Analyse audio from an input device (or a file played at its real rate) as the model was\n"
+        "trained (model.json's analysis settings; a contradicting --set analysis.* is refused), feed the\n"
+        "frames to the model as `serve` does (same modes, silence rule and OSC controls), and sound the\n"
+        "answers: partials on the pitch classes of the chroma, shaped by centroid, spread and rolloff, at\n"
+        "the performer's level (--output), over OSC (--send) and/or into a WAV (--record).\n"
+        "Frames below --gate-dbfs are the performer's silence: after realtime.silence_s of it the model answers.\n"
+        "Underruns, overruns and latencies are counted and printed at the end; the session log is training data.",
+        epilog="examples:\n"
+        "  antiphon live --list-devices\n"
+        "  antiphon live demo-output/model --input take.wav --record answer.wav       no sound card needed\n"
+        "  antiphon live demo-output/model --input 'Scarlett' --output 'Scarlett'     a guitar in, answers out\n"
+        "  antiphon live demo-output/model --input 2 --send 127.0.0.1:9001            answers to a synth over OSC",
+        run=_cmd_live,
+        arguments=(
+            arg("model", type=Path, nargs="?", metavar="MODEL_DIR", help="model folder from `antiphon train`"),
+            arg("--list-devices", action="store_true", help="list the audio devices and exit"),
+            SettingFlag("--input", "live.input"),
+            SettingFlag("--output", "live.output"),
+            arg("--send", metavar="HOST:PORT", help="also send answers over OSC there, as serve does (default: not sent)"),
+            arg("--record", type=Path, metavar="FILE.wav", help="record the input (left) and the answers (right) as a WAV"),
+            SettingFlag("--gate-dbfs", "live.gate_dbfs"),
+            SettingFlag("--block-frames", "live.block_frames"),
+            SettingFlag("--port", "realtime.port", "OSC controls"),
+            SettingFlag("--mode", "realtime.mode"),
+            SettingFlag("--silence-s", "realtime.silence_s"),
+            arg("--seconds", type=float, metavar="S", help="stop after this long (default: Ctrl-C, or the file's end + live.tail_s)"),
             arg("--log", type=Path, metavar="FILE.jsonl", help="session log (default: a new file in realtime.log_dir)"),
         ),
     ),

@@ -486,6 +486,38 @@ class RealtimeConfig:
 
 
 @dataclass(frozen=True)
+class LiveConfig:
+    """``antiphon live`` (docs/live.md): audio in, the model's analysis, answers as sound; the session's
+    modes, silence rule, temperatures and OSC controls are ``realtime``'s."""
+
+    input: str = setting(
+        "",
+        "audio in: an input device (name, part of a name, or index: antiphon live --list-devices) or an audio file played"
+        " at its real rate; '' = the default input device",
+    )
+    output: str = setting("", "audio out for the answers: a device (name or index); '' = none (answers over OSC or into --record)")
+    block_frames: int = setting(256, "samples per audio block (the sound card's buffer): smaller = lower latency, more CPU")
+    gate_dbfs: float = setting(
+        -50.0, "frames quieter than this (RMS over the analysis window, dB full scale) are the performer's silence: not fed to the model"
+    )
+    level_follow_s: float = setting(
+        2.0, "the answer's level follows the performer's over about this long, s (models without a level feature)"
+    )
+    tail_s: float = setting(6.0, "with a file as input: keep listening and answering this long after the file ends, s")
+
+    def __post_init__(self) -> None:
+        require(
+            [
+                (16 <= self.block_frames <= 8192, f"block_frames must be in 16..8192, got {self.block_frames}"),
+                (-140.0 <= self.gate_dbfs <= 0.0, f"gate_dbfs must be in [-140, 0] dB full scale, got {self.gate_dbfs}"),
+                (self.level_follow_s > 0, f"level_follow_s must be > 0, got {self.level_follow_s}"),
+                (self.tail_s >= 0, f"tail_s must be >= 0, got {self.tail_s}"),
+            ],
+            "live",
+        )
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration: one section per stage of the pipeline."""
 
@@ -495,6 +527,7 @@ class Config:
     training: TrainingConfig = field(default_factory=TrainingConfig, metadata={"doc": "training"})
     generate: GenerateConfig = field(default_factory=GenerateConfig, metadata={"doc": "offline improvisation"})
     realtime: RealtimeConfig = field(default_factory=RealtimeConfig, metadata={"doc": "real time over OSC"})
+    live: LiveConfig = field(default_factory=LiveConfig, metadata={"doc": "antiphon live: audio in, answers as sound"})
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig, metadata={"doc": "judging answers (docs/evaluation.md)"})
 
 

@@ -43,10 +43,12 @@ class Scheduled:
 class Sender:
     """A thread that sends scheduled datagrams to one UDP destination, each at its deadline.
 
-    ``on_sent(item, sent_at)`` is called after each send (from the sender thread).
+    ``on_sent(item, sent_at)`` is called after each send (from the sender thread). With no
+    ``destination`` nothing goes on the wire, but every item still "leaves" at its deadline and
+    ``on_sent`` is called (``antiphon live`` sounds its answers without sending them).
     """
 
-    def __init__(self, destination: tuple[str, int], on_sent: Callable[[Scheduled, float], None]) -> None:
+    def __init__(self, destination: tuple[str, int] | None, on_sent: Callable[[Scheduled, float], None]) -> None:
         self.destination = destination
         self.on_sent = on_sent
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -87,8 +89,9 @@ class Sender:
             return len(self._heap)
 
     def send_now(self, datagram: bytes) -> None:
-        """Send at once, outside the schedule (control replies)."""
-        self._socket.sendto(datagram, self.destination)
+        """Send at once, outside the schedule (control replies; nothing without a destination)."""
+        if self.destination is not None:
+            self._socket.sendto(datagram, self.destination)
 
     def stop(self) -> None:
         with self._cond:
@@ -111,6 +114,7 @@ class Sender:
                     continue
                 heapq.heappop(self._heap)
             wait_until(head.deadline)
-            with contextlib.suppress(OSError):  # the peer is gone or unreachable: keep the schedule for when it comes back
-                self._socket.sendto(head.datagram, self.destination)
+            if self.destination is not None:
+                with contextlib.suppress(OSError):  # the peer is gone or unreachable: keep the schedule for when it comes back
+                    self._socket.sendto(head.datagram, self.destination)
             self.on_sent(head, time.perf_counter())

@@ -27,7 +27,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -58,12 +58,42 @@ class Stats:
     send_errors_ms: deque = field(default_factory=lambda: deque(maxlen=5000))
     feed_latency_ms: deque = field(default_factory=lambda: deque(maxlen=5000))
     first_frame_delay_ms: deque = field(default_factory=lambda: deque(maxlen=1000))
+    answer_starts: deque = field(default_factory=lambda: deque(maxlen=1000))  # perf_counter times of the silence thresholds
+
+
+class AnswerSink(Protocol):
+    """Something that sounds answer frames as they are sent (``antiphon live``'s streaming renderer).
+
+    :meth:`prepare` runs on the model thread when a frame is generated (ahead of its time), so the
+    costly part is done early; :meth:`play` runs on the send thread at the frame's deadline and
+    must return at once; :meth:`silence` runs when an answer is cut short (the performer plays).
+    """
+
+    def prepare(self, features: np.ndarray) -> object: ...
+
+    def play(self, prepared: object) -> None: ...
+
+    def silence(self) -> None: ...
 
 
 class Session:
-    """Serve ``engine`` over OSC with ``config``; :meth:`start`, then :meth:`stop` (flushes the log)."""
+    """Serve ``engine`` with ``config``; :meth:`start`, then :meth:`stop` (flushes the log).
 
-    def __init__(self, engine: Engine, config: RealtimeConfig, log_path: Path) -> None:
+    Frames come over OSC (``serve``) or from :meth:`feed` (``live``'s audio analysis); answers go
+    over OSC to ``send_host:send_port`` unless ``send`` is False, and to ``sink`` when one is given.
+    Controls always come over OSC on ``config.port``.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        config: RealtimeConfig,
+        log_path: Path,
+        *,
+        sink: AnswerSink | None = None,
+        send: bool = True,
+        log_header: dict[str, Any] | None = None,
+    ) -> None:
         self.engine, self.config = engine, config
         self.mode: Mode = MODES[config.mode]
         self.silence_s = config.silence_s
@@ -80,8 +110,11 @@ class Session:
                 "model": str(engine.info.folder),
                 "features": list(engine.feature_names),
                 "realtime": to_dict(config),
+                "answers_sent_over_osc": send,
+                **(log_header or {}),
             },
         )
+        self.sink = sink
         self._unix_at_start = self.log.header["clock_start_unix_s"]
         prefix = config.control_prefix
         self.controls = {
@@ -96,7 +129,7 @@ class Session:
         handlers = {config.frame_address: self._on_frame, **self.controls}
         dispatcher = PacketFilter(handlers, self.rejects, config.max_packet_bytes, config.max_timetag_ahead_s)
         self.server = OscServer((config.host, config.port), dispatcher, config.receive_buffer_bytes)
-        self.sender = Sender((config.send_host, config.send_port), self._sent)
+        self.sender = Sender((config.send_host, config.send_port) if send else None, self._sent)
         # model-thread state
         self._answer = 0  # id of the answer being played (0: none)
         self._answer_clock = 0.0  # deadline of the last answer frame generated
@@ -117,10 +150,17 @@ class Session:
         model at once (in call-and-response it also stops an answer)."""
         values = float_arguments(args, self.n_features, address, self.rejects)
         if values is not None:
-            at = time.perf_counter()
-            if self._answer and self.mode.answer_after_silence:
-                self.sender.refuse(self._answer)  # silence the answer now; the model thread rolls back its state
-            self.inputs.put(("frame", at, values))
+            self.feed(values, time.perf_counter())
+
+    def feed(self, values: np.ndarray | list[float], at: float) -> None:
+        """One performer frame (the model's features in its order, instrument units) that arrived at ``at``
+        (a ``time.perf_counter()`` time); thread-safe and quick: the model thread takes it from there.
+        In call-and-response a frame also stops the answer being played, at once."""
+        if self._answer and self.mode.answer_after_silence:
+            self.sender.refuse(self._answer)  # silence the answer now; the model thread rolls back its state
+            if self.sink is not None:
+                self.sink.silence()
+        self.inputs.put(("frame", at, values))
 
     def _on_mode(self, address: str, *args: Any) -> None:  # its doc, which protocol() prints, names the modes (below)
         if len(args) == 1 and args[0] in MODES:
@@ -280,12 +320,15 @@ class Session:
         self._answer_clock = t0
         self._answered_frames = 0
         self._answer_start = t0
+        self.stats.answer_starts.append(t0)
         self._last_heard_state = self.engine.get_state()
         self.log.event("answer", at=t0, answer=self._answer)
 
     def _stop_answer(self) -> None:
         """Cancel unsent frames and return the model to the state after the last frame actually sent."""
         self.sender.cancel(self._answer)
+        if self._answer and self.sink is not None:
+            self.sink.silence()
         if self._pending and self._last_heard_state is not None:
             self.engine.set_state(self._last_heard_state)
         self._pending.clear()
@@ -302,7 +345,8 @@ class Session:
             datagram = bundle_datagram(datagram, self._unix_at_start + (deadline - self.log.start) + self.config.bundle_lead_s)
         self._seq += 1
         seq = self._seq
-        self.sender.schedule(deadline, datagram, answer=answer, payload=(seq, features))
+        prepared = self.sink.prepare(features) if self.sink is not None else None
+        self.sender.schedule(deadline, datagram, answer=answer, payload=(seq, features, prepared))
         return seq
 
     # ------------------------------------------------------------------ sender callbacks (send thread)
@@ -310,6 +354,8 @@ class Session:
     def _sent(self, item: Scheduled, sent_at: float) -> None:
         """Count the frame and hand the rest (logging, state bookkeeping) to the model thread: the
         sender thread does nothing but send, so the next deadline is not delayed."""
+        if self.sink is not None:
+            self.sink.play(item.payload[2])
         self.stats.frames_out += 1
         error = sent_at - item.deadline
         self.stats.send_errors_ms.append(error * 1000.0)
@@ -319,7 +365,7 @@ class Session:
 
     def _confirm_sent(self, payload: tuple) -> None:
         item, sent_at = payload
-        seq, features = item.payload
+        seq, features, _ = item.payload
         answer, deadline = item.answer, item.deadline
         self.log.event("out", at=sent_at, values=np.asarray(features).tolist(), answer=answer, planned_ms=self.log.ms(deadline))
         if not answer or answer != self._answer:
@@ -334,6 +380,8 @@ class Session:
                 break
         if not self._pending and self._answer_full():  # its last frame has left: the next answer waits for the performer
             self.log.event("answer_end", at=sent_at, answer=answer)
+            if self.sink is not None:
+                self.sink.silence()
             self._answer = 0
             self._last_input = None
 

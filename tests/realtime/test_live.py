@@ -1,0 +1,103 @@
+"""``antiphon live`` from a file played at its real rate: the answer comes after the performer's
+silence, sounds, and carries the frames the session log says were sent; mismatches are refused."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from antiphon.config import AnalysisConfig, Config, LiveConfig, RealtimeConfig
+from antiphon.errors import ConfigError, DataError
+from antiphon.feature_names import CHROMA_NAMES
+from antiphon.features import analyze_signal
+from antiphon.realtime.live import LiveSession
+
+PLAYED_S = 2.5  # seconds of guitar, then silence
+SILENCE_S = 0.3
+
+
+def take(path, real_clip, seconds_after: float = 3.0) -> np.ndarray:
+    """A WAV of PLAYED_S of real guitar cut while it sounds, then ``seconds_after`` of digital silence."""
+    clip, sr = real_clip
+    samples = np.concatenate([clip[: int(PLAYED_S * sr)], np.zeros(int(seconds_after * sr))])
+    sf.write(path, samples, sr, subtype="FLOAT")
+    return samples
+
+
+def live_config(**live) -> Config:
+    return Config(
+        realtime=RealtimeConfig(port=0, silence_s=SILENCE_S, max_answer_s=1.5, seed=3),
+        live=LiveConfig(**{"tail_s": 0.0, **live}),
+    )
+
+
+def events(log_path, kind):
+    return [e for e in map(json.loads, log_path.read_text().splitlines()[1:]) if e["kind"] == kind]
+
+
+def test_live_answers_a_recording_after_its_silence(audio_model_dir, real_clip, tmp_path):
+    sr = real_clip[1]
+    played = take(tmp_path / "take.wav", real_clip)
+    config = live_config(input=str(tmp_path / "take.wav"))
+    session = LiveSession(audio_model_dir, config, tmp_path / "live.jsonl", record_path=tmp_path / "rec.wav")
+    session.start()
+    session.wait()
+    session.stop()
+    status = session.status()
+
+    recorded, rate = sf.read(tmp_path / "rec.wav")
+    assert rate == sr and recorded.shape == (status["blocks"] * config.live.block_frames, 2)
+    # channel 1 is the input, sample for sample (16-bit)
+    np.testing.assert_allclose(recorded[: played.size, 0], played[: recorded.shape[0]], atol=1.0 / 32767)
+
+    # every frame the analysis fed is in the log; the quiet tail was gated, not fed
+    header = json.loads((tmp_path / "live.jsonl").read_text().splitlines()[0])
+    assert header["live"]["input"] == str(tmp_path / "take.wav") and header["answers_sent_over_osc"] is False
+    assert len(events(tmp_path / "live.jsonl", "in")) == status["frames_fed"] > 0.9 * PLAYED_S * sr / 512
+    assert status["frames_gated"] > 0 and status["answers"] == 1
+
+    # the answer sounds only after the silence threshold (causality; the file clock may run a few blocks late)
+    answer = recorded[:, 1]
+    sounding = np.flatnonzero(np.abs(answer) > 1e-4)
+    assert sounding.size > 0, "the answer is silent"
+    onset_s = sounding[0] / sr
+    assert onset_s >= PLAYED_S + SILENCE_S - 0.05
+    start, stop = sounding[0], sounding[0] + int(1.4 * sr)
+    level_dbfs = 10 * np.log10(np.mean(answer[start:stop] ** 2))
+    assert level_dbfs > -40.0  # it follows the performer's level (about -14 dBFS here)
+
+    # the sound carries the frames sent: chroma profile and centroid of the rendered answer against the log's
+    sent = np.array([e["values"] for e in events(tmp_path / "live.jsonl", "out")])
+    names = header["features"]
+    chroma = [names.index(n) for n in CHROMA_NAMES]
+    heard = analyze_signal(answer[start:stop], sample_rate_hz=sr, categories=("Spectral",))
+    heard_chroma = np.mean([heard.column(n) for n in CHROMA_NAMES], axis=1)
+    sent_chroma = sent[:, chroma].mean(axis=0)
+    assert np.corrcoef(heard_chroma, sent_chroma)[0, 1] > 0.6
+    rotated = np.roll(sent_chroma, 6)
+    assert np.corrcoef(heard_chroma, sent_chroma)[0, 1] > np.corrcoef(heard_chroma, rotated)[0, 1]
+    centroid_ratio = np.median(heard.column("SpectralCentroid")) / np.median(sent[:, names.index("SpectralCentroid")])
+    assert 0.75 < centroid_ratio < 1.33
+    assert status["frames_out"] == len(sent)
+    assert status["first_sample_delay_ms"] and min(status["first_sample_delay_ms"]) >= 0
+
+
+def test_live_refuses_a_model_without_analysis_settings(model_dir, tmp_path):
+    with pytest.raises(ConfigError, match="records no analysis settings"):
+        LiveSession(model_dir, live_config(input=str(tmp_path / "x.wav")), tmp_path / "live.jsonl")
+
+
+def test_live_refuses_analysis_settings_that_contradict_the_model(audio_model_dir, real_clip, tmp_path):
+    take(tmp_path / "take.wav", real_clip)
+    config = dataclasses.replace(live_config(input=str(tmp_path / "take.wav")), analysis=AnalysisConfig(hop_length=256))
+    with pytest.raises(ConfigError, match=r"analysis.hop_length=256 \(the model's: 512\)"):
+        LiveSession(audio_model_dir, config, tmp_path / "live.jsonl")
+
+
+def test_live_names_a_missing_input_file(audio_model_dir, tmp_path):
+    with pytest.raises(DataError, match="no such audio file"):
+        LiveSession(audio_model_dir, live_config(input=str(tmp_path / "missing.wav")), tmp_path / "live.jsonl")
