@@ -14,11 +14,9 @@ from antiphon.data.audio import Audio, check_audio_file, load_audio
 from antiphon.errors import DataError
 from antiphon.features import CATEGORIES, CHROMA_NAMES, CHROMA_ORDER, UNITS, analyze_signal
 
-#: categories of the instrument's file that antiphon's analyzer does not produce, and why
-ABSENT_CATEGORIES: dict[str, str] = {
-    "Harmonic": "not computed: needs sinusoidal (harmonic peak) modelling, which antiphon does not implement yet",
-    "Perceptual": "not computed: needs a loudness model (specific loudness, Bark bands), which antiphon does not implement yet",
-}
+#: categories of the instrument's file that antiphon's analyzer does not produce, and why (none since the
+#: Harmonic and Perceptual categories were added; the field stays in the format for files that lack some)
+ABSENT_CATEGORIES: dict[str, str] = {}
 
 
 def analyze_audio(audio: Audio, config: AnalysisConfig | None = None) -> AnalysisDocument:

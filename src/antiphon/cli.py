@@ -526,6 +526,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         f"7. live:       {result.live_path} and {result.live_figure_path}  (served over OSC: {result.live_frames} answer frames, "
         f"the first {result.live_first_answer_ms:.0f} ms after the prompt's last frame; session log {result.session_log})"
     )
+    status = result.live_audio_status
+    delays = status["first_sample_delay_ms"]
+    print(
+        f"   and sound:  {result.live_audio}  (antiphon live heard the prompt's audio at its real rate: the input left, its answer right; "
+        f"{status['answers']} answer(s), first sample {delays[0]:.1f} ms after the silence threshold, {status['late_blocks']} late blocks)"
+        if delays
+        else f"   and sound:  {result.live_audio}  (antiphon live gave no answer: {status['frames_fed']} frames fed)"
+    )
     print(
         f"8. study:      {result.study_dir}/report.html  (a small optimizer study on Dask: the `{args.study}` spec; figures and report.json beside it)"
     )

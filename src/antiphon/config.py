@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from antiphon.errors import ConfigError
-from antiphon.feature_names import SPECTRAL_NAMES
+from antiphon.feature_names import CATEGORIES, SPECTRAL_NAMES
 
 Convention = Literal["peeters", "librosa"]
 ChromaMethod = Literal["ircam", "librosa"]
@@ -92,6 +92,11 @@ class AnalysisConfig:
     yin_downsampling: int = setting(2, "Yin works on the frame averaged down by 2**yin_downsampling (pipo.yin: 2)")
     yin_threshold: float = setting(0.68, "Yin threshold on the cumulative mean normalised difference (pipo.yin: 0.68)")
     yin_min_freq_hz: float = setting(0.0, "lowest Yin frequency, Hz; 0 = as low as the frame allows")
+    harmonics: int = setting(20, "Harmonic category: harmonic peaks looked for above the fundamental (docs/features.md)")
+    harmonic_min_periodicity: float = setting(
+        0.5, "Harmonic category: frames whose Yin periodicity is below this are noise, their harmonic descriptors 0"
+    )
+    mfcc_mels: int = setting(40, "Perceptual category: mel bands under the MFCC")
 
     def __post_init__(self) -> None:
         checks: list[tuple[bool, str]] = [
@@ -112,6 +117,12 @@ class AnalysisConfig:
             (0 <= self.yin_downsampling <= 3, f"yin_downsampling must be 0, 1, 2 or 3, got {self.yin_downsampling}"),
             (0.0 < self.yin_threshold <= 1.0, f"yin_threshold must be in (0, 1], got {self.yin_threshold}"),
             (self.yin_min_freq_hz >= 0, f"yin_min_freq_hz must be >= 0, got {self.yin_min_freq_hz}"),
+            (1 <= self.harmonics <= 100, f"harmonics must be in 1..100, got {self.harmonics}"),
+            (
+                0.0 <= self.harmonic_min_periodicity <= 1.0,
+                f"harmonic_min_periodicity must be in [0, 1], got {self.harmonic_min_periodicity}",
+            ),
+            (13 <= self.mfcc_mels <= 256, f"mfcc_mels must be in 13..256 (13 coefficients), got {self.mfcc_mels}"),
         ]
         require(checks, "analysis")
 
@@ -144,7 +155,11 @@ _CONVENTION_DEFAULTS: dict[str, dict[str, Any]] = {
 class CorpusConfig:
     """How analysis files become a training corpus (design §2.3)."""
 
-    features: tuple[str, ...] = setting(SPECTRAL_NAMES, "features after dt in each row (default: the 20 Spectral values)")
+    features: tuple[str, ...] = setting(
+        SPECTRAL_NAMES,
+        "features after dt in each row (default: the 20 Spectral values); a category's name (Spectral, Signal, Yin, Harmonic,"
+        " Perceptual) stands for all its features",
+    )
     split: Literal["block", "file"] = setting(
         "block", "'block': each file is cut into contiguous train/validation/test blocks; 'file': whole files"
     )
@@ -178,6 +193,8 @@ class CorpusConfig:
             raise ConfigError(f"corpus.quiet_margin_db must be > 0 (or unset), got {self.quiet_margin_db}")
         if not 0 < self.resolution <= 0.25:
             raise ConfigError(f"corpus.resolution must be in (0, 0.25], got {self.resolution}")
+        # a category's name stands for all its features: ["Spectral", "Perceptual"], ["Harmonic", "Loudness"]
+        object.__setattr__(self, "features", tuple(n for name in self.features for n in CATEGORIES.get(name, (name,))))
         if not self.features:
             raise ConfigError("corpus.features must name at least one feature")
         if len(set(self.features)) != len(self.features):

@@ -4,7 +4,9 @@ analyze (JSON + PNG per recording) -> dataset -> train a small model for a few e
 generate a continuation of a prompt the model never saw (the held-out test block of one
 recording) -> JSON + PNG + WAV (prompt and answer) -> evaluate the model against baselines on
 the test split -> serve the model over OSC, play the same prompt into it from another socket,
-and record its real-time answer -> JSON + PNG (and the session log) -> a small optimizer study
+and record its real-time answer -> JSON + PNG (and the session log) -> play the prompt's audio
+into ``antiphon live`` at its real rate and record what it answers as sound (WAV: the input
+left, the answer right; no sound card needed) -> a small optimizer study
 on Dask (the bundled ``demo`` spec: three optimizers, two seeds, a few epochs) and its report.
 """
 
@@ -51,6 +53,8 @@ class DemoResult:
     live_frames: int
     live_first_answer_ms: float
     session_log: Path
+    live_audio: Path  # antiphon live's recording: the prompt's audio left, the answer right
+    live_audio_status: dict
     answer_wav: Path
     prompt_wav: Path
     evaluation: object  # antiphon.evaluation.evaluate.EvaluationReport
@@ -127,6 +131,8 @@ def run_demo(
     prompt_wav = render_continuation(continuation, answer_wav)
     evaluation = evaluate(load_model(result.folder), corpus, config.evaluate, out_dir / "evaluation")
     live_path, live_figure, session_log = _serve_and_record(result.folder, prompt_path, out_dir, config)
+    start_ms = float(documents[index].times_ms[corpus.files[index].segments["test"][0] + 1])
+    live_audio, live_status = _live_from_sound(result.folder, analyzed[index].audio_path, start_ms, out_dir, config)
     study_dir, study_report = _small_study(spec, corpus_dir, out_dir / "study", study_progress)
     return DemoResult(
         analyzed,
@@ -141,6 +147,8 @@ def run_demo(
         live_figure,
         *live_figure_stats(live_path),
         session_log,
+        live_audio,
+        live_status,
         answer_wav,
         prompt_wav,
         evaluation,
@@ -171,6 +179,39 @@ def _small_study(spec: StudySpec, corpus_dir: Path, folder: Path, progress: obje
 def live_figure_stats(path: Path) -> tuple[int, float]:
     document = read_analysis(path)
     return document.n_frames, float(document.metadata.get("first_answer_after_ms", float("nan")))
+
+
+#: seconds of the prompt's recording ``antiphon live`` hears in the demo before it falls silent
+LIVE_PROMPT_S = 4.0
+
+
+def _live_from_sound(model_dir: Path, audio_path: Path, start_ms: float, out_dir: Path, config: Config) -> tuple[Path, dict]:
+    """Play LIVE_PROMPT_S of ``audio_path`` from ``start_ms`` into ``antiphon live`` at its real rate,
+    then silence long enough for one answer; returns the recording (input left, answer right) and live's status."""
+    import dataclasses
+
+    import soundfile as sf
+
+    from antiphon.data.audio import load_audio
+    from antiphon.realtime.live import LiveSession
+
+    audio = load_audio(audio_path)
+    first = int(start_ms / 1000 * audio.sample_rate_hz)
+    excerpt = out_dir / "live" / "prompt_audio.wav"
+    excerpt.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(excerpt, audio.samples[first : first + int(LIVE_PROMPT_S * audio.sample_rate_hz)], audio.sample_rate_hz, subtype="FLOAT")
+    answer_s = config.generate.duration_s
+    live_config = dataclasses.replace(
+        config,
+        realtime=dataclasses.replace(config.realtime, port=0, max_answer_s=answer_s),
+        live=dataclasses.replace(config.live, input=str(excerpt), output="", tail_s=config.realtime.silence_s + answer_s + 0.5),
+    )
+    recording = out_dir / "live" / "answer_audio.wav"
+    live = LiveSession(model_dir, live_config, out_dir / "sessions" / "demo-live.jsonl", record_path=recording)
+    live.start()
+    live.wait()
+    live.stop()
+    return recording, live.status()
 
 
 def _serve_and_record(model_dir: Path, prompt_path: Path, out_dir: Path, config: Config) -> tuple[Path, Path, Path]:

@@ -18,8 +18,26 @@ SPECTRAL_SHAPE_NAMES: tuple[str, ...] = (
 SPECTRAL_NAMES: tuple[str, ...] = SPECTRAL_SHAPE_NAMES + CHROMA_NAMES
 SIGNAL_NAMES: tuple[str, ...] = ("ZeroCrossingRate", "TotalEnergy")
 YIN_NAMES: tuple[str, ...] = ("Frequency", "Energy", "Periodicity", "AC1")
-CATEGORIES: dict[str, tuple[str, ...]] = {"Spectral": SPECTRAL_NAMES, "Signal": SIGNAL_NAMES, "Yin": YIN_NAMES}
-FEATURE_NAMES: tuple[str, ...] = SPECTRAL_NAMES + SIGNAL_NAMES + YIN_NAMES
+TRISTIMULUS_NAMES: tuple[str, ...] = tuple(f"HarmonicTristimulus{i:02d}" for i in range(1, 4))
+HARMONIC_NAMES: tuple[str, ...] = (
+    "FundamentalFrequency",
+    "Inharmonicity",
+    "HarmonicSpectralCentroid",
+    "HarmonicSpectralDeviation",
+    "HarmonicSpectralSpread",
+    "HarmonicOddToEvenRatio",
+    *TRISTIMULUS_NAMES,
+)
+MFCC_NAMES: tuple[str, ...] = tuple(f"MFCC{i:02d}" for i in range(1, 14))
+PERCEPTUAL_NAMES: tuple[str, ...] = ("Loudness", "Sharpness", "PerceptualSpread", *MFCC_NAMES)
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "Spectral": SPECTRAL_NAMES,
+    "Signal": SIGNAL_NAMES,
+    "Yin": YIN_NAMES,
+    "Harmonic": HARMONIC_NAMES,
+    "Perceptual": PERCEPTUAL_NAMES,
+}
+FEATURE_NAMES: tuple[str, ...] = SPECTRAL_NAMES + SIGNAL_NAMES + YIN_NAMES + HARMONIC_NAMES + PERCEPTUAL_NAMES
 UNITS: dict[str, str] = {
     "SpectralCentroid": "Hz",
     "SpectralSpread": "Hz",
@@ -36,6 +54,17 @@ UNITS: dict[str, str] = {
     "Energy": "full scale (RMS)",
     "Periodicity": "1",
     "AC1": "1",
+    "FundamentalFrequency": "Hz",
+    "Inharmonicity": "1",
+    "HarmonicSpectralCentroid": "Hz",
+    "HarmonicSpectralDeviation": "1 (of the strongest harmonic)",
+    "HarmonicSpectralSpread": "1 (of the harmonic centroid)",
+    "HarmonicOddToEvenRatio": "1",
+    **dict.fromkeys(TRISTIMULUS_NAMES, "1"),
+    "Loudness": "sone-like (sum of band energies ^ 0.23)",
+    "Sharpness": "acum-like",
+    "PerceptualSpread": "1",
+    **dict.fromkeys(MFCC_NAMES, "dB (DCT of log mel energies)"),
 }
 
 

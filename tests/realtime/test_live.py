@@ -101,3 +101,35 @@ def test_live_refuses_analysis_settings_that_contradict_the_model(audio_model_di
 def test_live_names_a_missing_input_file(audio_model_dir, tmp_path):
     with pytest.raises(DataError, match="no such audio file"):
         LiveSession(audio_model_dir, live_config(input=str(tmp_path / "missing.wav")), tmp_path / "live.jsonl")
+
+
+def test_live_command_records_an_answer_and_names_a_missing_device(audio_model_dir, real_clip, tmp_path, capsys):
+    from antiphon.cli import main
+
+    take(tmp_path / "take.wav", real_clip, seconds_after=2.0)
+    common = ["--port", "0", "--silence-s", str(SILENCE_S), "--log", str(tmp_path / "live.jsonl")]
+    code = main(
+        [
+            "live",
+            str(audio_model_dir),
+            "--input",
+            str(tmp_path / "take.wav"),
+            "--record",
+            str(tmp_path / "rec.wav"),
+            "--set",
+            "live.tail_s=0",
+            *common,
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "1 answers" in out and "underruns 0" in out and str(tmp_path / "rec.wav") in out
+    recorded, _ = sf.read(tmp_path / "rec.wav")
+    assert np.sqrt(np.mean(recorded[:, 1] ** 2)) > 0.01  # the answer is in the recording
+
+    code = main(["live", str(audio_model_dir), "--input", "no such device 42", *common])
+    err = capsys.readouterr().err
+    assert code == 2 and "input device 'no such device 42'" in err and "--list-devices" in err
+    assert len(err.strip().splitlines()) == 1
+
+    assert main(["live", "--list-devices"]) == 0

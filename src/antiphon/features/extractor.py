@@ -20,8 +20,10 @@ import scipy.signal
 
 from antiphon.config import AnalysisConfig
 from antiphon.errors import ConfigError
-from antiphon.feature_names import CATEGORIES, FEATURE_NAMES, SIGNAL_NAMES, SPECTRAL_NAMES
+from antiphon.feature_names import CATEGORIES, FEATURE_NAMES, HARMONIC_NAMES, SIGNAL_NAMES, SPECTRAL_NAMES, YIN_NAMES
 from antiphon.features import spectral
+from antiphon.features.harmonic import harmonic_descriptors, harmonic_peaks
+from antiphon.features.perceptual import bark_bands, mel_filter_bank, perceptual_descriptors
 from antiphon.features.signal import total_energy, zero_crossing_rate
 from antiphon.features.yin import yin
 
@@ -98,6 +100,9 @@ class FrameAnalyzer:
         self._chroma_bins = spectral.filter_bank_support(self.filter_bank)
         self._frequency_powers = spectral.frequency_powers(self.freqs)
         self._fft_dtype = np.float32 if cfg.fft_precision == "single" else np.float64
+        if "Perceptual" in self.categories:
+            self._bark = bark_bands(self.freqs)
+            self._mel = mel_filter_bank(self.sample_rate_hz, cfg.n_fft, cfg.mfcc_mels)
         # A frame is silent when its window-normalised mean square is below silence_dbfs.
         self._silence_sum = 10.0 ** (cfg.silence_dbfs / 10.0) * float(np.dot(self.window, self.window))
         # Fail now, not on the first frame, when Yin cannot run on this frame size.
@@ -161,8 +166,19 @@ class FrameAnalyzer:
             out[:, column] = zero_crossing_rate(frames, sample_rate_hz=self.sample_rate_hz)
             out[:, column + 1] = total_energy(frames)
             column += len(SIGNAL_NAMES)
-        if "Yin" in self.categories:
-            out[:, column : column + 4] = yin(frames, sample_rate_hz=self.sample_rate_hz, silent=silent, **self._yin_args())
+        if "Yin" in self.categories or "Harmonic" in self.categories:
+            pitch = yin(frames, sample_rate_hz=self.sample_rate_hz, silent=silent, **self._yin_args())
+            if "Yin" in self.categories:
+                out[:, column : column + len(YIN_NAMES)] = pitch
+                column += len(YIN_NAMES)
+        if "Harmonic" in self.categories:
+            voiced = ~silent & (pitch[:, 2] >= cfg.harmonic_min_periodicity)
+            f0 = np.where(voiced, pitch[:, 0], 0.0)
+            peaks = harmonic_peaks(magnitude, f0, self.sample_rate_hz / cfg.n_fft, cfg.harmonics)
+            out[:, column : column + len(HARMONIC_NAMES)] = harmonic_descriptors(*peaks, voiced)
+            column += len(HARMONIC_NAMES)
+        if "Perceptual" in self.categories:
+            out[:, column:] = perceptual_descriptors(magnitude * magnitude, self._bark, self._mel, silent)
         return out, magnitude, silent
 
 
