@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -102,26 +101,15 @@ def main() -> int:
         live = LiveSession(args.model, config, Path(tmp) / "live.jsonl")
         live.start()
         try:
-            live_in, live_out = jack.new_client_ports(env, before)
-            before = jack.ports(env)
-            peer = subprocess.Popen(
-                [sys.executable, str(jack.PEER), str(Path(tmp) / "take.wav"), str(Path(tmp) / "heard.wav"), str(played.size / SR)],
-                env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            )  # fmt: skip
-            assert peer.stdout.readline().strip() == "ready"
-            peer_in, peer_out = jack.new_client_ports(env, before)
-            jack.connect(env, peer_out, live_in)
-            jack.connect(env, live_out, peer_in)
+            live_ports = jack.new_client_ports(env, before)
+            peer = jack.start_peer(env, Path(tmp) / "take.wav", Path(tmp) / "heard.wav", played.size / SR, live_ports)
             time.sleep(1.0)
             warm = live.status()
             print(
                 f"playing {args.minutes:g} min of phrases into antiphon live (JACK dummy, {SR} Hz, {args.period}-sample periods)...",
                 flush=True,
             )
-            peer.stdin.write("go\n")
-            peer.stdin.flush()
-            assert peer.stdout.readline().strip() == "done"
-            peer.wait(timeout=60)
+            jack.play_and_record(peer, timeout_s=args.minutes * 60 + 60)
         finally:
             live.stop()
             import sounddevice

@@ -61,6 +61,32 @@ def connect(env: dict[str, str], source: str, destination: str) -> None:
     subprocess.run(["jack_connect", source, destination], env=env, check=True, timeout=10)
 
 
+def start_peer(env: dict[str, str], play: Path, record: Path, seconds: float, client: tuple[str, str]) -> subprocess.Popen:
+    """Start the peer (see the module docstring) and wire it to ``client`` (its input and output
+    ports): the peer's output into the client's input, the client's output into the peer's
+    input. The peer waits for :func:`play_and_record`."""
+    before = ports(env)
+    peer = subprocess.Popen(
+        [sys.executable, str(PEER), str(play), str(record), str(seconds)], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    if peer.stdout is None or peer.stdout.readline().strip() != "ready":
+        peer.kill()
+        raise RuntimeError(f"the JACK peer did not start (exit code {peer.wait()})")
+    peer_in, peer_out = new_client_ports(env, before)
+    connect(env, peer_out, client[0])
+    connect(env, client[1], peer_in)
+    return peer
+
+
+def play_and_record(peer: subprocess.Popen, timeout_s: float = 60.0) -> None:
+    """Tell a peer from :func:`start_peer` to play, and wait until it has written its recording."""
+    assert peer.stdin is not None and peer.stdout is not None
+    peer.stdin.write("go\n")
+    peer.stdin.flush()
+    if peer.stdout.readline().strip() != "done" or peer.wait(timeout=timeout_s) != 0:
+        raise RuntimeError(f"the JACK peer failed (exit code {peer.poll()})")
+
+
 @contextlib.contextmanager
 def dummy_server(sample_rate_hz: int, period_frames: int, log_path: Path, realtime: bool = False) -> Iterator[dict[str, str]]:
     """A JACK server (dummy backend) under a name of its own; yields the environment that points

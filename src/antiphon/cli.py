@@ -111,7 +111,7 @@ def _add_setting_flag(parser: argparse.ArgumentParser, shorthand: SettingFlag) -
     from antiphon.config import setting_info
 
     info = setting_info(shorthand.key)
-    default = "unset" if info.default is None else f"{info.default:g}" if isinstance(info.default, float) else str(info.default)
+    default = "unset" if info.default is None else f"{info.default:g}" if isinstance(info.default, float) else str(info.default) or "''"
     help_text = f"{info.key}: {info.doc} (default {default}{'; ' + shorthand.note if shorthand.note else ''})"
     parser.add_argument(shorthand.flag, dest=shorthand.dest, type=info.type, choices=info.choices, help=help_text.replace("%", "%%"))
 
@@ -425,6 +425,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_live(args: argparse.Namespace) -> int:
     import signal
     import threading
+    import time
 
     from antiphon.realtime.audio_io import device_list
     from antiphon.realtime.live import LiveSession
@@ -456,9 +457,23 @@ def _cmd_live(args: argparse.Namespace) -> int:
     live.start()
     print(f"controls over OSC on {rt.host}:{live.session.port} ({rt.control_prefix}/mode ...); session log: {log_path}")
     print("ready; stop with Ctrl-C" if not live.input_note else "playing the file at its real rate", flush=True)
+    deadline = None if args.seconds is None else time.monotonic() + args.seconds
     try:
-        live.wait(args.seconds, stop)
+        while not live.audio.finished.is_set() and not stop.is_set():
+            live.wait(1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic())), stop)
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            if sys.stdout.isatty():  # a performer's running view: one line, rewritten
+                s = live.status()
+                print(
+                    f"\r{s['frames_fed']} frames in, {s['answers']} answers, {s['frames_out']} answer frames, "
+                    f"underruns {s['output_underflows']}, overruns {s['input_overflows']}   ",
+                    end="",
+                    flush=True,
+                )
     finally:
+        if sys.stdout.isatty():
+            print()
         live.stop()
     status = live.status()
     delays = status["first_sample_delay_ms"]

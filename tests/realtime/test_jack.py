@@ -56,20 +56,9 @@ def test_live_on_jack_answers_after_the_silence_with_what_it_sent(jack_server, a
                 break
         else:
             pytest.fail(f"antiphon live exited with {live.wait()} before it was ready")
-        live_in, live_out = jack.new_client_ports(env, before)
-        before = jack.ports(env)
-        peer = subprocess.Popen(
-            [sys.executable, str(jack.PEER), str(tmp_path / "take.wav"), str(tmp_path / "heard.wav"), str(played.size / SR)],
-            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        assert peer.stdout.readline().strip() == "ready"
-        peer_in, peer_out = jack.new_client_ports(env, before)
-        jack.connect(env, peer_out, live_in)
-        jack.connect(env, live_out, peer_in)
-        peer.stdin.write("go\n")
-        peer.stdin.flush()
-        assert peer.stdout.readline().strip() == "done"
-        assert peer.wait(timeout=30) == 0
+        live_ports = jack.new_client_ports(env, before)
+        peer = jack.start_peer(env, tmp_path / "take.wav", tmp_path / "heard.wav", played.size / SR, live_ports)
+        jack.play_and_record(peer)
     finally:
         for process in (peer, live):
             if process is not None and process.poll() is None:

@@ -127,9 +127,10 @@ def test_live_command_records_an_answer_and_names_a_missing_device(audio_model_d
     recorded, _ = sf.read(tmp_path / "rec.wav")
     assert np.sqrt(np.mean(recorded[:, 1] ** 2)) > 0.01  # the answer is in the recording
 
-    code = main(["live", str(audio_model_dir), "--input", "no such device 42", *common])
+    code = main(["live", str(audio_model_dir), "--input", "no such device 42", "--record", str(tmp_path / "none.wav"), *common])
     err = capsys.readouterr().err
     assert code == 2 and "input device 'no such device 42'" in err and "--list-devices" in err
     assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "none.wav").exists()  # a session that never started leaves no empty recording
 
     assert main(["live", "--list-devices"]) == 0

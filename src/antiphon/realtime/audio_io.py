@@ -142,38 +142,17 @@ class AudioIO:
         try:
             if self.output_device is not None:
                 self._channels = min(2, int(sd.query_devices(self.output_device)["max_output_channels"]))
+            common = {"samplerate": self.sample_rate_hz, "blocksize": self.block_frames, "dtype": "float32", "latency": "low"}
             if self.input_device is not None and self.output_device is not None:
                 self._stream = sd.Stream(
-                    samplerate=self.sample_rate_hz,
-                    blocksize=self.block_frames,
-                    device=(self.input_device, self.output_device),
-                    channels=(1, self._channels),
-                    dtype="float32",
-                    latency="low",
-                    callback=self._duplex_callback,
+                    device=(self.input_device, self.output_device), channels=(1, self._channels), callback=self._duplex_callback, **common
                 )
                 self.input_latency_s, self.output_latency_s = self._stream.latency
             elif self.input_device is not None:
-                self._stream = sd.InputStream(
-                    samplerate=self.sample_rate_hz,
-                    blocksize=self.block_frames,
-                    device=self.input_device,
-                    channels=1,
-                    dtype="float32",
-                    latency="low",
-                    callback=self._input_callback,
-                )
+                self._stream = sd.InputStream(device=self.input_device, channels=1, callback=self._input_callback, **common)
                 self.input_latency_s = self._stream.latency
             else:
-                self._stream = sd.OutputStream(
-                    samplerate=self.sample_rate_hz,
-                    blocksize=self.block_frames,
-                    device=self.output_device,
-                    channels=self._channels,
-                    dtype="float32",
-                    latency="low",
-                    callback=self._output_callback,
-                )
+                self._stream = sd.OutputStream(device=self.output_device, channels=self._channels, callback=self._output_callback, **common)
                 self.output_latency_s = self._stream.latency
             self._stream.start()
         except sd.PortAudioError as exc:

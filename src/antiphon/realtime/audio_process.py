@@ -133,17 +133,14 @@ class AudioProcess:
     def __init__(self, settings: AudioSettings) -> None:
         context = multiprocessing.get_context("spawn")  # never fork a process that may hold PortAudio
         self.settings = settings
-        self.ring = BlockRing(settings.block_frames)
+        self._context = context
+        self.ring: BlockRing | None = None  # made by start(), so that nothing is left behind by a session that never starts
         self._ready = context.Semaphore(0)  # posted once per block written
         commands, self._commands = context.Pipe(duplex=False)  # written here by three threads: under _command_lock
         self._command_lock = threading.Lock()
-        self._events, events = context.Pipe(duplex=False)
-        self._process = context.Process(
-            target=run_audio_process,
-            args=(settings, self.ring.memory.name, self._ready, commands, events),
-            name="antiphon-audio",
-            daemon=True,
-        )
+        self._events, self._child_events = context.Pipe(duplex=False)
+        self._child_commands = commands
+        self._process: Any = None
         self._preparer = StreamingRenderer(settings.feature_names, settings.sample_rate_hz, ramp_s=settings.ramp_s)
         self.counters = AudioCounters()
         self.finished = threading.Event()  # a file input and its tail have played
@@ -157,17 +154,30 @@ class AudioProcess:
         Raises:
             ConfigError: what the audio process found wrong with the devices.
         """
+        self.ring = BlockRing(self.settings.block_frames)
+        self._process = self._context.Process(
+            target=run_audio_process,
+            args=(self.settings, self.ring.memory.name, self._ready, self._child_commands, self._child_events),
+            name="antiphon-audio",
+            daemon=True,
+        )
         self._process.start()
+        failure = None
         if not self._events.poll(timeout_s):
             self._process.kill()
-            raise ConfigError(f"the audio process did not open the devices within {timeout_s:g} s")
-        try:
-            kind, *rest = self._events.recv()
-        except EOFError:
-            raise ConfigError(f"the audio process ended before it opened the devices (exit code {self._process.exitcode})") from None
-        if kind == "error":
-            self._process.join(timeout=5.0)
-            raise ConfigError(rest[1])
+            failure = f"the audio process did not open the devices within {timeout_s:g} s"
+        else:
+            try:
+                kind, *rest = self._events.recv()
+            except EOFError:
+                kind, rest = "error", ["", f"the audio process ended before it opened the devices (exit code {self._process.exitcode})"]
+            if kind == "error":
+                self._process.join(timeout=5.0)
+                failure = rest[1]
+        if failure is not None:
+            self.stopped.set()
+            self.close()
+            raise ConfigError(failure)
         self.input_latency_s, self.output_latency_s = rest
         self._listener.start()
 
@@ -175,24 +185,30 @@ class AudioProcess:
         """The blocks written since the last call (input (n,), output (n,), arrival perf_counter time),
         waiting up to ``timeout_s`` for one; empty once the process has stopped and all were read."""
         self._ready.acquire(timeout=timeout_s)
-        blocks = self.ring.read()
+        blocks = self.ring.read() if self.ring is not None else []
         while self._ready.acquire(block=False):  # the posts for the blocks just read
             pass
         return blocks
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop the audio (the last counters arrive before this returns) and the process."""
-        if self._process.is_alive():
+        if self._process is not None and self._process.is_alive():
             self._command("stop")
             self.stopped.wait(timeout_s)
             self._process.join(timeout=timeout_s)
-        if self._process.is_alive():
+        if self._process is not None and self._process.is_alive():
             self._process.kill()
         self.stopped.set()
 
+    @property
+    def lost(self) -> int:
+        """Blocks the parent read too late (overwritten in the ring)."""
+        return self.ring.lost if self.ring is not None else 0
+
     def close(self) -> None:
         """Free the shared memory (after :meth:`stop` and the last :meth:`read`)."""
-        self.ring.close(unlink=True)
+        if self.ring is not None and hasattr(self.ring, "samples"):
+            self.ring.close(unlink=True)
 
     # ------------------------------------------------------------------ AnswerSink
 

@@ -156,6 +156,7 @@ class LiveSession:
             config.realtime,
             log_path,
             sink=self.audio,
+            front_end_status=self._front_end_status,
             send=send,
             log_header={
                 "live": {
@@ -175,13 +176,17 @@ class LiveSession:
     # ------------------------------------------------------------------ life cycle
 
     def start(self) -> None:
-        """Start the session, then the audio process (raises its ConfigError or DataError, the session stopped)."""
+        """Start the session, then the audio process (its ConfigError is raised with the session stopped)."""
         self._cpu_start = (time.process_time(), time.perf_counter())
         self.session.start()
         try:
             self.audio.start()
-        except (ConfigError, DataError):
+        except ConfigError:
             self.session.stop()
+            if self._recorder is not None:  # nothing was recorded: leave no empty file behind
+                self._recorder.close()
+                assert self.record_path is not None
+                self.record_path.unlink(missing_ok=True)
             raise
         self._analysis.start()
 
@@ -236,14 +241,29 @@ class LiveSession:
 
     # ------------------------------------------------------------------ status
 
-    def status(self) -> dict[str, Any]:
-        """The session's counters (:meth:`Session.status`) with the audio's: blocks, xruns, frames analysed,
-        gated and fed, the delay from each silence threshold to its answer's first sample (ms) and the
-        CPU load of this process (percent of one core, all threads; the audio process not included)."""
+    def _front_end_status(self) -> dict[str, Any]:
+        """The audio's and the analysis's counters (in :meth:`Session.status`, so also in OSC ``/status`` replies)."""
         counters = self.audio.counters
+        return {
+            "blocks": counters.blocks,
+            "input_overflows": counters.input_overflows,
+            "output_underflows": counters.output_underflows,
+            "late_blocks": counters.late_blocks,
+            "blocks_lost": self.audio.lost,
+            "frames_analysed": self.stats.frames_analysed,
+            "frames_gated": self.stats.frames_gated,
+            "frames_fed": self.stats.frames_fed,
+            "answer_onsets": len(counters.onsets),
+        }
+
+    def status(self) -> dict[str, Any]:
+        """The session's counters (:meth:`Session.status`, with the audio's and the analysis's), the delay
+        from each silence threshold to its answer's first sample (ms, the output device's latency
+        included) and the CPU load of this process (percent of one core, all threads; the audio
+        process not included)."""
         starts = list(self.session.stats.answer_starts)
         delays = []
-        for onset in counters.onsets:
+        for onset in self.audio.counters.onsets:
             before = [s for s in starts if s <= onset]
             if before:
                 delays.append((onset - before[-1]) * 1000.0)
@@ -251,15 +271,6 @@ class LiveSession:
         wall = time.perf_counter() - wall0
         return {
             **self.session.status(),
-            "blocks": counters.blocks,
-            "input_overflows": counters.input_overflows,
-            "output_underflows": counters.output_underflows,
-            "late_blocks": counters.late_blocks,
-            "frames_analysed": self.stats.frames_analysed,
-            "frames_gated": self.stats.frames_gated,
-            "frames_fed": self.stats.frames_fed,
-            "blocks_lost": self.audio.ring.lost,
-            "answer_onsets": len(counters.onsets),
             "first_sample_delay_ms": [round(d, 3) for d in delays],
             "cpu_percent": round(100.0 * (time.process_time() - cpu0) / wall, 1) if wall > 0 else 0.0,
         }

@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -81,7 +82,8 @@ class Session:
 
     Frames come over OSC (``serve``) or from :meth:`feed` (``live``'s audio analysis); answers go
     over OSC to ``send_host:send_port`` unless ``send`` is False, and to ``sink`` when one is given.
-    Controls always come over OSC on ``config.port``.
+    Controls always come over OSC on ``config.port``; ``front_end_status`` adds a front end's
+    counters to :meth:`status` (and so to the ``/status`` reply).
     """
 
     def __init__(
@@ -93,6 +95,7 @@ class Session:
         sink: AnswerSink | None = None,
         send: bool = True,
         log_header: dict[str, Any] | None = None,
+        front_end_status: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.engine, self.config = engine, config
         self.mode: Mode = MODES[config.mode]
@@ -115,6 +118,7 @@ class Session:
             },
         )
         self.sink = sink
+        self.front_end_status = front_end_status  # counters of live's audio and analysis, in status()
         self._unix_at_start = self.log.header["clock_start_unix_s"]
         prefix = config.control_prefix
         self.controls = {
@@ -403,6 +407,7 @@ class Session:
             "send_error_ms_p50": pct(self.stats.send_errors_ms, 50),
             "send_error_ms_p99": pct(self.stats.send_errors_ms, 99),
             **{f"rejected_{kind}": count for kind, count in sorted(self.rejects.counts.items())},
+            **(self.front_end_status() if self.front_end_status is not None else {}),
         }
 
     def status_pairs(self) -> list[Any]:
