@@ -28,9 +28,9 @@ def take(path, real_clip, seconds_after: float = 3.0) -> np.ndarray:
     return samples
 
 
-def live_config(**live) -> Config:
+def live_config(send_port: int = 9001, **live) -> Config:
     return Config(
-        realtime=RealtimeConfig(port=0, silence_s=SILENCE_S, max_answer_s=1.5, seed=3),
+        realtime=RealtimeConfig(port=0, send_port=send_port, silence_s=SILENCE_S, max_answer_s=1.5, seed=3),
         live=LiveConfig(**{"tail_s": 0.0, **live}),
     )
 
@@ -39,11 +39,11 @@ def events(log_path, kind):
     return [e for e in map(json.loads, log_path.read_text().splitlines()[1:]) if e["kind"] == kind]
 
 
-def test_live_answers_a_recording_after_its_silence(audio_model_dir, real_clip, tmp_path):
+def test_live_answers_a_recording_after_its_silence(audio_model_dir, real_clip, receiver, tmp_path):
     sr = real_clip[1]
     played = take(tmp_path / "take.wav", real_clip)
-    config = live_config(input=str(tmp_path / "take.wav"))
-    session = LiveSession(audio_model_dir, config, tmp_path / "live.jsonl", record_path=tmp_path / "rec.wav")
+    config = live_config(send_port=receiver.port, input=str(tmp_path / "take.wav"))
+    session = LiveSession(audio_model_dir, config, tmp_path / "live.jsonl", send=True, record_path=tmp_path / "rec.wav")
     session.start()
     session.wait()
     session.stop()
@@ -56,7 +56,7 @@ def test_live_answers_a_recording_after_its_silence(audio_model_dir, real_clip, 
 
     # every frame the analysis fed is in the log; the quiet tail was gated, not fed
     header = json.loads((tmp_path / "live.jsonl").read_text().splitlines()[0])
-    assert header["live"]["input"] == str(tmp_path / "take.wav") and header["answers_sent_over_osc"] is False
+    assert header["live"]["input"] == str(tmp_path / "take.wav") and header["answers_sent_over_osc"] is True
     assert len(events(tmp_path / "live.jsonl", "in")) == status["frames_fed"] > 0.9 * PLAYED_S * sr / 512
     assert status["frames_gated"] > 0 and status["answers"] == 1
 
@@ -83,6 +83,9 @@ def test_live_answers_a_recording_after_its_silence(audio_model_dir, real_clip, 
     centroid_ratio = np.median(heard.column("SpectralCentroid")) / np.median(sent[:, names.index("SpectralCentroid")])
     assert 0.75 < centroid_ratio < 1.33
     assert status["frames_out"] == len(sent)
+    # --send: every answer frame also went out over OSC, as serve sends it
+    over_osc = receiver.wait_for(config.realtime.prediction_address, len(sent))
+    np.testing.assert_allclose([args for _, _, args in over_osc], sent, rtol=1e-6)
     assert status["first_sample_delay_ms"] and min(status["first_sample_delay_ms"]) >= 0
 
 
