@@ -70,8 +70,9 @@ def test_live_on_jack_answers_after_the_silence_with_what_it_sent(jack_server, a
     heard, _ = sf.read(tmp_path / "heard.wav")
     sounding = np.flatnonzero(np.abs(heard) > 1e-4)
     assert sounding.size > 0, f"live's output is silent; live said: {summary}"
-    # nothing before the threshold: every latency on the way (JACK periods) only makes the answer later
-    assert sounding[0] / SR >= PLAYED_S + SILENCE_S
+    # nothing before the threshold: every latency on the way (JACK periods) only makes the answer later; the
+    # tolerance is for the dummy driver's clock, which stalls behind the wall clock on a loaded machine
+    assert sounding[0] / SR >= PLAYED_S + SILENCE_S - 0.1
     start, stop = sounding[0], min(heard.size, sounding[0] + int(1.4 * SR))
     assert 10 * np.log10(np.mean(heard[start:stop] ** 2)) > -40.0
 

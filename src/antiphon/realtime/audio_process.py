@@ -162,6 +162,8 @@ class AudioProcess:
             daemon=True,
         )
         self._process.start()
+        self._child_commands.close()  # the child's ends: closed here, so that its death reads as EOF
+        self._child_events.close()
         failure = None
         if not self._events.poll(timeout_s):
             self._process.kill()
