@@ -74,9 +74,11 @@ def main() -> int:
     if not (args.model / "model.json").is_file():
         print(f"{args.model}: no model; run `make demo` first")
         return 2
-    if not jack.available():
-        print("jackd is not installed (Debian jackd2; `make test` installs it): no audio devices to measure on")
-        return 2
+    if not jack.available():  # not a failure of `make bench`: the other benchmarks still run
+        print(
+            "benchmarks/live.py: skipped: jackd is not installed (Debian jackd2; `make test` installs it), no audio devices to measure on"
+        )
+        return 0
     import soundfile as sf
 
     out_dir = ROOT / "bench-output"
