@@ -141,3 +141,15 @@ def test_streaming_render_follows_the_performer_level_unless_the_frame_has_its_o
     own.render(4410)
     own.level_rms = 0.01  # ignored: the frame carries its level
     assert np.sqrt(np.mean(own.render(4410) ** 2)) == pytest.approx(0.2, rel=0.05)
+
+
+def test_streaming_render_fades_a_frame_held_without_a_next_one():
+    """The filter mode's answers stop with the performer; nothing drones on after the last frame."""
+    from antiphon.render.stream import StreamingRenderer
+
+    renderer = StreamingRenderer(STREAM_FEATURES, 44100, ramp_s=0.01, hold_s=0.1)
+    renderer.play(renderer.prepare(stream_frame(4)))
+    held = np.concatenate([renderer.render(441) for _ in range(10)])  # 0.1 s: the frame sounds
+    assert np.sqrt(np.mean(held[441:] ** 2)) > 0.05 and renderer.sounding
+    tail = [renderer.render(441) for _ in range(3)]  # then it fades over one ramp, to exact silence
+    assert not renderer.sounding and np.all(tail[-1] == 0.0)

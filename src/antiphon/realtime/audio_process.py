@@ -109,6 +109,7 @@ class AudioSettings:
     block_frames: int
     feature_names: tuple[str, ...]
     ramp_s: float
+    hold_s: float = 0.5
     input_device: str | None = None
     input_samples: np.ndarray | None = field(default=None, repr=False)
     output_device: str | None = None
@@ -264,7 +265,7 @@ def run_audio_process(settings: AudioSettings, ring_name: str, ready: Any, comma
         events.send(("error", "ConfigError", str(exc)))
         return
     ring = BlockRing(settings.block_frames, name=ring_name)
-    renderer = StreamingRenderer(settings.feature_names, settings.sample_rate_hz, ramp_s=settings.ramp_s)
+    renderer = StreamingRenderer(settings.feature_names, settings.sample_rate_hz, ramp_s=settings.ramp_s, hold_s=settings.hold_s)
     counters = AudioCounters()
     audio: AudioIO | None = None
     sounding = False

@@ -134,6 +134,7 @@ class LiveSession:
                 block_frames=live.block_frames,
                 feature_names=names,
                 ramp_s=self.engine.info.timing.hop_s,
+                hold_s=max(0.1, 2.0 * self.engine.info.timing.dt_max_s),  # longer than any answer step
                 input_device=None if samples is not None else live.input,
                 input_samples=None if samples is None else samples.astype(np.float32),
                 output_device=live.output or None,

@@ -10,7 +10,9 @@ for a sound card's callback:
 - :meth:`StreamingRenderer.play` (at the frame's send deadline) only hands them over;
 - :meth:`StreamingRenderer.render` (the audio callback) moves every partial's amplitude linearly
   from where it is to the newest frame's over ``ramp_s`` and keeps every partial's phase running
-  across blocks and frames, so a frame boundary is never a click; :meth:`silence` ramps to zero.
+  across blocks and frames, so a frame boundary is never a click; :meth:`silence` ramps to zero,
+  and so does a frame held longer than ``hold_s`` with no next one (the filter mode's answers
+  stop with the performer; a stalled model does not leave a drone).
 
 Unlike the offline renderer there is no calibration pass (it would need the audio ahead): the
 rendered centroid reads somewhat higher than the frame's when analysed (window leakage), as the
@@ -45,6 +47,7 @@ class StreamingRenderer:
         sample_rate_hz: float,
         *,
         ramp_s: float = 0.0116,
+        hold_s: float = 0.5,
         level_dbfs: float = -18.0,
         fmin_hz: float = 55.0,
         fmax_hz: float = 8000.0,
@@ -54,6 +57,8 @@ class StreamingRenderer:
         self.freqs, self.classes = partial_frequencies(fmin_hz, min(fmax_hz, 0.45 * self.sample_rate_hz))
         self._omega = 2.0 * np.pi * self.freqs / self.sample_rate_hz  # radians per sample
         self._ramp = max(1, round(ramp_s * self.sample_rate_hz))  # samples
+        self._hold = max(self._ramp, round(hold_s * self.sample_rate_hz))  # samples a frame sounds without a next one
+        self._since = 0  # samples rendered since the last frame was handed over
         self._index = {name: i for i, name in enumerate(self.feature_names)}
         self._chroma = [self._index[n] for n in CHROMA_NAMES] if all(n in self._index for n in CHROMA_NAMES) else None
         #: the answer's level (RMS, full scale) when the frames carry none; ``live`` follows the performer
@@ -103,10 +108,14 @@ class StreamingRenderer:
     def render(self, n: int) -> np.ndarray:
         """The next ``n`` samples (float32, full scale), continuing the last block."""
         handed, self._next = self._next, None
+        if handed is None and self._since >= self._hold and self.sounding:
+            handed = _SILENCE  # held too long without a next frame: fade out
         if handed is not None:
+            self._since = 0
             self._retarget(handed)
         elif self._target_unit is not None:  # follow the performer's level as it changes
             self._retarget_level()
+        self._since += n
         if n not in self._rotations:
             self._rotations[n] = (np.exp(1j * np.outer(np.arange(n), self._omega)), np.exp(1j * n * self._omega))
         within, across = self._rotations[n]
