@@ -41,13 +41,11 @@ def harmonic_peaks(magnitude: np.ndarray, f0_hz: np.ndarray, df_hz: float, n_har
     n_frames, n_bins = magnitude.shape
     h = np.arange(1, n_harmonics + 1)
     centre = f0_hz[:, None] * h / df_hz  # (T, H) in bins
-    half = SEARCH_FRACTION * f0_hz / df_hz  # (T,) search half-width in bins
-    reach = int(np.ceil(np.max(half, initial=0.0)))
+    half = np.maximum(SEARCH_FRACTION * f0_hz / df_hz, 1.0)  # (T,) search half-width in bins, at least one
+    reach = int(np.ceil(np.max(half, initial=1.0)))
     offsets = np.arange(-reach, reach + 1)
     candidates = np.rint(centre)[:, :, None] + offsets  # (T, H, 2R+1)
-    valid = (
-        (np.abs(candidates - centre[:, :, None]) <= np.maximum(half, 1.0)[:, None, None]) & (candidates >= 1) & (candidates <= n_bins - 2)
-    )
+    valid = (np.abs(candidates - centre[:, :, None]) <= half[:, None, None]) & (candidates >= 1) & (candidates <= n_bins - 2)
     index = np.clip(candidates, 1, n_bins - 2).astype(np.intp)
     rows = np.arange(n_frames)[:, None, None]
     values = np.where(valid, magnitude[rows, index], -1.0)

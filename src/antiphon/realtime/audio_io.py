@@ -2,7 +2,8 @@
 played at its real rate.
 
 Whatever the source, one function sees every block: ``process(indata, outdata, arrival)``, where
-``indata`` (n,) is the next block of input samples (mono, full scale), ``outdata`` (n, channels) is
+``indata`` (n,) float32 is the next block of input samples (mono, full scale; a view valid only
+during the call), ``outdata`` (n, channels) is
 to be filled with output, and ``arrival`` is the ``time.perf_counter()`` time the block's last
 input sample arrived. Which clock drives it:
 
@@ -38,10 +39,6 @@ class XrunCounts:
     output_underflows: int = 0
     late_blocks: int = 0  # file clock: blocks handled more than one block late
 
-    @property
-    def total(self) -> int:
-        return self.input_overflows + self.output_underflows + self.late_blocks
-
 
 def sounddevice_module():
     """``sounddevice``, or a ConfigError that says how to get PortAudio (it is a shared library)."""
@@ -74,8 +71,8 @@ def resolve_device(spec: str, kind: str) -> int:
 
 
 def read_input_file(path: Path, sample_rate_hz: int) -> tuple[np.ndarray, str]:
-    """A file's samples (L,) mono (channels averaged) at ``sample_rate_hz`` (resampled when the file's
-    rate differs), and a note saying what was done.
+    """A file's samples (L,) float32 mono (channels averaged) at ``sample_rate_hz`` (resampled when the
+    file's rate differs), and a note saying what was done.
 
     Raises:
         DataError: unreadable or empty audio.
@@ -95,7 +92,7 @@ def read_input_file(path: Path, sample_rate_hz: int) -> tuple[np.ndarray, str]:
         g = gcd(int(sample_rate_hz), int(audio.sample_rate_hz))
         samples = scipy.signal.resample_poly(samples, sample_rate_hz // g, audio.sample_rate_hz // g)
         note += f", resampled to {sample_rate_hz} Hz (the model's analysis rate)"
-    return np.asarray(samples, dtype=np.float64), note
+    return np.asarray(samples, dtype=np.float32), note
 
 
 class AudioIO:
@@ -179,7 +176,7 @@ class AudioIO:
     def _next_file_block(self, n: int) -> np.ndarray:
         """The next n input samples of the file (zeros after its end); sets :attr:`finished` after the tail."""
         assert self._samples is not None
-        block = np.zeros(n)
+        block = np.zeros(n, dtype=np.float32)
         chunk = self._samples[self._position : self._position + n]
         block[: chunk.size] = chunk
         self._position += n
@@ -213,19 +210,15 @@ class AudioIO:
     def _duplex_callback(self, indata, outdata, frames, _time, status) -> None:
         self._count(status)
         outdata.fill(0.0)
-        self.process(indata[:, 0].astype(np.float64), outdata, time.perf_counter())
+        self.process(indata[:, 0], outdata, time.perf_counter())
 
     def _input_callback(self, indata, frames, _time, status) -> None:
         self._count(status)
-        self.process(indata[:, 0].astype(np.float64), np.zeros((frames, 1), dtype=np.float32), time.perf_counter())
+        self.process(indata[:, 0], np.zeros((frames, 1), dtype=np.float32), time.perf_counter())
 
     def _output_callback(self, outdata, frames, _time, status) -> None:
         self._count(status)
         outdata.fill(0.0)
         self.process(self._next_file_block(frames), outdata, time.perf_counter())
         if self.finished.is_set():
-            raise self._callback_stop()
-
-    @staticmethod
-    def _callback_stop():
-        return sounddevice_module().CallbackStop
+            raise sounddevice_module().CallbackStop

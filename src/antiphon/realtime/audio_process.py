@@ -173,10 +173,10 @@ class AudioProcess:
             try:
                 kind, *rest = self._events.recv()
             except EOFError:
-                kind, rest = "error", ["", f"the audio process ended before it opened the devices (exit code {self._process.exitcode})"]
+                kind, rest = "error", [f"the audio process ended before it opened the devices (exit code {self._process.exitcode})"]
             if kind == "error":
                 self._process.join(timeout=5.0)
-                failure = rest[1]
+                failure = rest[0]
         if failure is not None:
             self.stopped.set()
             self.close()
@@ -262,7 +262,7 @@ def run_audio_process(settings: AudioSettings, ring_name: str, ready: Any, comma
         input_device = resolve_device(settings.input_device, "input") if settings.input_samples is None else None
         output_device = resolve_device(settings.output_device, "output") if settings.output_device is not None else None
     except ConfigError as exc:
-        events.send(("error", "ConfigError", str(exc)))
+        events.send(("error", str(exc)))
         return
     ring = BlockRing(settings.block_frames, name=ring_name)
     renderer = StreamingRenderer(settings.feature_names, settings.sample_rate_hz, ramp_s=settings.ramp_s, hold_s=settings.hold_s)
@@ -286,14 +286,14 @@ def run_audio_process(settings: AudioSettings, ring_name: str, ready: Any, comma
         sample_rate_hz=settings.sample_rate_hz,
         block_frames=settings.block_frames,
         input_device=input_device,
-        input_samples=None if settings.input_samples is None else settings.input_samples.astype(np.float64),
+        input_samples=settings.input_samples,
         output_device=output_device,
         tail_s=settings.tail_s,
     )
     try:
         audio.start()
     except ConfigError as exc:
-        events.send(("error", "ConfigError", str(exc)))
+        events.send(("error", str(exc)))
         return
     events.send(("ready", audio.input_latency_s, audio.output_latency_s))
 

@@ -136,7 +136,7 @@ class LiveSession:
                 ramp_s=self.engine.info.timing.hop_s,
                 hold_s=max(0.1, 2.0 * self.engine.info.timing.dt_max_s),  # longer than any answer step
                 input_device=None if samples is not None else live.input,
-                input_samples=None if samples is None else samples.astype(np.float32),
+                input_samples=samples,
                 output_device=live.output or None,
                 tail_s=live.tail_s,
             )

@@ -122,8 +122,7 @@ class StreamingRenderer:
         fraction = np.minimum((self._done + np.arange(1, n + 1)) / self._ramp, 1.0)  # (n,) along the ramp
         step = self._target - self._start
         # sum_p (start_p + fraction_k step_p) sin(phase_p + omega_p k) as one matrix product on precomputed
-        # rotations: far cheaper than the sines, and it lets go of the GIL once (the callback must
-        # win it back each time), where elementwise work on (n, P) arrays lets go at every operation
+        # rotations: far cheaper than computing the (n, P) sines in the callback
         both = (within @ np.stack([self._start * self._phasor, step * self._phasor], axis=1)).imag  # (n, 2), one BLAS call
         out = both[:, 0] + fraction * both[:, 1]
         self._phasor = self._phasor * across
