@@ -166,14 +166,22 @@ class AudioProcess:
         self._child_commands.close()  # the child's ends: closed here, so that its death reads as EOF
         self._child_events.close()
         failure = None
+        wanted = self.settings
+        devices = (
+            f"input {'the file' if wanted.input_samples is not None else repr(wanted.input_device or '(default)')}, "
+            f"output {repr(wanted.output_device) if wanted.output_device is not None else 'none'}"
+        )
         if not self._events.poll(timeout_s):
             self._process.kill()
-            failure = f"the audio process did not open the devices within {timeout_s:g} s"
+            failure = f"the audio process did not open the devices ({devices}) within {timeout_s:g} s"
         else:
             try:
                 kind, *rest = self._events.recv()
             except EOFError:
-                kind, rest = "error", [f"the audio process ended before it opened the devices (exit code {self._process.exitcode})"]
+                kind, rest = (
+                    "error",
+                    [f"the audio process ended before it opened the devices ({devices}; exit code {self._process.exitcode})"],
+                )
             if kind == "error":
                 self._process.join(timeout=5.0)
                 failure = rest[0]
