@@ -161,3 +161,13 @@ def test_every_answer_frame_keeps_the_format(tmp_path_factory):
     np.testing.assert_allclose(frames[:, columns].max(axis=1), 1.0)
     assert frames[:, columns].min() >= 0.0
     assert np.all(frames >= engine.info.scaler.minimum - 1e-9) and np.all(frames <= engine.info.scaler.maximum + 1e-9)
+    # The projection is to the nearest frame of the format, not a division: the largest class is
+    # raised to 1 and the others stay where the model put them (dividing by 0.5 would double them,
+    # and fed back, frame after frame, flatten the chroma).
+    frame = np.full(20, 0.5)
+    frame[columns] = [0.1, 0.5, 0.2, 0.0, 1.3, -0.1, 0.3, 0.0, 0.0, 0.4, 0.0, 0.05]
+    np.testing.assert_allclose(engine._valid(frame)[columns], [0.1, 0.5, 0.2, 0.0, 1.0, 0.0, 0.3, 0.0, 0.0, 0.4, 0.0, 0.05])
+    frame[columns] = [0.1, 0.45, 0.2, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+    np.testing.assert_allclose(engine._valid(frame)[columns], [0.1, 1.0, 0.2, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    frame[columns] = 0.0  # a silent frame's chroma stays silent
+    np.testing.assert_array_equal(engine._valid(frame)[columns], 0.0)
