@@ -115,6 +115,32 @@ def test_the_energy_score_is_proper_on_a_known_process():
     assert all(best < other for other in scores.values()), (best, scores)
 
 
+def test_the_shuffled_future_beats_even_the_true_predictive_at_one_second():
+    """Why `shuffled_real` is an oracle on the energy score, not a forecast to beat (docs/evaluation.md).
+
+    A persistent AR(1) at the analysis hop (x_t = 0.99 x_{t-1} + N(0, 0.1^2), 2 dimensions, the
+    register lasting seconds as the features' does): at 250 ms the true predictive distribution
+    beats the 5 s that really followed shuffled in time, as a forecast should; at 1 s the shuffled
+    future wins, because its members are frames from around the observed one. Propriety does not
+    protect against an ensemble made from the outcome itself."""
+    rng = np.random.default_rng(1)
+    phi, noise, n_prompts, n_future, members = 0.99, 0.1, 600, 431, 8
+    start = rng.standard_normal((n_prompts, 2)) * noise / np.sqrt(1 - phi**2)
+    future, x = np.empty((n_prompts, n_future, 2)), start
+    for t in range(n_future):
+        x = phi * x + noise * rng.standard_normal(x.shape)
+        future[:, t] = x
+    scores = {}
+    for lead in (22, 86):  # frames at the 11.6 ms hop: 250 ms and 1 s
+        sd = noise * np.sqrt((1 - phi ** (2 * lead)) / (1 - phi**2))
+        predictive = phi**lead * start[:, None] + sd * rng.standard_normal((n_prompts, members, 2))
+        shuffled = np.stack([baselines.shuffled_real(f, n_future, rng)[:members] for f in future])
+        observed = future[:, lead - 1]
+        scores[lead] = (measures.energy_scores(observed, predictive).mean(), measures.energy_scores(observed, shuffled).mean())
+    assert scores[22][0] < 0.8 * scores[22][1], scores
+    assert scores[86][1] < 0.95 * scores[86][0], scores
+
+
 def test_energy_score_by_hand_and_against_scoringrules():
     import scoringrules
 
