@@ -5,6 +5,9 @@ src/antiphon/demo_corpus/. Each excerpt is downmixed to mono, trimmed to a span 
 guitar plays, peak-normalised to -1 dBFS and stored as Ogg Vorbis.
 
     python tools/make_demo_corpus.py ../shared/data/audio/sectoid
+
+`--whole` writes the four stems whole (pauses and all, 13.5 minutes) into data/sectoid/ instead:
+the recordings `benchmarks/held_out_song.py` trains and tests on (not part of the package).
 """
 
 from __future__ import annotations
@@ -32,15 +35,21 @@ VORBIS_QUALITY = 0.5  # soundfile compression_level: 0 = best quality, 1 = small
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", type=Path, help="folder holding <song>/guitar.ogg and COPYRIGHT")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "src/antiphon/demo_corpus")
+    parser.add_argument("--out", type=Path, help="default: src/antiphon/demo_corpus, or data/sectoid with --whole")
+    parser.add_argument("--whole", action="store_true", help="the whole stems, not the 60 s excerpts")
     args = parser.parse_args()
+    root = Path(__file__).parents[1]
+    args.out = args.out or (root / "data/sectoid" if args.whole else root / "src/antiphon/demo_corpus")
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     for song, start_s in EXCERPTS.items():
         src = args.source / song / "guitar.ogg"
         audio, sr = sf.read(src, always_2d=True)
         mono = audio.mean(axis=1)
-        excerpt = mono[int(start_s * sr) : int((start_s + DURATION_S) * sr)]
+        if args.whole:
+            start_s, excerpt = 0.0, mono
+        else:
+            excerpt = mono[int(start_s * sr) : int((start_s + DURATION_S) * sr)]
         excerpt *= 10 ** (PEAK_DBFS / 20) / np.max(np.abs(excerpt))
         dst = args.out / f"sectoid_{song}_guitar.ogg"
         # libsndfile's Vorbis encoder crashes on one very large write; feed it in blocks.
@@ -48,14 +57,15 @@ def main() -> None:
             for block in np.array_split(excerpt, max(1, len(excerpt) // 8192)):
                 out.write(block)
         digest = hashlib.sha256(dst.read_bytes()).hexdigest()
-        rows.append(f"| `{dst.name}` | `{song}/guitar.ogg` | {start_s:g}–{start_s + DURATION_S:g} s | {digest[:16]} |")
+        span = "whole" if args.whole else f"{start_s:g}–{start_s + DURATION_S:g} s"
+        rows.append(f"| `{dst.name}` | `{song}/guitar.ogg` | {span} | {digest[:16]} |")
     shutil.copyfile(args.source / "COPYRIGHT", args.out / "COPYRIGHT")
     (args.out / "SOURCES.md").write_text(
-        "# Demo corpus\n\n"
-        "Guitar stems from the Sectoid song pack for Frets on Fire (Debian package\n"
+        ("# Whole guitar stems (benchmarks/held_out_song.py)\n\n" if args.whole else "# Demo corpus\n\n")
+        + "Guitar stems from the Sectoid song pack for Frets on Fire (Debian package\n"
         "`fretsonfire-songs-sectoid`), by Carlos Viola Iborra, under the MIT-style licence in\n"
         "`COPYRIGHT` beside this file. Each file: the stem downmixed to mono, the excerpt below,\n"
-        f"peak-normalised to {PEAK_DBFS:g} dBFS, Ogg Vorbis, 44.1 kHz. Made by `tools/make_demo_corpus.py`.\n\n"
+        f"peak-normalised to {PEAK_DBFS:g} dBFS, Ogg Vorbis, 44.1 kHz. Made by `tools/make_demo_corpus.py{' --whole' if args.whole else ''}`.\n\n"
         "| file | source | excerpt | sha256 (first 16) |\n|---|---|---|---|\n" + "\n".join(rows) + "\n"
     )
 
