@@ -109,6 +109,20 @@ def test_the_headline_names_every_loss_with_both_values():
     )
     verdicts["repeat_last"]["energy_score@0.25"] = verdicts["var"]["realism_mmd2"] = "ties"
     assert headline(free_running, verdicts) == "The model beats or ties every baseline on every free-running measure."
+    # a loss to the shuffled future on the energy score is named apart, as a loss to an oracle;
+    # on any other measure it is a loss like the others
+    free_running["shuffled_real"] = entry(0.50, 0.44)
+    verdicts["shuffled_real"] = {"energy_score@0.25": "loses", "realism_mmd2": "beats"}
+    oracle = (
+        "loses to shuffled_real on energy score at 0.25 s (0.640 against 0.500) -- on the energy score that baseline is an"
+        " oracle made of the frames that really followed, which on persistent music beats even the true predictive distribution"
+        " at 1 s (docs/evaluation.md)."
+    )
+    assert headline(free_running, verdicts) == "The model beats or ties every baseline on every free-running measure, except that it " + oracle
+    verdicts["shuffled_real"]["realism_mmd2"] = "loses"
+    assert headline(free_running, verdicts) == (
+        "The model does not beat every baseline: it loses to shuffled_real on realism (0.300 against 0.440); it also " + oracle
+    )
 
 
 def test_refusals(trained, tmp_path):
