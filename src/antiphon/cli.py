@@ -724,6 +724,7 @@ COMMANDS: tuple[Command, ...] = (
             SettingFlag("--duration-s", "generate.duration_s"),
             SettingFlag("--pi-temperature", "generate.pi_temperature", "as serve and evaluate; 1 = the model's own weights"),
             SettingFlag("--sigma-temperature", "generate.sigma_temperature", "as serve and evaluate; 1 = the model's own spread"),
+            SettingFlag("--chroma-sigma-temperature", "generate.chroma_sigma_temperature", "as serve and evaluate; the chroma's own"),
             SettingFlag("--seed", "generate.seed"),
         ),
     ),

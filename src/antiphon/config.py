@@ -372,6 +372,7 @@ class TrainingConfig:
 #: measured best on the demo corpus (docs/model.md, "What the answers are judged by")
 PI_TEMPERATURE = 0.5
 SIGMA_TEMPERATURE = 0.5
+CHROMA_SIGMA_TEMPERATURE = 1.0
 
 
 @dataclass(frozen=True)
@@ -387,6 +388,9 @@ class GenerateConfig:
     duration_s: float = setting(5.0, "length of the continuation, seconds")
     pi_temperature: float = setting(PI_TEMPERATURE, "temperature of the mixture weights (< 1: the likeliest component more often)")
     sigma_temperature: float = setting(SIGMA_TEMPERATURE, "variance scale of the sampled component (0: its mean; 1: the model's spread)")
+    chroma_sigma_temperature: float = setting(
+        CHROMA_SIGMA_TEMPERATURE, "the same for the 12 chroma values (sigma_temperature scales the other features')"
+    )
     dt_temperature: float = setting(1.0, "variance scale of sampled time steps, where the model samples dt (0: the mean step)")
     min_dt_s: float = setting(0.001, "sampled time steps are at least this long, s (and never outside the range seen in training)")
     clip: bool = setting(True, "clip sampled features to the training range (normalised [0, 1])")
@@ -398,8 +402,8 @@ class GenerateConfig:
     def __post_init__(self) -> None:
         if self.prompt_ms <= 0 or self.duration_s <= 0:
             raise ConfigError("generate.prompt_ms and generate.duration_s must be > 0")
-        if self.pi_temperature <= 0 or self.sigma_temperature < 0 or self.dt_temperature < 0:
-            raise ConfigError("generate.pi_temperature must be > 0, generate.sigma_temperature and dt_temperature >= 0")
+        if self.pi_temperature <= 0 or min(self.sigma_temperature, self.chroma_sigma_temperature, self.dt_temperature) < 0:
+            raise ConfigError("generate.pi_temperature must be > 0, generate.sigma_temperature, chroma_sigma_temperature and dt_temperature >= 0")
         if self.min_dt_s <= 0:
             raise ConfigError(f"generate.min_dt_s must be > 0, got {self.min_dt_s}")
 
@@ -427,14 +431,15 @@ class EvaluateConfig:
     )
     pi_temperature: float = setting(PI_TEMPERATURE, "temperature of the mixture weights of the model's answers (as generate's)")
     sigma_temperature: float = setting(SIGMA_TEMPERATURE, "variance scale of the sampled component (as generate's)")
+    chroma_sigma_temperature: float = setting(CHROMA_SIGMA_TEMPERATURE, "the same for the 12 chroma values (as generate's)")
     dt_temperature: float = setting(1.0, "variance scale of sampled time steps, where the model samples dt (as generate's)")
     seed: int = setting(0, "seed of the sampling, the baselines and the bootstrap")
 
     def __post_init__(self) -> None:
         checks = [
             (
-                self.pi_temperature > 0 and self.sigma_temperature >= 0 and self.dt_temperature >= 0,
-                "pi_temperature must be > 0, sigma_temperature and dt_temperature >= 0",
+                self.pi_temperature > 0 and min(self.sigma_temperature, self.chroma_sigma_temperature, self.dt_temperature) >= 0,
+                "pi_temperature must be > 0, sigma_temperature, chroma_sigma_temperature and dt_temperature >= 0",
             ),
             (self.prompt_ms > 0 and self.horizon_s > 0 and self.window_s > 0, "prompt_ms, horizon_s and window_s must be > 0"),
             (bool(self.horizons_s) and all(0 < h <= self.horizon_s for h in self.horizons_s), "horizons_s must be in (0, horizon_s]"),
@@ -462,6 +467,7 @@ class RealtimeConfig:
     silence_s: float = setting(0.3, "call-and-response: answer once the performer has been silent this long, s")
     pi_temperature: float = setting(PI_TEMPERATURE, "temperature of the mixture weights at start (as generate's)")
     sigma_temperature: float = setting(SIGMA_TEMPERATURE, "variance scale of the sampled component at start (as generate's)")
+    chroma_sigma_temperature: float = setting(CHROMA_SIGMA_TEMPERATURE, "the same for the 12 chroma values at start (as generate's)")
     dt_temperature: float = setting(1.0, "variance scale of sampled time steps, where the model samples dt")
     max_answer_s: float = setting(
         30.0,
@@ -487,8 +493,8 @@ class RealtimeConfig:
             (0 <= self.port < 65536 and 0 < self.send_port < 65536, "ports must be in 1..65535 (listen port: 0 = any)"),
             (self.silence_s > 0, f"silence_s must be > 0, got {self.silence_s}"),
             (
-                self.pi_temperature > 0 and self.sigma_temperature >= 0 and self.dt_temperature >= 0,
-                "pi_temperature must be > 0, sigma_temperature and dt_temperature >= 0",
+                self.pi_temperature > 0 and min(self.sigma_temperature, self.chroma_sigma_temperature, self.dt_temperature) >= 0,
+                "pi_temperature must be > 0, sigma_temperature, chroma_sigma_temperature and dt_temperature >= 0",
             ),
             (self.min_dt_s > 0, f"min_dt_s must be > 0, got {self.min_dt_s}"),
             (self.max_answer_s >= 0, f"max_answer_s must be >= 0 (0: no bound), got {self.max_answer_s}"),

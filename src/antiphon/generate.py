@@ -63,8 +63,7 @@ def continue_prompt(engine: Engine, document: AnalysisDocument, config: Generate
     prompt_doc = document.with_frames(times[chosen], {n: document.features[n][chosen] for n in features})
     dt, raw = rows_from_document(prompt_doc, features)
     engine.reset()
-    engine.pi_temperature, engine.sigma_temperature = config.pi_temperature, config.sigma_temperature
-    engine.dt_temperature = config.dt_temperature
+    engine.use_temperatures(config)
     for step, frame in zip(dt, raw):
         engine.feed(frame, float(step))
     steps, values = engine.continue_for(config.duration_s, np.random.default_rng(config.seed), min_dt_s=config.min_dt_s, clip=config.clip)

@@ -171,3 +171,13 @@ def test_every_answer_frame_keeps_the_format(tmp_path_factory):
     np.testing.assert_allclose(engine._valid(frame)[columns], [0.1, 1.0, 0.2, 0, 0, 0, 0, 0, 0, 0, 0, 0])
     frame[columns] = 0.0  # a silent frame's chroma stays silent
     np.testing.assert_array_equal(engine._valid(frame)[columns], 0.0)
+    # chroma draws have their own variance scale: with the others' at 0, only the chroma moves off the component's mean
+    engine.sigma_temperature = engine.chroma_sigma_temperature = 0.0
+    state = engine.get_state()
+    _, calm = engine.sample(np.random.default_rng(5))
+    engine.chroma_sigma_temperature = 1.0
+    engine.set_state(state)
+    _, moved = engine.sample(np.random.default_rng(5))  # the same uniform draw: the same component
+    shape = [i for i in range(20) if i not in columns]
+    np.testing.assert_allclose(moved[shape], calm[shape], rtol=1e-6)
+    assert np.abs(moved[columns] - calm[columns]).max() > 0.01

@@ -462,8 +462,7 @@ def evaluate(
         raise ValueError(f"systems must start with 'model' and be among {', '.join(SYSTEMS)}, got {list(systems)}")
     model_dir = trained.info.folder
     engine = trained.engine()
-    engine.pi_temperature, engine.sigma_temperature = config.pi_temperature, config.sigma_temperature
-    engine.dt_temperature = config.dt_temperature
+    engine.use_temperatures(config)
     info = engine.info
     names = info.feature_names
     if tuple(corpus.features) != tuple(names):

@@ -10,15 +10,25 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from antiphon.config import PI_TEMPERATURE, SIGMA_TEMPERATURE
+from antiphon.config import CHROMA_SIGMA_TEMPERATURE, PI_TEMPERATURE, SIGMA_TEMPERATURE
 from antiphon.errors import ModelError
 from antiphon.feature_names import chroma_columns
 from antiphon.model.directory import WEIGHTS_FILE, ModelInfo, read_weights
 from antiphon.model.level import level_decay
 from antiphon.model.sampling import choose_component
+
+class Temperatures(Protocol):
+    """Sampling settings (``GenerateConfig``, ``EvaluateConfig``, ``RealtimeConfig`` all have them)."""
+
+    pi_temperature: float
+    sigma_temperature: float
+    chroma_sigma_temperature: float
+    dt_temperature: float
+
 
 #: the engine computes in single precision, as the torch model it was trained as (and twice as fast here)
 DTYPE = np.float32
@@ -55,7 +65,6 @@ class Engine:
         self.input_size = self.dimension * (2 if info.model.level_steps else 1)
         self._level_decay = level_decay(info.model.level_steps) if info.model.level_steps else None
         self._level_step = np.zeros(self.dimension, dtype=DTYPE)
-        self.pi_temperature, self.sigma_temperature, self.dt_temperature = PI_TEMPERATURE, SIGMA_TEMPERATURE, 1.0
         h, d, k = self.n_units, self.dimension, self.n_mixtures
         order = np.r_[0:h, h : 2 * h, 3 * h : 4 * h, 2 * h : 3 * h]  # torch's (i, f, g, o) -> (i, f, o, g)
         expected = {
@@ -96,6 +105,10 @@ class Engine:
         self._any_constant = bool(self._constant.any())
         #: the chroma columns, where the model has the whole vector: answers keep its format (max = 1)
         self._chroma = chroma_columns(info.feature_names)
+        self._temperatures = {"sigma": SIGMA_TEMPERATURE, "chroma_sigma": CHROMA_SIGMA_TEMPERATURE, "dt": 1.0}
+        self._sigma_scale = np.ones(self.dimension, dtype=DTYPE)  # sqrt of each model dimension's variance scale
+        self._scale_sigmas()
+        self.pi_temperature = PI_TEMPERATURE
         self.reset()
 
     @classmethod
@@ -110,6 +123,49 @@ class Engine:
     @property
     def feature_names(self) -> tuple[str, ...]:
         return self.info.feature_names
+
+    # Variance scales of the draws, by group (the features, the 12 chroma values, dt), kept as one
+    # vector so a draw scales its noise in one product; assigning any of them updates it.
+    @property
+    def sigma_temperature(self) -> float:
+        return self._temperatures["sigma"]
+
+    @sigma_temperature.setter
+    def sigma_temperature(self, value: float) -> None:
+        self._temperatures["sigma"] = float(value)
+        self._scale_sigmas()
+
+    @property
+    def chroma_sigma_temperature(self) -> float:
+        return self._temperatures["chroma_sigma"]
+
+    @chroma_sigma_temperature.setter
+    def chroma_sigma_temperature(self, value: float) -> None:
+        self._temperatures["chroma_sigma"] = float(value)
+        self._scale_sigmas()
+
+    @property
+    def dt_temperature(self) -> float:
+        return self._temperatures["dt"]
+
+    @dt_temperature.setter
+    def dt_temperature(self, value: float) -> None:
+        self._temperatures["dt"] = float(value)
+        self._scale_sigmas()
+
+    def _scale_sigmas(self) -> None:
+        o, t = self._offset, self._temperatures
+        self._sigma_scale[o:] = math.sqrt(t["sigma"])
+        if self._chroma is not None:
+            self._sigma_scale[o + self._chroma.start : o + self._chroma.stop] = math.sqrt(t["chroma_sigma"])
+        if o:
+            self._sigma_scale[0] = math.sqrt(t["dt"])
+
+    def use_temperatures(self, settings: Temperatures) -> None:
+        """Sample with the temperatures of ``settings`` (``[generate]``, ``[evaluate]`` or ``[realtime]``)."""
+        self.pi_temperature = settings.pi_temperature
+        self.sigma_temperature, self.chroma_sigma_temperature = settings.sigma_temperature, settings.chroma_sigma_temperature
+        self.dt_temperature = settings.dt_temperature
 
     def reset(self) -> None:
         """Zero the LSTM state; the next prediction is the model's first step from nothing."""
@@ -267,10 +323,7 @@ class Engine:
         sigma += np.maximum(raw, 0.0)
         sigma += 1.0 + self.sigma_floor
         sigma *= noise
-        if self.sigma_temperature != 1.0:
-            sigma[o:] *= math.sqrt(self.sigma_temperature)
-        if o and self.dt_temperature != 1.0:
-            sigma[0] *= math.sqrt(self.dt_temperature)
+        sigma *= self._sigma_scale
         row += sigma
         if self.scale != 1.0:
             row /= self.scale

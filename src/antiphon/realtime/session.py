@@ -101,8 +101,7 @@ class Session:
         self.engine, self.config = engine, config
         self.mode: Mode = MODES[config.mode]
         self.silence_s = config.silence_s
-        engine.pi_temperature, engine.sigma_temperature = config.pi_temperature, config.sigma_temperature
-        engine.dt_temperature = config.dt_temperature
+        engine.use_temperatures(config)
         self.rng = np.random.default_rng(config.seed)
         self.rejects = Rejects()
         self.stats = Stats()
@@ -127,6 +126,7 @@ class Session:
             f"{prefix}/mode": self._on_mode,
             f"{prefix}/pi_temperature": self._on_pi_temperature,
             f"{prefix}/sigma_temperature": self._on_sigma_temperature,
+            f"{prefix}/chroma_sigma_temperature": self._on_chroma_sigma_temperature,
             f"{prefix}/dt_temperature": self._on_dt_temperature,
             f"{prefix}/silence_s": self._on_silence,
             f"{prefix}/reset": self._on_reset,
@@ -183,6 +183,10 @@ class Session:
     def _on_sigma_temperature(self, address: str, *args: Any) -> None:
         """f: variance scale of the sampled component (>= 0)."""
         self._number_control(address, args, "sigma_temperature", lambda v: v >= 0)
+
+    def _on_chroma_sigma_temperature(self, address: str, *args: Any) -> None:
+        """f: variance scale of the 12 chroma values' draws (>= 0)."""
+        self._number_control(address, args, "chroma_sigma_temperature", lambda v: v >= 0)
 
     def _on_dt_temperature(self, address: str, *args: Any) -> None:
         """f: variance scale of sampled time steps (>= 0; only for models that model dt)."""

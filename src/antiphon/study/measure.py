@@ -245,7 +245,7 @@ def prediction_example(trained: TrainedModel, corpus: Corpus, config: EvaluateCo
     from antiphon.evaluation.evaluate import draw_prompts, features_of, times_of
 
     engine = trained.engine()
-    engine.pi_temperature, engine.sigma_temperature = config.pi_temperature, config.sigma_temperature
+    engine.use_temperatures(config)
     info = engine.info
     names, scaler = info.feature_names, info.scaler
     dt_modelled, hop = info.timing.dt_modelled, info.timing.hop_s
