@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 
 from antiphon.config import AnalysisConfig  # noqa: E402
 from antiphon.data.audio import load_audio  # noqa: E402
-from antiphon.demo import demo_corpus  # noqa: E402
+from antiphon.demo import demo_excerpts  # noqa: E402
 from antiphon.features import CATEGORIES, FEATURE_NAMES, StreamingExtractor, analyze_signal, frame_signal  # noqa: E402
 
 REPEATS = 7
@@ -74,7 +74,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("audio", nargs="?", type=Path, help="audio file (default: a 60 s demo recording)")
     args = parser.parse_args()
-    audio = load_audio(args.audio or demo_corpus()[1])
+    audio = load_audio(args.audio or demo_excerpts()[1])
     signal, sr = audio.samples, audio.sample_rate_hz
     seconds = audio.duration_s
     print(f"file: {audio.path.name}, {seconds:.1f} s at {sr} Hz, window 2048, hop 512, one thread")

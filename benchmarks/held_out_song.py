@@ -1,7 +1,7 @@
 """The model on a song it never heard: train on three Sectoid guitar stems, judge it on the fourth.
 
-Analyses the four whole stems in data/sectoid/ (13.5 minutes; `--recordings` takes others, e.g.
-the 60 s excerpts of the demo corpus), builds a corpus whose test split is one whole song
+Analyses the four whole stems of the demo corpus (13.5 minutes; `--recordings` takes others, e.g.
+the 60 s excerpts in demo_corpus/excerpts/), builds a corpus whose test split is one whole song
 (`corpus.test_files`; the other three are cut 8 : 1 into train and validation blocks), trains the
 default model (at most 24 epochs, patience 6, unless `--set` says otherwise), and runs `antiphon
 evaluate`'s measures on the held-out song: the NLL beside the linear baselines and every
@@ -26,13 +26,12 @@ from antiphon.cli import print_evaluation
 from antiphon.config import load_config
 from antiphon.data.analysis_json import read_analysis
 from antiphon.data.corpus import build_corpus, save_corpus
+from antiphon.demo import demo_corpus
 from antiphon.evaluation.evaluate import evaluate
 from antiphon.model.directory import load_model
 from antiphon.training.loop import train
 
 SONGS = ("escape_from_chaosland", "feelings", "metal_madness", "war_of_freedom")
-#: the whole stems (tools/make_demo_corpus.py --whole)
-WHOLE_STEMS = Path(__file__).resolve().parents[1] / "data" / "sectoid"
 #: training length of the benchmark (before the user's --set): on three whole stems the best epoch came at 20 of 24
 BENCHMARK_SETTINGS = ("training.epochs=24", "training.patience=6")
 
@@ -47,11 +46,11 @@ def main() -> None:
         nargs="+",
         type=Path,
         metavar="AUDIO",
-        help="the recordings to train and test on (default: the whole stems in data/sectoid/); every one whose name holds --song is the test split",
+        help="the recordings to train and test on (default: the demo corpus, four whole stems); every one whose name holds --song is the test split",
     )
     args = parser.parse_args()
     config = load_config(None, [*BENCHMARK_SETTINGS, *args.overrides, f'corpus.test_files=["{args.song}"]'])
-    recordings = args.recordings or sorted(WHOLE_STEMS.glob("*.ogg"))
+    recordings = args.recordings or demo_corpus()
     analysis_dir = args.out_dir / "analysis"
     json_paths = [analysis_dir / f"{p.stem}.json" for p in recordings]
     if not all(p.exists() for p in json_paths):

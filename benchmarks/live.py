@@ -45,9 +45,9 @@ def phrases(minutes: float) -> np.ndarray:
     """``minutes`` of playing: PHRASE_S of guitar from successive places of the demo recordings, each
     followed by PAUSE_S of silence (mono, SR)."""
     from antiphon.data.audio import load_audio
-    from antiphon.demo import demo_corpus
+    from antiphon.demo import demo_excerpts
 
-    recordings = [load_audio(path).samples for path in demo_corpus()]
+    recordings = [load_audio(path).samples for path in demo_excerpts()]
     total = int(minutes * 60 * SR)
     pieces, length, k = [], 0, 0
     while length < total:

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from antiphon.config import Config
 from antiphon.data.corpus import save_corpus
 from antiphon.dataset import make_dataset
-from antiphon.demo import demo_corpus
+from antiphon.demo import demo_excerpts
 from antiphon.study.runner import local_cluster, run_study
 from antiphon.study.spec import default_spec_path, load_spec
 from antiphon.study.store import RunResult, prepare_study
@@ -158,7 +158,7 @@ def table1_estimate(root: Path) -> None:
     most = spec.configurations[0].config.training.epochs
     paper_epochs = [min(most, c.paper["epoch"] + patience) for c in spec.configurations]
     corpus_dir = root / "demo-corpus"
-    make_dataset(demo_corpus(), corpus_dir, Config())
+    make_dataset(demo_excerpts(), corpus_dir, Config())
     (root / "sample.toml").write_text(table1_sample_spec())
     folder = root / "table1-sample"
     prepare_study(load_spec(root / "sample.toml"), folder, corpus_dir)

@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from antiphon.config import Config, CorpusConfig
 from antiphon.data.corpus import Corpus
 from antiphon.dataset import make_dataset
-from antiphon.demo import demo_corpus
+from antiphon.demo import demo_excerpts
 from antiphon.realtime.osc import osc_datagram
 from realtime import Receiver, engine_vs_torch, first_answer_delays, start_serve, stop_serve
 
@@ -120,7 +120,7 @@ def impsy_python() -> tuple[Path | None, str]:
 def build_corpus(folder: Path) -> Corpus:
     """The demo recordings as a dt + 20 Spectral corpus, 90 % / 10 % per recording."""
     config = Config(corpus=CorpusConfig(timing="modelled", train_fraction=0.9, validation_fraction=0.1))
-    return make_dataset(demo_corpus(), folder, config)
+    return make_dataset(demo_excerpts(), folder, config)
 
 
 def write_impsy_dataset(corpus: Corpus, path: Path) -> Path:

@@ -7,14 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from antiphon.demo import demo_corpus
+from antiphon.demo import demo_excerpts
 
 SR = 44100
 
 
 @pytest.fixture(scope="session")
 def demo_files() -> list[Path]:
-    files = demo_corpus()
+    files = demo_excerpts()
     assert len(files) == 4
     return files
 

@@ -174,10 +174,12 @@ def test_config_command_prints_toml(capsys):
     assert code == 0 and "hop_length = 300" in stdout
 
 
-#: the demo's wiring at the smallest sizes (its numbers are `make demo`'s): one epoch of an xxs model, a short answer
+#: the demo's wiring at the smallest sizes (its numbers are `make demo`'s): one epoch of an xxs model on every
+#: 8th window, a short answer
 QUICK_DEMO = (
     "model.size=xxs",
     "training.epochs=1",
+    "training.window_stride=8",
     "generate.duration_s=1",
     "evaluate.max_prompts=4",
     "evaluate.n_samples=2",
@@ -224,7 +226,7 @@ def test_demo_writes_every_stage(tmp_path, capsys):
     written = sorted(p.name for p in (out / "analysis").iterdir())
     assert len(written) == 8 and sum(n.endswith(".png") for n in written) == 4
     document = read_analysis(out / "analysis" / "sectoid_feelings_guitar.json")
-    assert document.n_frames == 5164  # 60 s at 44.1 kHz, hop 512, non-centred frames
+    assert document.n_frames == 24803  # the whole stem, 288.0 s at 44.1 kHz, hop 512, non-centred frames
     for path in (
         "corpus/corpus.json",
         "model/model.json",

@@ -29,12 +29,22 @@ if TYPE_CHECKING:
     from antiphon.study.spec import StudySpec
 
 #: settings the demo uses unless the user sets them: few epochs, so it ends in a few minutes
-DEMO_OVERRIDES: tuple[str, ...] = ("training.epochs=12", "training.patience=4")
+DEMO_OVERRIDES: tuple[str, ...] = ("training.epochs=6", "training.patience=4")
 
 
 def demo_corpus() -> list[Path]:
-    """The bundled demo recordings (Ogg Vorbis guitar stems; licence in demo_corpus/COPYRIGHT)."""
-    folder = resources.files("antiphon") / "demo_corpus"
+    """The bundled demo recordings: four guitar stems, whole (13.5 minutes; Ogg Vorbis; licence in
+    demo_corpus/COPYRIGHT). The demo trains on them and the held-out-song benchmark holds one out."""
+    return _oggs(resources.files("antiphon") / "demo_corpus")
+
+
+def demo_excerpts() -> list[Path]:
+    """60 s of each demo recording, where the guitar plays without pauses: short real music for the
+    tests and the speed benchmarks (demo_corpus/excerpts/SOURCES.md)."""
+    return _oggs(resources.files("antiphon") / "demo_corpus" / "excerpts")
+
+
+def _oggs(folder) -> list[Path]:
     return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".ogg"))
 
 

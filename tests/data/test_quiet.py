@@ -11,7 +11,7 @@ from antiphon.config import CorpusConfig
 from antiphon.data.audio import load_audio
 from antiphon.data.corpus import build_corpus, load_corpus, save_corpus
 from antiphon.data.quiet import quiet_mask
-from antiphon.demo import demo_corpus
+from antiphon.demo import demo_excerpts
 
 
 def test_the_floor_is_relative_to_the_recording():
@@ -27,7 +27,7 @@ def test_the_floor_is_relative_to_the_recording():
 @pytest.fixture(scope="module")
 def stem_with_pauses(tmp_path_factory):
     """Four seconds of a bundled guitar stem with a 1.5 s pause of 16-bit dither in the middle, as a 16-bit WAV."""
-    guitar = load_audio(demo_corpus()[0])
+    guitar = load_audio(demo_excerpts()[0])
     rate = guitar.sample_rate_hz
     samples = guitar.samples[: 4 * rate]
     rng = np.random.default_rng(0)
