@@ -139,7 +139,8 @@ def first_answer_delays(
 
 def engine_vs_torch(model: Path, n: int = 5000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Microseconds per step: the engine on one BLAS thread (as a session runs it), the torch model,
-    then the engine on the process's default BLAS threads (what a session used before)."""
+    and the engine on the process's default BLAS threads (what a session used before; interleaved
+    with the first)."""
     import threadpoolctl
     import torch
 
@@ -153,15 +154,20 @@ def engine_vs_torch(model: Path, n: int = 5000) -> tuple[np.ndarray, np.ndarray,
     features = info.scaler.minimum + 0.5 * (info.scaler.maximum - info.scaler.minimum)
     engine_times, torch_times, default_times = np.empty(n + 200), np.empty(n + 200), np.empty(n + 200)
 
-    def time_engine(times: np.ndarray) -> None:
-        for i in range(n + 200):
+    def time_engine(times: np.ndarray, block: slice) -> None:
+        for i in range(block.start, block.stop):
             start = time.perf_counter()
             engine.feed(features, 0.0116)
             engine.sample(rng)
             times[i] = time.perf_counter() - start
 
-    with threadpoolctl.threadpool_limits(1, user_api="blas"):  # as Session.start sets it
-        time_engine(engine_times)
+    # one BLAS thread (as Session.start sets it) and the default, interleaved in blocks of 500 steps
+    # so that both see the same machine (its speed drifts by 2x within minutes)
+    for first in range(0, n + 200, 500):
+        block = slice(first, min(first + 500, n + 200))
+        with threadpoolctl.threadpool_limits(1, user_api="blas"):
+            time_engine(engine_times, block)
+        time_engine(default_times, block)
     state = None
     row = engine.input_row()  # the model's input: the frame (and its running level, where the model has one)
     for i in range(n + 200):
@@ -169,7 +175,6 @@ def engine_vs_torch(model: Path, n: int = 5000) -> tuple[np.ndarray, np.ndarray,
         (mu, sigma, logits), state = torch_model.step(row, state)
         sample_mixture(mu, sigma, logits, rng)
         torch_times[i] = time.perf_counter() - start
-    time_engine(default_times)
     return engine_times[200:] * 1e6, torch_times[200:] * 1e6, default_times[200:] * 1e6
 
 
