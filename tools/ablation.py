@@ -21,13 +21,12 @@ evaluated: an interrupted ablation continues where it stopped.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 from antiphon.config import load_config
 from antiphon.data.corpus import load_corpus, resplit
-from antiphon.evaluation.evaluate import evaluate
+from antiphon.evaluation.evaluate import EvaluationReport, evaluate, read_evaluation_report
 from antiphon.model.directory import load_model
 from antiphon.training.loop import train
 
@@ -46,11 +45,11 @@ def parse_variant(text: str) -> tuple[str, list[str]]:
     return name, [o for o in overrides.split(",") if o]
 
 
-def run_variant(corpus_dir: Path, out_dir: Path, name: str, overrides: list[str]) -> dict[str, Any]:
+def run_variant(corpus_dir: Path, out_dir: Path, name: str, overrides: list[str]) -> EvaluationReport:
     folder = out_dir / name
     report_path = folder / "evaluation" / "report.json"
     if report_path.exists():
-        return json.loads(report_path.read_text())
+        return read_evaluation_report(report_path)
     config = load_config(None, overrides)
     corpus = load_corpus(corpus_dir)
     if config.corpus != corpus.config:
@@ -68,7 +67,7 @@ def cell(entry: dict[str, Any] | None) -> str:
     return f"{entry['mean']:.3f} ({entry['low']:.2f}..{entry['high']:.2f})"
 
 
-def summary(report: dict[str, Any]) -> str:
+def summary(report: EvaluationReport) -> str:
     tf = report.teacher_forced
     gain = tf["gain_over_best"]
     model = report.free_running["model"]
@@ -80,7 +79,7 @@ def summary(report: dict[str, Any]) -> str:
     )
 
 
-def table(reports: dict[str, dict[str, Any]]) -> str:
+def table(reports: dict[str, EvaluationReport]) -> str:
     heads = ["variant", "NLL gain", "dims", *[label for label, _ in FREE_RUNNING], "cond.", "lost verdicts"]
     lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
     for name, report in reports.items():
@@ -90,7 +89,7 @@ def table(reports: dict[str, dict[str, Any]]) -> str:
         cells += [cell(pick(model)) for _, pick in FREE_RUNNING]
         cells += [f"{model['conditioning']['skill']:+.3f}", str(lost)]
         lines.append("| " + " | ".join(cells) + " |")
-    first = next(iter(reports.values()))["free_running"]
+    first = next(iter(reports.values())).free_running
     for system, values in first.items():
         if system == "model":
             continue
