@@ -20,6 +20,16 @@ def demo_files() -> list[Path]:
 
 
 @pytest.fixture(scope="session")
+def demo_documents(demo_files, tmp_path_factory) -> list:
+    """The demo excerpts analysed with the default settings, once per session (AnalysisDocument each)."""
+    from antiphon.analysis import analyze_files
+    from antiphon.data.analysis_json import read_analysis
+
+    folder = tmp_path_factory.mktemp("demo_analysis")
+    return [read_analysis(a.json_path) for a in analyze_files(demo_files, folder)]
+
+
+@pytest.fixture(scope="session")
 def real_clip(demo_files) -> tuple[np.ndarray, int]:
     """10 s of a real guitar recording (mono, 44.1 kHz)."""
     from antiphon.data.audio import load_audio

@@ -421,6 +421,11 @@ class EvaluateConfig:
     n_samples: int = setting(8, "answers per prompt (the ensemble the energy score judges)")
     window_s: float = setting(0.5, "length of the windows compared for realism, s")
     lags: tuple[int, ...] = setting((1, 4, 16), "lags (frames) of the autocorrelation compared for dynamics")
+    reference: Literal["validation", "test"] = setting(
+        "validation",
+        "the real music realism and dynamics compare answers with: the validation split (never trained on, never prompted)"
+        " or the test split (the music being answered: for a song held out whole, that song rather than the training songs)",
+    )
     conditioning_horizon_s: float = setting(1.0, "lead time of the energy score in the conditioning measure, s")
     var_max_order: int = setting(8, "largest VAR order tried; the order is chosen on the validation split")
     novelty_rows: int = setting(50, "rows of an answer compared with every training window of that length")

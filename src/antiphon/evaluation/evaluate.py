@@ -481,7 +481,8 @@ def evaluate(
 
     training, held_out = feature_rows("train"), feature_rows("validation")
     window = max(2, round(config.window_s / hop))
-    reference = Reference.from_segments(held_out, window, int(np.ceil(config.horizon_s / hop - 1e-9)), config.lags)
+    real_music = held_out if config.reference == "validation" else feature_rows("test")
+    reference = Reference.from_segments(real_music, window, int(np.ceil(config.horizon_s / hop - 1e-9)), config.lags)
     var = linear.choose_var(training, held_out, config.var_max_order)[0] if "var" in systems else None
     answers = answer_all(systems, prompts, info.timing, training, var, config, engine, on_prompt)
     per_prompt = {s: score_answers(a, prompts, reference, training, config, window) for s, a in answers.items()}
