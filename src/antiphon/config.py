@@ -403,7 +403,9 @@ class GenerateConfig:
         if self.prompt_ms <= 0 or self.duration_s <= 0:
             raise ConfigError("generate.prompt_ms and generate.duration_s must be > 0")
         if self.pi_temperature <= 0 or min(self.sigma_temperature, self.chroma_sigma_temperature, self.dt_temperature) < 0:
-            raise ConfigError("generate.pi_temperature must be > 0, generate.sigma_temperature, chroma_sigma_temperature and dt_temperature >= 0")
+            raise ConfigError(
+                "generate.pi_temperature must be > 0, generate.sigma_temperature, chroma_sigma_temperature and dt_temperature >= 0"
+            )
         if self.min_dt_s <= 0:
             raise ConfigError(f"generate.min_dt_s must be > 0, got {self.min_dt_s}")
 

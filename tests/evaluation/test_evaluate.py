@@ -118,7 +118,9 @@ def test_the_headline_names_every_loss_with_both_values():
         " oracle made of the frames that really followed, which on persistent music beats even the true predictive distribution"
         " at 1 s (docs/evaluation.md)."
     )
-    assert headline(free_running, verdicts) == "The model beats or ties every baseline on every free-running measure, except that it " + oracle
+    assert (
+        headline(free_running, verdicts) == "The model beats or ties every baseline on every free-running measure, except that it " + oracle
+    )
     verdicts["shuffled_real"]["realism_mmd2"] = "loses"
     assert headline(free_running, verdicts) == (
         "The model does not beat every baseline: it loses to shuffled_real on realism (0.300 against 0.440); it also " + oracle

@@ -125,7 +125,7 @@ def test_against_a_held_out_song_its_own_music_is_the_reference(demo_documents):
 
     prompts = draw_prompts(rows("test"), config, False, hop)
     window = round(config.window_s / hop)
-    answers = answer_all(DEGENERATE + ("nearest_neighbour",), prompts, Timing(False, hop, hop, hop), rows("train"), None, config)
+    answers = answer_all((*DEGENERATE, "nearest_neighbour"), prompts, Timing(False, hop, hop, hop), rows("train"), None, config)
     measures_ = ("realism_mmd2", "step_distance", "acf_distance")
     ratios = {}
     for split in ("validation", "test"):

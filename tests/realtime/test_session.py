@@ -99,7 +99,12 @@ def test_control_messages(live, receiver):
     performer.send("/antiphon/mode", "filter")
     status(session, receiver, performer)  # the round trip: every control before it has been applied
     engine = session.engine
-    assert (engine.pi_temperature, engine.sigma_temperature, engine.chroma_sigma_temperature, session.mode.name) == (0.5, 0.0, 0.25, "filter")
+    assert (engine.pi_temperature, engine.sigma_temperature, engine.chroma_sigma_temperature, session.mode.name) == (
+        0.5,
+        0.0,
+        0.25,
+        "filter",
+    )
     performer.send("/antiphon/frame", 1000.0, 2.0, 0.5)
     assert len(receiver.wait_for(PREDICTION, 1)) == 1  # filter mode now
     performer.send("/antiphon/mode", "callresponse")

@@ -21,6 +21,7 @@ from antiphon.model.directory import WEIGHTS_FILE, ModelInfo, read_weights
 from antiphon.model.level import level_decay
 from antiphon.model.sampling import choose_component
 
+
 class Temperatures(Protocol):
     """Sampling settings (``GenerateConfig``, ``EvaluateConfig``, ``RealtimeConfig`` all have them)."""
 
@@ -28,6 +29,19 @@ class Temperatures(Protocol):
     sigma_temperature: float
     chroma_sigma_temperature: float
     dt_temperature: float
+
+
+def _temperature(group: str, doc: str) -> property:
+    """An :class:`Engine` attribute for one group's variance scale; setting it rescales the draws."""
+
+    def get(engine: Engine) -> float:
+        return engine._temperatures[group]
+
+    def set_(engine: Engine, value: float) -> None:
+        engine._temperatures[group] = float(value)
+        engine._scale_sigmas()
+
+    return property(get, set_, doc=doc)
 
 
 #: the engine computes in single precision, as the torch model it was trained as (and twice as fast here)
@@ -124,34 +138,11 @@ class Engine:
     def feature_names(self) -> tuple[str, ...]:
         return self.info.feature_names
 
-    # Variance scales of the draws, by group (the features, the 12 chroma values, dt), kept as one
-    # vector so a draw scales its noise in one product; assigning any of them updates it.
-    @property
-    def sigma_temperature(self) -> float:
-        return self._temperatures["sigma"]
-
-    @sigma_temperature.setter
-    def sigma_temperature(self, value: float) -> None:
-        self._temperatures["sigma"] = float(value)
-        self._scale_sigmas()
-
-    @property
-    def chroma_sigma_temperature(self) -> float:
-        return self._temperatures["chroma_sigma"]
-
-    @chroma_sigma_temperature.setter
-    def chroma_sigma_temperature(self, value: float) -> None:
-        self._temperatures["chroma_sigma"] = float(value)
-        self._scale_sigmas()
-
-    @property
-    def dt_temperature(self) -> float:
-        return self._temperatures["dt"]
-
-    @dt_temperature.setter
-    def dt_temperature(self, value: float) -> None:
-        self._temperatures["dt"] = float(value)
-        self._scale_sigmas()
+    # Variance scales of the draws, by group, kept as one vector so a draw scales its noise in one
+    # product; assigning any of them updates it.
+    sigma_temperature = _temperature("sigma", "variance scale of the features' draws (0: the component's mean)")
+    chroma_sigma_temperature = _temperature("chroma_sigma", "variance scale of the 12 chroma values' draws")
+    dt_temperature = _temperature("dt", "variance scale of sampled time steps (models that model dt)")
 
     def _scale_sigmas(self) -> None:
         o, t = self._offset, self._temperatures
