@@ -301,9 +301,10 @@ class TrainingConfig:
         "validation and test, so the NLL is a density (Theis et al. 2016); false = the raw values (the paper)",
     )
     transpose: bool = setting(
-        True,
+        False,
         "augment: rotate each training window's chroma by a random number of semitones (the same playing in another key; "
-        "applies where the corpus has the 12 chroma features in order; a no-op otherwise)",
+        "applies where the corpus has the 12 chroma features in order; a no-op otherwise). Off by default: on the whole "
+        "stems it cost the answers' dynamics (docs/model.md, Ablation)",
     )
     rollout_steps: int = setting(
         0,
