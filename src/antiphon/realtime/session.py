@@ -218,8 +218,9 @@ class Session:
     def start(self) -> None:
         sys.setswitchinterval(0.0005)  # the GIL would otherwise add ~5 ms to receive latency under load
         # The engine's LSTM products (4H x (D + H) floats) are large enough for OpenBLAS to split over
-        # both cores; waking the second thread is what made the step's tail (p99 104-123 us on one
-        # thread against 143-517 us on two, interleaved, the same median: benchmarks/realtime.py).
+        # both cores. Measured with a two-thread training job on both cores: the step's p99 104-123 us
+        # on one thread against 143-517 us on two, the same median; on a quiet machine, or beside one
+        # busy process, no difference (benchmarks/realtime.py times both, interleaved).
         self._blas_limit = threadpoolctl.threadpool_limits(1, user_api="blas")
         self._running = True
         self._model_thread.start()
