@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,7 +45,7 @@ def demo_excerpts() -> list[Path]:
     return _oggs(resources.files("antiphon") / "demo_corpus" / "excerpts")
 
 
-def _oggs(folder) -> list[Path]:
+def _oggs(folder: Traversable) -> list[Path]:
     return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".ogg"))
 
 

@@ -511,10 +511,10 @@ def _with_timing(corpus: Corpus, dt_modelled: bool) -> Corpus:
     return dataclasses.replace(corpus, config=dataclasses.replace(corpus.config, timing="modelled" if dt_modelled else "constant"))
 
 
-#: how a verdict's measure is named in sentences
 #: baselines built from the real future: on the energy score they know what no forecast can
 #: (tests/evaluation/test_measures.py shows the shuffled future beating the true predictive at 1 s)
 ORACLES = ("shuffled_real",)
+#: how a verdict's measure is named in sentences
 LABELS = {"realism_mmd2": "realism", "step_distance": "step sizes", "acf_distance": "autocorrelation", "conditioning": "conditioning"}
 
 
