@@ -102,3 +102,16 @@ def test_overrides_are_checked_together_whatever_their_order(tmp_path):
     assert load_config(path, ["training.optimizer=sgd"]).training.momentum == 0.9
     with pytest.raises(ConfigError, match=f"^{path}: training.momentum and nesterov are sgd settings"):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("generate.chroma_sigma_temperature=-1", "generate.chroma_sigma_temperature must be >= 0, got -1.0"),
+        ("evaluate.pi_temperature=0", "evaluate.pi_temperature must be > 0, got 0.0"),
+        ("realtime.sigma_temperature=-0.5", "realtime.sigma_temperature must be >= 0, got -0.5"),
+    ],
+)
+def test_a_bad_temperature_is_named_with_its_value(override, message):
+    with pytest.raises(ConfigError, match=f"^--set: {message}$"):
+        load_config(None, [override])

@@ -35,6 +35,16 @@ def require(checks: Sequence[tuple[bool, str]], section: str) -> None:
             raise ConfigError(f"{section}.{message}")
 
 
+def temperature_checks(settings: Any) -> list[tuple[bool, str]]:
+    """The sampling temperatures' rules, one check per setting naming its value (``[generate]``,
+    ``[evaluate]`` and ``[realtime]`` share them; :func:`require` adds the section)."""
+    checks = [(settings.pi_temperature > 0, f"pi_temperature must be > 0, got {settings.pi_temperature}")]
+    for name in ("sigma_temperature", "chroma_sigma_temperature", "dt_temperature"):
+        value = getattr(settings, name)
+        checks.append((value >= 0, f"{name} must be >= 0, got {value}"))
+    return checks
+
+
 def read_toml(path: Path | str, what: str) -> dict[str, Any]:
     """The tables of a TOML file; ``what`` names it in errors ("config file", "the study spec").
 
@@ -403,10 +413,7 @@ class GenerateConfig:
     def __post_init__(self) -> None:
         if self.prompt_ms <= 0 or self.duration_s <= 0:
             raise ConfigError("generate.prompt_ms and generate.duration_s must be > 0")
-        if self.pi_temperature <= 0 or min(self.sigma_temperature, self.chroma_sigma_temperature, self.dt_temperature) < 0:
-            raise ConfigError(
-                "generate.pi_temperature must be > 0, generate.sigma_temperature, chroma_sigma_temperature and dt_temperature >= 0"
-            )
+        require(temperature_checks(self), "generate")
         if self.min_dt_s <= 0:
             raise ConfigError(f"generate.min_dt_s must be > 0, got {self.min_dt_s}")
 
@@ -445,10 +452,7 @@ class EvaluateConfig:
 
     def __post_init__(self) -> None:
         checks = [
-            (
-                self.pi_temperature > 0 and min(self.sigma_temperature, self.chroma_sigma_temperature, self.dt_temperature) >= 0,
-                "pi_temperature must be > 0, sigma_temperature, chroma_sigma_temperature and dt_temperature >= 0",
-            ),
+            *temperature_checks(self),
             (self.prompt_ms > 0 and self.horizon_s > 0 and self.window_s > 0, "prompt_ms, horizon_s and window_s must be > 0"),
             (bool(self.horizons_s) and all(0 < h <= self.horizon_s for h in self.horizons_s), "horizons_s must be in (0, horizon_s]"),
             (0 < self.conditioning_horizon_s <= self.horizon_s, "conditioning_horizon_s must be in (0, horizon_s]"),
@@ -500,10 +504,7 @@ class RealtimeConfig:
         checks = [
             (0 <= self.port < 65536 and 0 < self.send_port < 65536, "ports must be in 1..65535 (listen port: 0 = any)"),
             (self.silence_s > 0, f"silence_s must be > 0, got {self.silence_s}"),
-            (
-                self.pi_temperature > 0 and min(self.sigma_temperature, self.chroma_sigma_temperature, self.dt_temperature) >= 0,
-                "pi_temperature must be > 0, sigma_temperature, chroma_sigma_temperature and dt_temperature >= 0",
-            ),
+            *temperature_checks(self),
             (self.min_dt_s > 0, f"min_dt_s must be > 0, got {self.min_dt_s}"),
             (self.max_answer_s >= 0, f"max_answer_s must be >= 0 (0: no bound), got {self.max_answer_s}"),
             (self.ahead_frames >= 1, f"ahead_frames must be >= 1, got {self.ahead_frames}"),
