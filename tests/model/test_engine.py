@@ -125,13 +125,13 @@ def test_the_level_is_the_running_mean_of_the_frames_fed(level_model_dir):
 def test_residual_means_are_offsets_from_the_frame_fed(residual_model_dir):
     engine = Engine.from_model_dir(residual_model_dir)
     assert engine.info.model.residual
-    low, high = np.zeros(3), np.full(3, 1.0)
-    engine.feed(engine.info.scaler.inverse(low), 0.01)
-    state = engine.get_state()
-    mu_low = engine.params()[0]
-    engine.set_state(state)
-    engine._buffers[0][:3] = high  # the same LSTM state, another current frame
-    np.testing.assert_allclose(engine.params()[0] - mu_low, np.broadcast_to(high - low, mu_low.shape), atol=1e-6)
+    for normalised in (np.zeros(3), np.full(3, 0.7)):
+        engine.feed(engine.info.scaler.inverse(normalised), 0.01)
+        mu = engine.params()[0]
+        engine.residual = False  # the head's own output, without the frame added
+        plain = engine.params()[0]
+        engine.residual = True
+        np.testing.assert_allclose(mu - plain, np.broadcast_to(normalised * engine.scale, mu.shape), atol=1e-6)
 
 
 def test_every_answer_frame_keeps_the_format(tmp_path_factory):

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from scipy.special import expit
 
 from antiphon.config import CHROMA_SIGMA_TEMPERATURE, PI_TEMPERATURE, SIGMA_TEMPERATURE
 from antiphon.errors import ModelError
@@ -61,10 +62,21 @@ class Engine:
     with ``model.residual`` its means are offsets from the frame. Every sampled frame is a frame of
     the format: clipped to the training range, chroma max-normalised.
 
-    Written for a step of a few dozen NumPy calls (the cost at these sizes is per call, not per
-    multiply): each layer's gate rows are reordered to (input, forget, output, cell) so one tanh
-    serves all four gates (sigmoid(x) = (1 + tanh(x / 2)) / 2), buffers are preallocated, and
-    :meth:`sample` evaluates only the mixture logits and the chosen component's row of the head.
+    Written for a step of as few NumPy calls as the arithmetic allows: at these sizes a call costs
+    about a microsecond whatever it multiplies, so the step's time is its number of calls. Hand
+    arrangement rather than a library because no NumPy-only library steps an LSTM in fewer calls:
+
+    - the whole state is one float32 vector, ``[x | h_0 | 1 | h_1 | 1 | ...]`` (x: the input row,
+      unscaled), laid out so that each layer's input is one contiguous slice of it
+      (``[x, h_0, 1]``, ``[h_0, 1, h_1]``, ...). Each layer's step is then one product whose
+      weights hold its bias (the column facing a 1) and the model's scale factor, and writes its
+      output where the next layer and the head read it, with no copy;
+    - a layer's gates are stored (o, i, f, g) followed by its cell c, so (i g, f c) is one product
+      of adjacent halves and the new cell one sum;
+    - the head's weights span the whole state (zeros where it does not look), with its bias, so the
+      mixture logits are one product and the chosen component's means and sigmas another;
+    - the running level is one product of (1 - a, a) with the adjacent (frame, level) rows;
+    - the state and the cells are one buffer, so a snapshot is one copy.
     """
 
     def __init__(self, info: ModelInfo, weights: dict[str, np.ndarray]) -> None:
@@ -78,13 +90,11 @@ class Engine:
         #: values per input row: the frame, then its running level where the model sees it (model.level_steps)
         self.input_size = self.dimension * (2 if info.model.level_steps else 1)
         self._level_decay = level_decay(info.model.level_steps) if info.model.level_steps else None
-        self._level_step = np.zeros(self.dimension, dtype=DTYPE)
-        h, d, k = self.n_units, self.dimension, self.n_mixtures
-        order = np.r_[0:h, h : 2 * h, 3 * h : 4 * h, 2 * h : 3 * h]  # torch's (i, f, g, o) -> (i, f, o, g)
+        h, d, k, n_in = self.n_units, self.dimension, self.n_mixtures, self.input_size
         expected = {
-            **{f"lstm.weight_ih_l{k}": (4 * h, self.input_size if k == 0 else h) for k in range(self.n_layers)},
+            **{f"lstm.weight_ih_l{k}": (4 * h, n_in if k == 0 else h) for k in range(self.n_layers)},
             **{f"lstm.weight_hh_l{k}": (4 * h, h) for k in range(self.n_layers)},
-            "head.linear.weight": (2 * k * d + k, h + (self.input_size if info.model.skip else 0)),
+            "head.linear.weight": (2 * k * d + k, h + (n_in if info.model.skip else 0)),
         }
         for name, shape in expected.items():
             found = weights.get(name)
@@ -93,25 +103,37 @@ class Engine:
                 raise ModelError(
                     f"{info.folder / WEIGHTS_FILE}: weights do not fit the model in model.json ({name} is {actual}, expected {shape})"
                 )
+        # The state vector: x (n_in), then per layer l its output h_l (H) followed by a constant 1.
+        self._state_size = n_in + self.n_layers * (h + 1)
+        self._hidden = [n_in + layer * (h + 1) for layer in range(self.n_layers)]  # where h_l starts
+        order = np.r_[3 * h : 4 * h, 0 : 3 * h]  # torch's gate rows (i, f, g, o) -> (o, i, f, g)
         try:
-            self._layers = []
+            self._layer_weights = []
             for layer in range(self.n_layers):
-                w = np.concatenate([weights[f"lstm.weight_ih_l{layer}"], weights[f"lstm.weight_hh_l{layer}"]], axis=1)
-                b = weights[f"lstm.bias_ih_l{layer}"] + weights[f"lstm.bias_hh_l{layer}"]
-                # the gate scale (1/2 for the sigmoid gates, 1 for the cell) is folded into the weights
-                scale = np.r_[np.full(3 * h, 0.5), np.ones(h)][:, None]
-                self._layers.append((np.ascontiguousarray(w[order] * scale, dtype=DTYPE), (b[order] * scale[:, 0]).astype(DTYPE)))
-            head_w = weights["head.linear.weight"].astype(DTYPE)
-            head_b = weights["head.linear.bias"].astype(DTYPE)
+                w_ih = weights[f"lstm.weight_ih_l{layer}"][order].astype(np.float64)
+                w_hh = weights[f"lstm.weight_hh_l{layer}"][order].astype(np.float64)
+                bias = (weights[f"lstm.bias_ih_l{layer}"] + weights[f"lstm.bias_hh_l{layer}"])[order][:, None]
+                # the columns in the order of the layer's slice of the state: [x, h_0, 1] or [h_(l-1), 1, h_l]
+                columns = [w_ih * self.scale, w_hh, bias] if layer == 0 else [w_ih, bias, w_hh]
+                self._layer_weights.append(np.ascontiguousarray(np.concatenate(columns, axis=1), dtype=DTYPE))
+            head_w = weights["head.linear.weight"].astype(np.float64)
+            head_b = weights["head.linear.bias"].astype(np.float64)
         except KeyError as exc:
             raise ModelError(f"{info.folder / WEIGHTS_FILE}: no tensor {exc} for this model") from exc
-        width = head_w.shape[1]  # the LSTM's output, and the current input row where the head sees it (skip)
-        self._mu_w, self._mu_b = head_w[: k * d].reshape(k, d, width), head_b[: k * d].reshape(k, d)
-        self._sigma_w, self._sigma_b = head_w[k * d : 2 * k * d].reshape(k, d, width), head_b[k * d : 2 * k * d].reshape(k, d)
-        self._logit_w, self._logit_b = head_w[2 * k * d :], head_b[2 * k * d :]
-        # per component, its means' and sigmas' rows stacked: one product gives both for the chosen one
-        self._component_w = np.ascontiguousarray(np.concatenate([self._mu_w, self._sigma_w], axis=1))  # (K, 2D, width)
-        self._component_b = np.concatenate([self._mu_b, self._sigma_b], axis=1)  # (K, 2D)
+        # The head over the whole state, in model space (the input row's columns carry the scale factor).
+        last = self._hidden[-1]
+        head = np.zeros((head_w.shape[0], self._state_size))
+        head[:, last : last + h] = head_w[:, :h]
+        head[:, last + h] = head_b
+        if self.skip:
+            head[:, :n_in] = head_w[:, h:] * self.scale
+        self._head = head.astype(DTYPE)  # rows: means (K D), raw sigmas (K D), logits (K)
+        self._logit_w = np.ascontiguousarray(self._head[2 * k * d :])
+        # per component, its means' rows (unscaled: divided by the scale factor) and its raw sigmas' rows
+        means = head[: k * d].reshape(k, d, -1) / self.scale
+        sigmas = head[k * d : 2 * k * d].reshape(k, d, -1)
+        self._component_w = np.ascontiguousarray(np.concatenate([means, sigmas], axis=1), dtype=DTYPE)  # (K, 2D, S)
+        self._level_weights = None if self._level_decay is None else np.array([1.0 - self._level_decay, self._level_decay], dtype=DTYPE)
         self._minimum = info.scaler.minimum
         self._inv_span = 1.0 / info.scaler.span
         self._span = info.scaler.maximum - info.scaler.minimum
@@ -119,8 +141,13 @@ class Engine:
         self._any_constant = bool(self._constant.any())
         #: the chroma columns, where the model has the whole vector: answers keep its format (max = 1)
         self._chroma = chroma_columns(info.feature_names)
+        # a clipped answer's chroma is already within [0, 1] when the training range is
+        self._chroma_in_range = self._chroma is not None and bool(
+            (self._minimum[self._chroma] >= 0.0).all() and (info.scaler.maximum[self._chroma] <= 1.0).all()
+        )
         self._temperatures = {"sigma": SIGMA_TEMPERATURE, "chroma_sigma": CHROMA_SIGMA_TEMPERATURE, "dt": 1.0}
-        self._sigma_scale = np.ones(self.dimension, dtype=DTYPE)  # sqrt of each model dimension's variance scale
+        #: per dimension: sqrt of its variance scale, over the scale factor (draws are made unscaled)
+        self._sigma_scale = np.ones(self.dimension, dtype=DTYPE)
         self._scale_sigmas()
         self.pi_temperature = PI_TEMPERATURE
         self.reset()
@@ -151,6 +178,7 @@ class Engine:
             self._sigma_scale[o + self._chroma.start : o + self._chroma.stop] = math.sqrt(t["chroma_sigma"])
         if o:
             self._sigma_scale[0] = math.sqrt(t["dt"])
+        self._sigma_scale /= self.scale
 
     def use_temperatures(self, settings: Temperatures) -> None:
         """Sample with the temperatures of ``settings`` (``[generate]``, ``[evaluate]`` or ``[realtime]``)."""
@@ -160,42 +188,40 @@ class Engine:
 
     def reset(self) -> None:
         """Zero the LSTM state; the next prediction is the model's first step from nothing."""
-        h, d = self.n_units, self.dimension
-        self._buffers = [np.zeros((self.input_size if layer == 0 else h) + h, dtype=DTYPE) for layer in range(self.n_layers)]
-        self._cells = [np.zeros(h, dtype=DTYPE) for _ in range(self.n_layers)]
-        self._head_input = np.zeros(h + self.input_size, dtype=DTYPE)  # with skip: [last layer's h, input row]
-        self._output: np.ndarray | None = None  # what the head reads after the last step, None before any
+        h, d, n_in, size = self.n_units, self.dimension, self.input_size, self._state_size
+        # One buffer: the state vector (S), then per layer its gates and cell [o, i, f, g, c] (5 H).
+        self._memory = np.zeros(size + 5 * h * self.n_layers, dtype=DTYPE)
+        self._fed = False  # whether a frame was fed since the reset (the head reads nothing before)
+        state = self._state = self._memory[:size]
+        for start in self._hidden:
+            state[start + h] = 1.0  # the constant each layer's (and the head's) bias faces
         # Views and scratch made once, so a step allocates nothing and slices nothing (each costs
-        # about as much as a small product at these sizes); snapshots are copied into these arrays.
-        self._gates, self._scratch = np.zeros(4 * h, dtype=DTYPE), np.zeros(h, dtype=DTYPE)
+        # about as much as a small product at these sizes).
+        self._pair, self._scratch = np.zeros(2 * h, dtype=DTYPE), np.zeros(h, dtype=DTYPE)
+        self._pair_halves = self._pair[:h], self._pair[h:]
         self._logits = np.zeros(self.n_mixtures, dtype=DTYPE)
-        g = self._gates
-        self._gate_views = (g[: 3 * h], g[:h], g[h : 2 * h], g[2 * h : 3 * h], g[3 * h :])  # sigmoids, i, f, o; cell input
-        self._layer_steps = [
-            (weight, bias, cell, buffer, buffer[-h:], self._buffers[layer + 1][:h] if layer + 1 < self.n_layers else None)
-            for layer, ((weight, bias), cell, buffer) in enumerate(zip(self._layers, self._cells, self._buffers))
-        ]
-        x = self._buffers[0]
-        self._frame, self._input = x[:d], x[: self.input_size]
-        self._level = x[d : 2 * d] if self._level_decay is not None else None
-        self._head_h, self._head_x = self._head_input[:h], self._head_input[h:]
+        self._component = np.zeros(2 * d, dtype=DTYPE)
+        self._component_views = (self._component[:d], self._component[d:], np.zeros(d, dtype=DTYPE))  # means, raw, sigma
+        self._layer_steps = []
+        for layer, (weight, start) in enumerate(zip(self._layer_weights, self._hidden)):
+            g = self._memory[size + 5 * h * layer : size + 5 * h * (layer + 1)]  # [o, i, f, g, c]
+            reads = state[: n_in + h + 1] if layer == 0 else state[start - h - 1 : start + h]
+            # weights, the state they read, the four gates, the three sigmoid gates, the cell input,
+            # the output gate, (i, f), (g, c), the cell, and where h_l goes in the state
+            self._layer_steps.append(
+                (weight, reads, g[: 4 * h], g[: 3 * h], g[3 * h : 4 * h], g[:h], g[h : 3 * h], g[3 * h :], g[4 * h :], state[start : start + h])
+            )
+        self._frame = state[:d]
+        self._frame_and_level = state[: 2 * d].reshape(2, d) if self._level_weights is not None else None
+        self._level = state[d : 2 * d] if self._level_weights is not None else None
 
     def get_state(self) -> tuple:
         """A snapshot to :meth:`set_state` back (to undo frames that were generated but never played)."""
-        output = None if self._output is None else self._output.copy()
-        return [b.copy() for b in self._buffers], [c.copy() for c in self._cells], output
+        return self._memory.copy(), self._fed
 
     def set_state(self, snapshot: tuple) -> None:
-        buffers, cells, output = snapshot
-        for target, source in (*zip(self._buffers, buffers), *zip(self._cells, cells)):
-            np.copyto(target, source)
-        if output is None:
-            self._output = None
-        elif self.skip:
-            np.copyto(self._head_input, output)
-            self._output = self._head_input
-        else:
-            self._output = self._layer_steps[-1][4]  # the last layer's h, restored with its buffer
+        memory, self._fed = snapshot
+        np.copyto(self._memory, memory)
 
     def scale_row(self, features: np.ndarray, dt_s: float) -> np.ndarray:
         """Instrument units -> the model's input row (D,): [dt,] features scaled to [0, 1], times the scale factor."""
@@ -205,84 +231,71 @@ class Engine:
     def feed(self, features: np.ndarray, dt_s: float) -> None:
         """Update the state with one frame (F,) in instrument units that came ``dt_s`` after the last
         (ignored when the model does not model dt)."""
-        x = self._buffers[0]
-        d, o = self.dimension, self._offset
-        scaled = x[o:d]
+        state, d, o = self._state, self.dimension, self._offset
+        scaled = state[o:d]
         np.multiply(np.subtract(features, self._minimum), self._inv_span, out=scaled, casting="same_kind")
         np.minimum(np.maximum(scaled, 0.0, out=scaled), 1.0, out=scaled)
         if self._any_constant:
-            x[o:d][self._constant] = 0.0
+            scaled[self._constant] = 0.0
         if o:
-            x[0] = dt_s
-        if self.scale != 1.0:
-            x[:d] *= self.scale
+            state[0] = dt_s
         self._advance()
 
     def feed_normalised(self, rows: np.ndarray) -> None:
         """Feed model rows (N, D) as :meth:`segments <antiphon.data.corpus.Corpus.segments>` gives them
         at scale 1 ([dt_s,] features in [0, 1]), one step each (evaluation's path: no round trip to instrument units)."""
         for row in np.asarray(rows):
-            self._buffers[0][: self.dimension] = row * self.scale
+            self._frame[:] = row
             self._advance()
 
     def step(self, row: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One step on a model-space row (D,); returns mu, sigma (K, D) and logits (K,) of the next frame."""
-        self._buffers[0][: self.dimension] = row
+        self._frame[:] = np.asarray(row) / self.scale
         self._advance()
         return self.params()
 
     def input_row(self) -> np.ndarray:
         """The model's input row (:attr:`input_size`,) of the last step: the frame (and its level), scaled."""
-        return self._buffers[0][: self.input_size].copy()
+        return self._state[: self.input_size] * self.scale
 
     def _advance(self) -> None:
-        """One LSTM step on the frame in the input buffer (its level updated first, where the model has one)."""
+        """One LSTM step on the frame in the state (its level updated first, where the model has one)."""
         if self._level is not None:
-            if self._output is None:  # the first frame: the level starts at it
+            if self._fed:  # level = (1 - a) frame + a level: one product over the adjacent rows
+                np.matmul(self._level_weights, self._frame_and_level, out=self._level)
+            else:  # the first frame: the level starts at it
                 self._level[:] = self._frame
-            else:  # level += (1 - a) (frame - level), in place
-                step = np.subtract(self._frame, self._level, out=self._level_step)
-                step *= 1.0 - self._level_decay
-                self._level += step
-        gates, scratch = self._gates, self._scratch
-        sigmoids, input_gate, forget_gate, output_gate, cell_input = self._gate_views
-        for weight, bias, cell, buffer, recurrent, next_input in self._layer_steps:
-            np.matmul(weight, buffer, out=gates)  # (4H,) in the order i, f, o, g
-            gates += bias
-            np.tanh(gates, out=gates)  # tanh(x/2) for i, f, o (scale folded in), tanh(x) for the cell
-            sigmoids *= 0.5
-            sigmoids += 0.5
-            cell *= forget_gate
-            cell += np.multiply(input_gate, cell_input, out=scratch)
-            np.multiply(output_gate, np.tanh(cell, out=scratch), out=recurrent)  # h: this layer's next recurrent input
-            if next_input is not None:
-                next_input[:] = recurrent
-        if self.skip:  # the head reads [h, input row] from its own buffer (snapshots copy it)
-            self._head_h[:] = recurrent
-            self._head_x[:] = self._input
-            self._output = self._head_input
-        else:
-            self._output = recurrent
+        pair, scratch = self._pair, self._scratch
+        first, second = self._pair_halves
+        for weight, reads, gates, sigmoid_gates, cell_input, output_gate, input_forget, input_cell, cell, output in self._layer_steps:
+            np.dot(weight, reads, out=gates)  # (o, i, f, g), the bias included (np.dot: less overhead than matmul)
+            expit(sigmoid_gates, out=sigmoid_gates)
+            np.tanh(cell_input, out=cell_input)
+            np.multiply(input_forget, input_cell, out=pair)  # (i g, f c)
+            np.add(first, second, out=cell)  # c = i g + f c
+            np.multiply(output_gate, np.tanh(cell, out=scratch), out=output)  # h_l, where the next layer and the head read it
+        self._fed = True
 
-    def _last_output(self) -> np.ndarray:
-        """What the head reads: the last layer's output (and, with skip, the frame fed last)."""
-        if self._output is None:  # nothing fed yet: the model's step from a zero input
-            self._buffers[0][: self.dimension] = 0.0
+    def _ready(self) -> None:
+        """Before the first frame the head has nothing to read: step the model from a zero input."""
+        if not self._fed:
+            self._frame[:] = 0.0
             self._advance()
-        return self._output
 
     def params(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The full mixture after the last step: mu, sigma (K, D), logits (K,) (tests and diagnostics)."""
-        out = self._last_output()
-        mu = self._mu_w @ out + self._mu_b
+        """The full mixture after the last step, in model space: mu, sigma (K, D), logits (K,) (tests and diagnostics)."""
+        self._ready()
+        k, d = self.n_mixtures, self.dimension
+        out = self._head @ self._state
+        mu = out[: k * d].reshape(k, d)
         if self.residual:
-            mu += self._buffers[0][: self.dimension]
-        raw = self._sigma_w @ out + self._sigma_b
+            mu += self._frame * self.scale
+        raw = out[k * d : 2 * k * d].reshape(k, d)
         sigma = np.where(raw > 0, raw, np.expm1(np.minimum(raw, 0.0))) + 1.0 + self.sigma_floor  # elu + 1 + floor
-        return mu, sigma, self._logit_w @ out + self._logit_b
+        return mu, sigma, out[2 * k * d :]
 
     def _dt(self, value: float, min_dt_s: float) -> float:
-        """A model-space dt (already unscaled) as a time step: the hop when dt is not modelled, else
+        """A dt in seconds (unscaled) as a time step: the hop when dt is not modelled, else
         clipped to the training range and to ``min_dt_s``."""
         timing = self.info.timing
         if not self._offset:
@@ -298,26 +311,22 @@ class Engine:
         :func:`~antiphon.model.sampling.sample_mixture` (one uniform, then D normals), using the
         engine's temperatures. Does not feed the frame back (call :meth:`feed`).
         """
-        out = self._last_output()
-        logits = np.matmul(self._logit_w, out, out=self._logits)
-        logits += self._logit_b
+        self._ready()
+        state = self._state
+        logits = np.dot(self._logit_w, state, out=self._logits)
         component = choose_component(logits, self.pi_temperature, rng.random())
         noise = rng.standard_normal(self.dimension)
-        both = self._component_w[component] @ out
-        both += self._component_b[component]
-        d = self.dimension
-        row, raw = both[:d], both[d:]
+        np.dot(self._component_w[component], state, out=self._component)  # the chosen one's means (unscaled) and raw sigmas
+        row, raw, sigma = self._component_views
         if self.residual:
             row += self._frame
-        o = self._offset
-        sigma = np.expm1(np.minimum(raw, 0.0))  # elu(raw) + 1 + floor
-        sigma += np.maximum(raw, 0.0)
-        sigma += 1.0 + self.sigma_floor
+        np.exp(np.minimum(raw, 0.0, out=sigma), out=sigma)  # elu(raw) + 1 = exp(min(raw, 0)) + max(raw, 0)
+        sigma += np.maximum(raw, 0.0, out=raw)
+        sigma += self.sigma_floor
+        noise *= self._sigma_scale  # the temperatures, over the scale factor
         sigma *= noise
-        sigma *= self._sigma_scale
         row += sigma
-        if self.scale != 1.0:
-            row /= self.scale
+        o = self._offset
         return self._dt(float(row[0]), min_dt_s), self._instrument(row[o:], clip)
 
     def answer(self, rng: np.random.Generator, min_dt_s: float = 0.001, clip: bool = True) -> tuple[float, np.ndarray]:
@@ -331,13 +340,13 @@ class Engine:
         """Normalised features (F,) -> a frame of the format in instrument units (a new float64 array)."""
         features = np.multiply(np.minimum(np.maximum(normalised, 0.0), 1.0) if clip else normalised, self._span)  # float64
         features += self._minimum
-        return self._valid(features)
+        return self._valid(features, in_range=clip and self._chroma_in_range)
 
-    def _valid(self, features: np.ndarray) -> np.ndarray:
+    def _valid(self, features: np.ndarray, in_range: bool = False) -> np.ndarray:
         """``features`` (F,) in instrument units made a frame of the format, in place: the nearest
         max-normalised chroma (as the analysis writes it: every class in [0, 1], the largest at 1),
-        i.e. the classes clipped to [0, 1] and the largest raised to 1; all-zero chroma, a silent
-        frame's, stays zero.
+        i.e. the classes clipped to [0, 1] (unless ``in_range`` says they are) and the largest
+        raised to 1; all-zero chroma, a silent frame's, stays zero.
 
         Not a division by the largest class: an answer is fed back, and a model's sampled chroma
         peaks a little under 1 (its means regress), so dividing raised every other class with it,
@@ -346,7 +355,8 @@ class Engine:
         """
         if self._chroma is not None:
             chroma = features[self._chroma]
-            np.clip(chroma, 0.0, 1.0, out=chroma)
+            if not in_range:
+                np.minimum(np.maximum(chroma, 0.0, out=chroma), 1.0, out=chroma)
             top = int(chroma.argmax())
             if chroma[top] > 0.0:
                 chroma[top] = 1.0
