@@ -64,7 +64,7 @@ def test_the_true_continuation_is_best_on_the_energy_score(music, lead):
             assert entry["energy_score"][lead]["mean"] > 0.1, system
 
 
-@pytest.mark.parametrize("measure", ["realism_mmd2", "step_distance", "acf_distance"])
+@pytest.mark.parametrize("measure", ["realism_mmd2", "step_distance", "acf_mmd2"])
 def test_real_music_from_another_passage_beats_every_degenerate_answer(music, measure):
     _, summary = music
     real = summary[REFERENCE][measure]
@@ -126,7 +126,7 @@ def test_against_a_held_out_song_its_own_music_is_the_reference(demo_documents):
     prompts = draw_prompts(rows("test"), config, False, hop)
     window = round(config.window_s / hop)
     answers = answer_all((*DEGENERATE, "nearest_neighbour"), prompts, Timing(False, hop, hop, hop), rows("train"), None, config)
-    measures_ = ("realism_mmd2", "step_distance", "acf_distance")
+    measures_ = ("realism_mmd2", "step_distance", "acf_mmd2")
     ratios = {}
     for split in ("validation", "test"):
         reference = Reference.from_segments(rows(split), window, int(np.ceil(config.horizon_s / hop)), config.lags)
@@ -181,11 +181,11 @@ def test_energy_score_by_hand_and_against_scoringrules():
 def test_mmd_of_a_sample_with_itself_is_zero_and_grows_with_a_shift():
     rng = np.random.default_rng(1)
     real = [rng.random((200, 3))]
-    reference = measures.WindowReference.fit(real, 10)
-    same = measures.realism_blocks([measures.window_descriptors(real[0], 10)], reference)
+    reference = measures.DescriptorReference.fit(measures.window_descriptors(real[0], 10))
+    same = measures.mmd_blocks([measures.window_descriptors(real[0], 10)], reference)
     assert same.mmd2(np.ones((1, 1)))[0] == pytest.approx(0.0, abs=1e-12)
     shifted = [measures.window_descriptors(real[0] + shift, 10) for shift in (0.1, 0.5)]
-    values = [measures.realism_blocks([w], reference).mmd2(np.ones((1, 1)))[0] for w in shifted]
+    values = [measures.mmd_blocks([w], reference).mmd2(np.ones((1, 1)))[0] for w in shifted]
     assert 0 < values[0] < values[1]
 
 
@@ -244,8 +244,44 @@ def test_the_autocorrelation_of_an_ar1_process_is_phi_to_the_lag():
     np.testing.assert_allclose(measures.autocorrelation(x, [1, 2, 4, 8])[:, 0], 0.8 ** np.array([1, 2, 4, 8]), atol=0.01)
     white = rng.standard_normal((200_000, 1))
     assert abs(measures.autocorrelation(white, [1])[0, 0]) < 0.01
-    reference = measures.autocorrelation(x, [1, 2])
-    assert measures.acf_distance(white, reference, [1, 2]) == pytest.approx((0.8 + 0.64) / 2, abs=0.01)
+    profiles = measures.acf_profiles(x[:1000], [1, 2], 400, 100)  # stretches starting at 0, 100, ..., 600
+    assert profiles.shape == (7, 2)
+    np.testing.assert_array_equal(profiles[1], measures.autocorrelation(x[100:500], [1, 2])[:, 0])
+    assert measures.acf_profiles(x[:399], [1, 2], 400).shape == (0, 2)
+
+
+def _ar1(phi: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """One AR(1) sequence (n, 1) per coefficient in ``phi`` (P,) -> (P, n, 1), started stationary."""
+    x = np.empty((len(phi), n))
+    x[:, 0] = rng.standard_normal(len(phi)) / np.sqrt(1 - phi**2)
+    for t in range(1, n):
+        x[:, t] = phi * x[:, t - 1] + rng.standard_normal(len(phi))
+    return x[..., None]
+
+
+def test_real_music_with_varied_dynamics_beats_an_answer_that_is_always_average():
+    """Why autocorrelation is judged as a distribution (``acf_mmd2``), not as a distance to the
+    average profile. "Music" here is AR(1) passages whose persistence differs from one passage to
+    the next (phi from 0.3 to 0.97, as a held chord and a run of notes differ); a generator that
+    always plays at the average autocorrelation is closer to the average profile than any real
+    passage, so the distance to the average ranks it first -- the hedge to the middle that a
+    measure must not reward. The MMD^2 between distributions of profiles ranks real passages
+    (fresh ones, not the reference's) first."""
+    rng = np.random.default_rng(4)
+    lags, n = [1, 4, 16], 431
+    reference_music = _ar1(rng.uniform(0.3, 0.97, 120), n, rng)
+    other_passages = _ar1(rng.uniform(0.3, 0.97, 60), n, rng)
+    profiles = np.concatenate([measures.acf_profiles(s, lags, n) for s in reference_music])
+    # the AR(1) whose lag-1 autocorrelation is the reference's average: every passage alike
+    average = _ar1(np.full(60, profiles[:, 0].mean()), n, rng)
+    reference = measures.DescriptorReference.fit(profiles)
+    mmd2, distance_to_average = {}, {}
+    for name, passages in (("other passages", other_passages), ("always average", average)):
+        answers = [measures.acf_profiles(s, lags, n) for s in passages]
+        mmd2[name] = measures.mmd_blocks(answers, reference).mmd2(np.ones((1, len(answers))))[0]
+        distance_to_average[name] = np.mean([np.abs(a - profiles.mean(axis=0)).mean() for a in answers])
+    assert distance_to_average["always average"] < 0.5 * distance_to_average["other passages"], distance_to_average
+    assert mmd2["other passages"] < 0.5 * mmd2["always average"], mmd2
 
 
 def test_step_distance_counts_decades():

@@ -8,7 +8,10 @@ Free-running: back-to-back prompts over the test blocks; each system answers eac
 (``n_samples`` times where it is random) for ``horizon_s``; then
 - the energy score at each lead time of ``horizons_s`` against what really followed;
 - realism: MMD^2 between descriptors of the answers' windows and of held-out (validation) windows;
-- dynamics: step sizes and autocorrelation against the held-out music;
+- dynamics: step sizes against the held-out music, and MMD^2 between the answers' autocorrelation
+  profiles and those of held-out stretches as long (a distribution against a distribution: a
+  distance to the average profile would rank a generator whose every answer is average above
+  real music, whose passages differ);
 - conditioning: the energy score against the prompt's own future versus other prompts' futures;
 - novelty: the distance to the nearest training window (a copy is flagged).
 Every number has a bootstrap interval over prompts, and every baseline gets a verdict per
@@ -41,7 +44,7 @@ SYSTEMS = ("model", "repeat_last", "training_mean", "var", "iid_frames", "shuffl
 #: real music from another passage: not a baseline, the yardstick every measure must rank high
 REFERENCE = "other_passage"
 #: (key, what, lower is better) of the measures that get verdicts
-VERDICT_MEASURES = ("energy_score", "realism_mmd2", "step_distance", "acf_distance")
+VERDICT_MEASURES = ("energy_score", "realism_mmd2", "step_distance", "acf_mmd2")
 #: answers per prompt used for realism and dynamics (the energy score uses all n_samples)
 SHAPE_SAMPLES = 2
 #: other prompts' futures each answer is scored against in the conditioning measure
@@ -250,20 +253,35 @@ def _other_passages(prompts: Sequence[Prompt]) -> list[int]:
 
 @dataclass(frozen=True)
 class Reference:
-    """What held-out real music looks like: window descriptors, log step sizes per feature, autocorrelation."""
+    """What held-out real music looks like: window descriptors, log step sizes per feature, and the
+    autocorrelation profiles of its stretches as long as an answer (``acf_rows`` rows)."""
 
-    windows: measures.WindowReference
+    windows: measures.DescriptorReference
     log_steps: list[np.ndarray]
-    acf: np.ndarray  # (L, F)
+    acf: measures.DescriptorReference
+    acf_rows: int
 
     @classmethod
     def from_segments(cls, segments: Sequence[np.ndarray], window: int, chunk: int, lags: Sequence[int]) -> Reference:
-        """From held-out feature rows (n_i, F); the autocorrelation is averaged over chunks of ``chunk``
-        rows (the answers' length), so both are estimated alike."""
+        """From held-out feature rows (n_i, F). Autocorrelation profiles are taken over stretches of
+        ``chunk`` rows (an answer's length; shorter where no segment is that long, and answers are
+        then profiled over as many of their first rows), starting every eighth of a stretch.
+
+        Raises:
+            ValueError: fewer than two windows or stretches fit, or the stretches are not longer than the longest lag.
+        """
         steps = np.concatenate([measures.log_steps(s) for s in segments if s.shape[0] > 1])
-        chunks = [s[k : k + chunk] for s in segments for k in range(0, s.shape[0] - chunk + 1, chunk)] or list(segments)
-        acf = np.nanmean(np.stack([measures.autocorrelation(c, lags) for c in chunks]), axis=0)
-        return cls(measures.WindowReference.fit(segments, window), [steps[:, f] for f in range(steps.shape[1])], acf)
+        rows = min(chunk, max(s.shape[0] for s in segments))
+        if rows <= max(lags):
+            raise ValueError(f"the longest held-out block has {rows} rows; autocorrelation at lag {max(lags)} needs more")
+        profiles = np.concatenate([measures.acf_profiles(s, lags, rows, max(1, rows // 8)) for s in segments])
+        windows = np.concatenate([measures.window_descriptors(s, window) for s in segments])
+        return cls(
+            measures.DescriptorReference.fit(windows, f"window(s) of {window} frames"),
+            [steps[:, f] for f in range(steps.shape[1])],
+            measures.DescriptorReference.fit(profiles, f"stretch(es) of {rows} frames"),
+            rows,
+        )
 
 
 def score_answers(
@@ -295,25 +313,31 @@ def score_answers(
         swapped[i] = float(
             np.mean(measures.energy_scores(np.stack([observed[j] for j in picked]), np.repeat(ensemble, len(picked), axis=0)))
         )
-    windows, steps, acf, novelty = [], np.full(p, np.nan), np.full(p, np.nan), np.full(p, np.nan)
+    windows, profiles, steps, novelty = [], [], np.full(p, np.nan), np.full(p, np.nan)
     for i in range(p):
         shown = answers.values[i][:SHAPE_SAMPLES]
         windows.append(np.concatenate([measures.window_descriptors(v, window) for v in shown]))
+        # one profile per answer, over its first acf_rows rows (the length of the reference's stretches)
+        profiles.append(np.concatenate([measures.acf_profiles(v[: reference.acf_rows], config.lags, reference.acf_rows) for v in shown]))
         steps[i] = np.nanmean([measures.step_distance(v, reference.log_steps) for v in shown])
-        acf[i] = np.nanmean([measures.acf_distance(v, reference.acf, config.lags) for v in shown])
         rows = shown[0][: config.novelty_rows]
         if rows.shape[0] >= 2:
             novelty[i] = measures.nearest_window_distance(rows, training)
-    usable = [i for i, w in enumerate(windows) if w.shape[0]]
-    blocks = measures.realism_blocks([windows[i] for i in usable], reference.windows) if usable else None
     return {
         "energy_score": lead,
         "conditioning": (own, swapped),
         "step_distance": steps,
-        "acf_distance": acf,
         "novelty": novelty,
-        "realism": (usable, blocks),
+        "realism_mmd2": _blocks(windows, reference.windows),
+        "acf_mmd2": _blocks(profiles, reference.acf),
     }
+
+
+def _blocks(descriptors: list[np.ndarray], reference: measures.DescriptorReference) -> tuple[list[int], measures.MMDBlocks | None]:
+    """The prompts whose answers have descriptors (an answer shorter than a window or a stretch has
+    none), and their MMD blocks against ``reference`` (None when no prompt has any)."""
+    usable = [i for i, d in enumerate(descriptors) if d.shape[0]]
+    return usable, (measures.mmd_blocks([descriptors[i] for i in usable], reference) if usable else None)
 
 
 def summarise(per_prompt: dict[str, dict[str, Any]], n_prompts: int, config: EvaluateConfig) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -329,14 +353,19 @@ def summarise(per_prompt: dict[str, dict[str, Any]], n_prompts: int, config: Eva
             entry["energy_score"][h] = _interval(
                 np.nanmean(scores) if np.isfinite(scores).any() else np.nan, s[f"energy_score@{h}"], scores
             )
-        usable, blocks = values["realism"]
-        if blocks is not None:
-            weights = counts[:, usable]
-            s["realism_mmd2"] = blocks.mmd2(weights)
-            entry["realism_mmd2"] = _interval(float(blocks.mmd2(np.ones((1, len(usable))))[0]), s["realism_mmd2"], None)
-        for key in ("step_distance", "acf_distance"):
-            s[key] = measures.weighted_means(values[key], counts)
-            entry[key] = _interval(float(np.nanmean(values[key])), s[key], values[key])
+        for key in ("realism_mmd2", "step_distance", "acf_mmd2"):
+            if key == "step_distance":  # a number per prompt
+                s[key] = measures.weighted_means(values[key], counts)
+                entry[key] = _interval(float(np.nanmean(values[key])), s[key], values[key])
+                continue
+            usable, blocks = values[key]
+            if blocks is not None:
+                # A resample repeats prompts, and each repeat pairs an answer with itself in MMD^2's
+                # within term: the resampled values sit above the estimate (with 2 profiles per
+                # prompt, whole intervals did). Shifted back by that bias, they centre on it.
+                point, resampled = float(blocks.mmd2(np.ones((1, len(usable))))[0]), blocks.mmd2(counts[:, usable])
+                s[key] = resampled - (np.nanmean(resampled) - point)
+                entry[key] = _interval(point, s[key], None)
         own, swapped = values["conditioning"]
         mean_own, mean_swapped = measures.weighted_means(own, counts), measures.weighted_means(swapped, counts)
         skill = 1.0 - mean_own / mean_swapped
@@ -515,7 +544,7 @@ def _with_timing(corpus: Corpus, dt_modelled: bool) -> Corpus:
 #: (tests/evaluation/test_measures.py shows the shuffled future beating the true predictive at 1 s)
 ORACLES = ("shuffled_real",)
 #: how a verdict's measure is named in sentences
-LABELS = {"realism_mmd2": "realism", "step_distance": "step sizes", "acf_distance": "autocorrelation", "conditioning": "conditioning"}
+LABELS = {"realism_mmd2": "realism", "step_distance": "step sizes", "acf_mmd2": "autocorrelation", "conditioning": "conditioning"}
 
 
 def _label(key: str) -> str:

@@ -7,11 +7,12 @@ the energy score, which is proper: in expectation only the true predictive distr
 minimises it, so neither hedging to the middle nor a frozen note pays.
 
 - :func:`energy_scores`: the energy score of forecast ensembles, lower is better.
-- realism: :class:`WindowReference` and :func:`realism_blocks` give the squared maximum mean
-  discrepancy (RBF kernel, median-heuristic bandwidth) between descriptors of generated windows
-  (per feature mean, spread and mean step) and of held-out real windows.
-- dynamics: :func:`step_distance` (the distribution of log step sizes against the real one) and
-  :func:`acf_distance` (autocorrelation at several lags against the real one).
+- realism and autocorrelation: :class:`DescriptorReference` and :func:`mmd_blocks` give the
+  squared maximum mean discrepancy (RBF kernel, median-heuristic bandwidth) between the
+  distribution of descriptors of generated sequences and that of held-out real ones: for realism
+  the windows' :func:`window_descriptors` (per feature mean, spread and mean step), for dynamics
+  the answers' :func:`acf_profiles` (autocorrelation at several lags).
+- dynamics: :func:`step_distance` (the distribution of log step sizes against the real one).
 - novelty: :func:`nearest_window_distance` to the closest training window.
 - intervals: :func:`bootstrap_counts` resamples prompts; every statistic is computed from counts.
 """
@@ -23,6 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: the measures' definitions, for caches of measured results (a study's runs): raised when one changes
+#: (2: autocorrelation as MMD^2 between profiles' distributions, not a distance to the average profile)
+VERSION = 2
 #: a feature whose values move less than this over an answer is constant (its autocorrelation is taken as 1)
 CONSTANT_SPREAD = 1e-9
 #: steps below this (normalised units) count as no change in :func:`step_distance`
@@ -67,20 +71,20 @@ def window_descriptors(values: np.ndarray, window: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class WindowReference:
-    """Descriptors of held-out real windows, the standardisation fitted on them, and the kernel bandwidth."""
+class DescriptorReference:
+    """Descriptors of held-out real music, the standardisation fitted on them, and the kernel bandwidth."""
 
-    descriptors: np.ndarray  # (R, 3F), standardised
+    descriptors: np.ndarray  # (R, k), standardised
     centre: np.ndarray
     scale: np.ndarray
     bandwidth: float
 
     @classmethod
-    def fit(cls, sequences: Sequence[np.ndarray], window: int) -> WindowReference:
-        """From real sequences (n_i, F); raises ValueError when fewer than two windows fit."""
-        raw = np.concatenate([window_descriptors(s, window) for s in sequences] or [np.empty((0, 0))])
+    def fit(cls, raw: np.ndarray, what: str = "descriptors") -> DescriptorReference:
+        """From raw descriptors (R, k) of real music (``what`` names them in the error); raises
+        ValueError when there are fewer than two."""
         if raw.shape[0] < 2:
-            raise ValueError(f"the reference holds {raw.shape[0]} window(s) of {window} frames; realism needs at least 2")
+            raise ValueError(f"the reference holds {raw.shape[0]} {what}; the measure needs at least 2")
         centre, scale = raw.mean(axis=0), raw.std(axis=0)
         scale = np.where(scale > 1e-9, scale, 1.0)
         standard = (raw - centre) / scale
@@ -98,12 +102,12 @@ class WindowReference:
 
 
 @dataclass(frozen=True)
-class RealismBlocks:
+class MMDBlocks:
     """Kernel sums by prompt, so MMD^2 of any resample of prompts costs a few products.
 
-    ``within`` (P, P): sum of k over window pairs of prompts i and j; ``cross`` (P,): sum over
-    prompt i's windows of the mean k to the reference; ``reference`` the mean k within the
-    reference; ``counts`` (P,) windows per prompt.
+    ``within`` (P, P): sum of k over descriptor pairs of prompts i and j; ``cross`` (P,): sum over
+    prompt i's descriptors of the mean k to the reference; ``reference`` the mean k within the
+    reference; ``counts`` (P,) descriptors per prompt.
     """
 
     within: np.ndarray
@@ -112,16 +116,18 @@ class RealismBlocks:
     counts: np.ndarray
 
     def mmd2(self, weights: np.ndarray) -> np.ndarray:
-        """Squared MMD (biased V-statistic, >= 0) for prompt counts ``weights`` (B, P) -> (B,)."""
+        """Squared MMD (biased V-statistic, >= 0) for prompt counts ``weights`` (B, P) -> (B,); NaN for
+        a resample that holds none of these prompts."""
         total = weights @ self.counts
-        within = np.einsum("bi,ij,bj->b", weights, self.within, weights) / total**2
-        return np.maximum(within - 2 * (weights @ self.cross) / total + self.reference, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            within = np.einsum("bi,ij,bj->b", weights, self.within, weights) / total**2
+            return np.maximum(within - 2 * (weights @ self.cross) / total + self.reference, 0.0)
 
 
-def realism_blocks(windows: Sequence[np.ndarray], reference: WindowReference) -> RealismBlocks:
-    """Blocks from each prompt's answer windows (raw descriptors (w_i, 3F), w_i >= 1)."""
-    standard = [reference.standardise(w) for w in windows]
-    owner = np.concatenate([np.full(len(w), i) for i, w in enumerate(standard)])
+def mmd_blocks(descriptors: Sequence[np.ndarray], reference: DescriptorReference) -> MMDBlocks:
+    """Blocks from each prompt's answers' raw descriptors (d_i, k), d_i >= 1."""
+    standard = [reference.standardise(d) for d in descriptors]
+    owner = np.concatenate([np.full(len(d), i) for i, d in enumerate(standard)])
     stacked = np.concatenate(standard)
     gram = reference.kernel(stacked, stacked)
     n = len(standard)
@@ -130,7 +136,7 @@ def realism_blocks(windows: Sequence[np.ndarray], reference: WindowReference) ->
     within = indicator @ gram @ indicator.T
     cross = indicator @ reference.kernel(stacked, reference.descriptors).mean(axis=1)
     ref = float(reference.kernel(reference.descriptors, reference.descriptors).mean())
-    return RealismBlocks(within, cross, ref, indicator.sum(axis=1))
+    return MMDBlocks(within, cross, ref, indicator.sum(axis=1))
 
 
 # --------------------------------------------------------------------------------------------
@@ -170,10 +176,13 @@ def autocorrelation(values: np.ndarray, lags: Sequence[int]) -> np.ndarray:
     return out
 
 
-def acf_distance(values: np.ndarray, reference_acf: np.ndarray, lags: Sequence[int]) -> float:
-    """Mean |acf(answer) - acf(real)| over lags and features (``reference_acf`` (L, F))."""
-    difference = np.abs(autocorrelation(values, lags) - reference_acf)
-    return float(np.nanmean(difference)) if np.isfinite(difference).any() else float("nan")
+def acf_profiles(values: np.ndarray, lags: Sequence[int], length: int, stride: int | None = None) -> np.ndarray:
+    """Autocorrelation profiles of the chunks of ``length`` rows starting every ``stride`` rows (by
+    default ``length``: non-overlapping) -> (W, L F), each row :func:`autocorrelation` at ``lags``
+    flattened; W = 0 for a sequence shorter than ``length``."""
+    starts = range(0, values.shape[0] - length + 1, stride or length)
+    profiles = [autocorrelation(values[k : k + length], lags).ravel() for k in starts]
+    return np.array(profiles).reshape(len(profiles), len(lags) * values.shape[1])
 
 
 # --------------------------------------------------------------------------------------------

@@ -209,7 +209,18 @@ class Engine:
             # weights, the state they read, the four gates, the three sigmoid gates, the cell input,
             # the output gate, (i, f), (g, c), the cell, and where h_l goes in the state
             self._layer_steps.append(
-                (weight, reads, g[: 4 * h], g[: 3 * h], g[3 * h : 4 * h], g[:h], g[h : 3 * h], g[3 * h :], g[4 * h :], state[start : start + h])
+                (
+                    weight,
+                    reads,
+                    g[: 4 * h],
+                    g[: 3 * h],
+                    g[3 * h : 4 * h],
+                    g[:h],
+                    g[h : 3 * h],
+                    g[3 * h :],
+                    g[4 * h :],
+                    state[start : start + h],
+                )
             )
         self._frame = state[:d]
         self._frame_and_level = state[: 2 * d].reshape(2, d) if self._level_weights is not None else None

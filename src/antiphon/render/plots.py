@@ -172,7 +172,7 @@ def plot_measures(free_running: dict[str, dict]) -> Figure:
     panels += [
         ("realism_mmd2", "realism: MMD² to held-out windows"),
         ("step_distance", "dynamics: step sizes"),
-        ("acf_distance", "dynamics: autocorrelation"),
+        ("acf_mmd2", "dynamics: MMD² of autocorrelation profiles"),
         ("conditioning", "conditioning skill (higher: follows its prompt)"),
     ]
     columns = 4

@@ -45,7 +45,7 @@ ANSWER_MEASURES = (
     "energy_score_1",
     "realism_mmd2",
     "step_distance",
-    "acf_distance",
+    "acf_mmd2",
     "conditioning_skill",
     "copied_fraction",
     "teacher_forced_nll",

@@ -165,7 +165,7 @@ def study_measures(report: dict[str, Any]) -> dict[str, Any]:
         "answer_energy_score": model["energy_score"][lead]["mean"],
         "realism_mmd2": (model.get("realism_mmd2") or {}).get("mean"),
         "step_distance": model["step_distance"]["mean"],
-        "acf_distance": model["acf_distance"]["mean"],
+        "acf_mmd2": (model.get("acf_mmd2") or {}).get("mean"),
         "conditioning_skill": model["conditioning"]["skill"],
         "copied_fraction": model["novelty"]["copied_fraction"],
         "teacher_forced_nll": tf["systems"]["model"]["nll"],

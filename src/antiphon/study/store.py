@@ -29,6 +29,7 @@ from antiphon.atomic import write_json_atomic, write_text_atomic
 from antiphon.config import Config, from_dict, to_dict
 from antiphon.data.corpus import Corpus, corpus_fingerprint, load_corpus, resplit, save_corpus
 from antiphon.errors import ConfigError, DataError
+from antiphon.evaluation import measures
 from antiphon.fingerprint import fingerprint
 from antiphon.study.measure import SharpnessSet
 from antiphon.study.spec import SPEC_SECTIONS, MeasureSettings, StudySpec, with_seed
@@ -78,8 +79,10 @@ class Study:
 
 
 def measure_key(config: Config, measure: MeasureSettings) -> str:
-    """A hash of what is measured on a trained run (evaluation and measurement settings)."""
-    return fingerprint({"evaluate": to_dict(config.evaluate), "measure": to_dict(measure), "version": __version__}, digits=16)
+    """A hash of what is measured on a trained run (evaluation and measurement settings, the code's
+    version and the measures' definitions)."""
+    settings = {"evaluate": to_dict(config.evaluate), "measure": to_dict(measure), "version": __version__}
+    return fingerprint({**settings, "measures": measures.VERSION}, digits=16)
 
 
 def prepare_study(spec: StudySpec, folder: Path | str, corpus_dir: Path | str | None) -> Study:
