@@ -14,6 +14,7 @@ import soundfile as sf
 from antiphon.atomic import atomic_path
 from antiphon.cli import main
 from antiphon.data.analysis_json import read_analysis
+from antiphon.demo import demo_corpus, demo_excerpts
 from antiphon.features import analyze_signal
 from tests.conftest import SR, sine
 
@@ -221,12 +222,15 @@ def test_demo_writes_every_stage(tmp_path, capsys):
     spec.write_text(QUICK_STUDY)
     out = tmp_path / "out"
     settings = [arg for item in QUICK_DEMO for arg in ("--set", item)]
-    code, stdout, _ = run(capsys, "demo", "-o", str(out), "--study", str(spec), *settings)
+    # on the 60 s excerpts (the bundled whole stems take a minute more to analyse; test below)
+    recordings = [str(p) for p in demo_excerpts()]
+    code, stdout, _ = run(capsys, "demo", "-o", str(out), "--study", str(spec), "--recordings", *recordings, *settings)
     assert code == 0
+    assert "4 recordings through the whole path" in stdout
     written = sorted(p.name for p in (out / "analysis").iterdir())
     assert len(written) == 8 and sum(n.endswith(".png") for n in written) == 4
     document = read_analysis(out / "analysis" / "sectoid_feelings_guitar.json")
-    assert document.n_frames == 24803  # the whole stem, 288.0 s at 44.1 kHz, hop 512, non-centred frames
+    assert document.n_frames == 5164  # 60.0 s at 44.1 kHz, hop 512, non-centred frames of 2048 samples: (2,646,000 - 2,048) // 512 + 1
     for path in (
         "corpus/corpus.json",
         "model/model.json",
@@ -246,6 +250,22 @@ def test_demo_writes_every_stage(tmp_path, capsys):
     assert "The model beats or ties every baseline" in stdout or "The model does not beat every baseline: it loses to" in stdout
     report = json.loads((out / "study" / "report.json").read_text())
     assert [r["configuration"] for r in report["runs"]] == ["Adam", "SGD"]
+
+
+def test_the_demo_corpus_is_the_four_whole_stems():
+    """What `antiphon demo` analyses without --recordings: 13.5 minutes of guitar, one stem per song."""
+    stems = demo_corpus()
+    assert [p.name for p in stems] == [
+        f"sectoid_{song}_guitar.ogg" for song in ("escape_from_chaosland", "feelings", "metal_madness", "war_of_freedom")
+    ]
+    durations = [sf.info(str(p)).duration for p in stems]
+    assert sum(durations) == pytest.approx(813.0, abs=1.0) and all(d > 120 for d in durations)
+    assert sf.info(str(stems[1])).frames == 12_700_933  # feelings, 288.0 s: 24,803 analysis frames
+
+
+def test_demo_refuses_missing_recordings_before_any_work(tmp_path, capsys):
+    code, _stdout, stderr = run(capsys, "demo", "-o", str(tmp_path / "out"), "--recordings", str(tmp_path / "nosuch.wav"))
+    assert code == 2 and "nosuch.wav: no such file" in stderr and not (tmp_path / "out" / "corpus").exists()
 
 
 def test_demo_refuses_an_unknown_study_before_any_work(tmp_path, capsys):

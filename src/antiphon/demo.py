@@ -12,7 +12,7 @@ on Dask (the bundled ``demo`` spec: three optimizers, two seeds, a few epochs) a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -106,13 +106,16 @@ def run_demo(
     training_progress: object | None = None,
     study_progress: object | None = None,
     study_spec: str = "demo",
+    recordings: Sequence[Path] | None = None,
 ) -> DemoResult:
-    """Run the whole path on the demo corpus into ``out_dir`` (analysis/, corpus/, model/,
-    generated/, evaluation/, live/, study/); the study is ``study_spec``, a bundled spec's name or
-    a spec file (:func:`~antiphon.study.spec.resolve_spec`).
+    """Run the whole path on the demo corpus (or ``recordings``: audio files) into ``out_dir``
+    (analysis/, corpus/, model/, generated/, evaluation/, live/, study/); the study is
+    ``study_spec``, a bundled spec's name or a spec file (:func:`~antiphon.study.spec.resolve_spec`).
+    The prompt is the test block of the recording whose name holds "feelings", else the first's.
 
     Raises:
         ConfigError: a bad setting or study spec (checked before any work starts).
+        DataError: a recording is missing or not audio (checked before any analysis).
     """
     from antiphon.study.spec import load_spec, resolve_spec
 
@@ -121,7 +124,7 @@ def run_demo(
     from antiphon.generate import generate
     from antiphon.training.loop import train
 
-    analyzed = analyze_files(demo_corpus(), out_dir / "analysis", config.analysis, plot=True, on_file=on_file)
+    analyzed = analyze_files(recordings or demo_corpus(), out_dir / "analysis", config.analysis, plot=True, on_file=on_file)
     documents = [read_analysis(a.json_path) for a in analyzed]
     corpus = build_corpus(documents, config.corpus)
     corpus_dir = save_corpus(corpus, out_dir / "corpus")
