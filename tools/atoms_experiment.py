@@ -51,14 +51,14 @@ def main(corpus_dir: str, out_dir: str, epochs: int = 12) -> None:
         train(corpus, config, folder)
         reports[name] = evaluate(load_model(folder), corpus, config.evaluate)
     print(f"{'measure (model only)':32s}" + "".join(f"{n:>28s}" for n in reports))
-    first = next(iter(reports.values()))["free_running"]["model"]
+    first = next(iter(reports.values())).free_running["model"]
     rows = [(f"energy score at {h} s", lambda r, h=h: r["energy_score"][h]) for h in first["energy_score"]]
-    rows += [(k, lambda r, k=k: r[k]) for k in ("realism_mmd2", "step_distance", "acf_mmd2")]
+    rows += [(k, lambda r, k=k: r.get(k)) for k in ("realism_mmd2", "step_distance", "acf_mmd2")]
     for label, pick in rows:
         cells = []
         for report in reports.values():
             e = pick(report.free_running["model"])
-            cells.append("-" if e["mean"] is None else f"{e['mean']:.3f} ({e['low']:.2f}..{e['high']:.2f})")
+            cells.append("-" if e is None or e["mean"] is None else f"{e['mean']:.3f} ({e['low']:.2f}..{e['high']:.2f})")
         print(f"{label:32s}" + "".join(f"{c:>28s}" for c in cells))
     cells = [f"{r['free_running']['model']['conditioning']['skill']:+.3f}" for r in reports.values()]
     print(f"{'conditioning skill':32s}" + "".join(f"{c:>28s}" for c in cells))
