@@ -86,7 +86,7 @@ def tiny_corpus():
 # ------------------------------------------------------------------ tiny trained models (engine, real time, generate)
 
 
-def _trained_model(folder: Path, jitter: float = 0.0, **model) -> Path:
+def _trained_model(folder: Path, jitter: float = 0.0, scale_factor: float = 1.0, **model) -> Path:
     """A tiny model (:func:`tiny_config`, 2 epochs, ``model`` settings changed) trained on three
     synthetic takes (times irregular by ``jitter`` of a hop when not 0: dt becomes a dimension)."""
     import dataclasses
@@ -95,7 +95,7 @@ def _trained_model(folder: Path, jitter: float = 0.0, **model) -> Path:
     from antiphon.training.loop import train
 
     documents = [synthetic_document(300, phase, f"take{i}.json", jitter=jitter) for i, phase in enumerate((0.0, 1.0, 2.0))]
-    config = tiny_config(epochs=2)
+    config = tiny_config(epochs=2, scale_factor=scale_factor)
     config = dataclasses.replace(config, model=dataclasses.replace(config.model, **model))
     train(build_corpus(documents, config.corpus), config, folder)
     return folder
@@ -111,6 +111,12 @@ def model_dir(tmp_path_factory) -> Path:
 def timed_model_dir(tmp_path_factory) -> Path:
     """A model of irregular frames (session-log-like times): dt is its first dimension."""
     return _trained_model(tmp_path_factory.mktemp("rt") / "timed", jitter=0.4)
+
+
+@pytest.fixture(scope="session")
+def scaled_model_dir(tmp_path_factory) -> Path:
+    """Irregular frames (dt a dimension) and IMPSY's scale factor 10: the paper's setting of the inputs."""
+    return _trained_model(tmp_path_factory.mktemp("rt") / "scaled", jitter=0.4, scale_factor=10.0)
 
 
 @pytest.fixture(scope="session")

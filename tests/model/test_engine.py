@@ -14,11 +14,18 @@ from antiphon.model.engine import Engine
 from antiphon.model.sampling import sample_mixture
 
 
-@pytest.fixture(params=["constant_hop", "timed", "residual", "level"])
-def any_model_dir(request, model_dir, timed_model_dir, residual_model_dir, level_model_dir):
+@pytest.fixture(params=["constant_hop", "timed", "residual", "level", "scaled"])
+def any_model_dir(request, model_dir, timed_model_dir, residual_model_dir, level_model_dir, scaled_model_dir):
     """Every kind of model: frames at a fixed hop (no dt dimension), irregular frames (dt modelled),
-    means as offsets from the current frame, and one that sees the running level (with a skip path)."""
-    models = {"constant_hop": model_dir, "timed": timed_model_dir, "residual": residual_model_dir, "level": level_model_dir}
+    means as offsets from the current frame, one that sees the running level (with a skip path),
+    and one trained at IMPSY's scale factor 10 (which the engine folds into its weights)."""
+    models = {
+        "constant_hop": model_dir,
+        "timed": timed_model_dir,
+        "residual": residual_model_dir,
+        "level": level_model_dir,
+        "scaled": scaled_model_dir,
+    }
     return models[request.param]
 
 
