@@ -35,6 +35,17 @@ def test_the_two_fixtures_differ_in_timing(model_dir, timed_model_dir):
     assert timed.timing.dt_modelled and timed.columns[0] == "dt_s" and timed.timing.dt_min_s < timed.timing.dt_max_s
 
 
+@pytest.mark.parametrize("n_layers", [1, 3])
+def test_any_number_of_layers_steps_as_the_torch_model(tmp_path, n_layers):
+    """The engine's state vector interleaves each layer's output with a constant 1 (its bias
+    column); one layer and three lay it out differently from the default two."""
+    from tests.conftest import _trained_model
+
+    folder = _trained_model(tmp_path / "model", n_layers=n_layers)
+    assert Engine.from_model_dir(folder).n_layers == n_layers
+    test_feed_equals_the_torch_model(folder)
+
+
 def test_feed_equals_the_torch_model(any_model_dir):
     model_dir = any_model_dir
     engine = Engine.from_model_dir(model_dir)
