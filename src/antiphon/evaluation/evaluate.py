@@ -268,8 +268,11 @@ class Reference:
         then profiled over as many of their first rows), starting every eighth of a stretch.
 
         Raises:
-            ValueError: fewer than two windows or stretches fit, or the stretches are not longer than the longest lag.
+            ValueError: no segments, fewer than two windows or stretches fit, or the stretches are not
+                longer than the longest lag.
         """
+        if not segments:
+            raise ValueError("no held-out rows to compare the answers with")
         steps = np.concatenate([measures.log_steps(s) for s in segments if s.shape[0] > 1])
         rows = min(chunk, max(s.shape[0] for s in segments))
         if rows <= max(lags):
