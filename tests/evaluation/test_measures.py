@@ -319,3 +319,15 @@ def test_the_energy_score_of_a_point_forecast_is_its_distance_and_of_the_truth_i
     assert measures.energy_scores(observed, np.array([[[1.0, 2.0, 5.0]]]))[0] == pytest.approx(3.0)
     pair = np.array([[[1.0, 2.0, 2.0], [1.0, 6.0, 5.0]]])  # distances 0 and 5 to y, 5 between the members
     assert measures.energy_scores(observed, pair)[0] == pytest.approx((0 + 5) / 2 - 0.5 * (2 * 5) / 4)
+
+
+def test_a_reference_too_short_for_the_measures_says_which_split_and_what_to_change():
+    from antiphon.errors import DataError
+
+    rng = np.random.default_rng(0)
+    with pytest.raises(
+        DataError, match=r"the test split's longest block has 12 rows; autocorrelation at lag 16 needs more \(lower evaluate.lags"
+    ):
+        Reference.from_segments([rng.random((12, 3))], 5, 431, [1, 4, 16], "test")
+    with pytest.raises(DataError, match=r"the validation split: the reference holds 1 window\(s\) of 40 frames.*evaluate.window_s"):
+        Reference.from_segments([rng.random((60, 3))], 40, 431, [1, 4, 16], "validation")

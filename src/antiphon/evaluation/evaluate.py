@@ -262,29 +262,37 @@ class Reference:
     acf_rows: int
 
     @classmethod
-    def from_segments(cls, segments: Sequence[np.ndarray], window: int, chunk: int, lags: Sequence[int]) -> Reference:
-        """From held-out feature rows (n_i, F). Autocorrelation profiles are taken over stretches of
-        ``chunk`` rows (an answer's length; shorter where no segment is that long, and answers are
-        then profiled over as many of their first rows), starting every eighth of a stretch.
+    def from_segments(
+        cls, segments: Sequence[np.ndarray], window: int, chunk: int, lags: Sequence[int], split: str = "held-out"
+    ) -> Reference:
+        """From held-out feature rows (n_i, F) of the ``split`` named in errors. Autocorrelation
+        profiles are taken over stretches of ``chunk`` rows (an answer's length; shorter where no
+        segment is that long, and answers are then profiled over as many of their first rows),
+        starting every eighth of a stretch.
 
         Raises:
-            ValueError: no segments, fewer than two windows or stretches fit, or the stretches are not
+            DataError: no rows, fewer than two windows or stretches fit, or the longest block is not
                 longer than the longest lag.
         """
-        if not segments:
-            raise ValueError("no held-out rows to compare the answers with")
-        steps = np.concatenate([measures.log_steps(s) for s in segments if s.shape[0] > 1])
-        rows = min(chunk, max(s.shape[0] for s in segments))
+        longest = max((s.shape[0] for s in segments), default=0)
+        rows = min(chunk, longest)
         if rows <= max(lags):
-            raise ValueError(f"the longest held-out block has {rows} rows; autocorrelation at lag {max(lags)} needs more")
+            raise DataError(
+                f"the {split} split's longest block has {longest} rows; autocorrelation at lag {max(lags)} needs more "
+                "(lower evaluate.lags, or give longer files)"
+            )
+        steps = np.concatenate([measures.log_steps(s) for s in segments if s.shape[0] > 1])
         profiles = np.concatenate([measures.acf_profiles(s, lags, rows, max(1, rows // 8)) for s in segments])
         windows = np.concatenate([measures.window_descriptors(s, window) for s in segments])
-        return cls(
-            measures.DescriptorReference.fit(windows, f"window(s) of {window} frames"),
-            [steps[:, f] for f in range(steps.shape[1])],
-            measures.DescriptorReference.fit(profiles, f"stretch(es) of {rows} frames"),
-            rows,
-        )
+        try:
+            return cls(
+                measures.DescriptorReference.fit(windows, f"window(s) of {window} frames"),
+                [steps[:, f] for f in range(steps.shape[1])],
+                measures.DescriptorReference.fit(profiles, f"stretch(es) of {rows} frames"),
+                rows,
+            )
+        except ValueError as exc:
+            raise DataError(f"the {split} split: {exc} (shorten evaluate.window_s, or give longer files)") from exc
 
 
 def score_answers(
@@ -356,19 +364,10 @@ def summarise(per_prompt: dict[str, dict[str, Any]], n_prompts: int, config: Eva
             entry["energy_score"][h] = _interval(
                 np.nanmean(scores) if np.isfinite(scores).any() else np.nan, s[f"energy_score@{h}"], scores
             )
-        for key in ("realism_mmd2", "step_distance", "acf_mmd2"):
-            if key == "step_distance":  # a number per prompt
-                s[key] = measures.weighted_means(values[key], counts)
-                entry[key] = _interval(float(np.nanmean(values[key])), s[key], values[key])
-                continue
-            usable, blocks = values[key]
-            if blocks is not None:
-                # A resample repeats prompts, and each repeat pairs an answer with itself in MMD^2's
-                # within term: the resampled values sit above the estimate (with 2 profiles per
-                # prompt, whole intervals did). Shifted back by that bias, they centre on it.
-                point, resampled = float(blocks.mmd2(np.ones((1, len(usable))))[0]), blocks.mmd2(counts[:, usable])
-                s[key] = resampled - (np.nanmean(resampled) - point)
-                entry[key] = _interval(point, s[key], None)
+        _mmd_entry(values["realism_mmd2"], counts, "realism_mmd2", s, entry)
+        s["step_distance"] = measures.weighted_means(values["step_distance"], counts)
+        entry["step_distance"] = _interval(float(np.nanmean(values["step_distance"])), s["step_distance"], values["step_distance"])
+        _mmd_entry(values["acf_mmd2"], counts, "acf_mmd2", s, entry)
         own, swapped = values["conditioning"]
         mean_own, mean_swapped = measures.weighted_means(own, counts), measures.weighted_means(swapped, counts)
         skill = 1.0 - mean_own / mean_swapped
@@ -405,6 +404,23 @@ def summarise(per_prompt: dict[str, dict[str, Any]], n_prompts: int, config: Eva
             )
             verdicts[system] = row
     return summary, verdicts
+
+
+def _mmd_entry(
+    usable_blocks: tuple[list[int], measures.MMDBlocks | None], counts: np.ndarray, key: str, samples: dict, entry: dict
+) -> None:
+    """An MMD^2 measure's bootstrap samples (into ``samples[key]``) and estimate with its interval
+    (``entry[key]``); nothing when no prompt's answers had descriptors.
+
+    A resample repeats prompts, and each repeat pairs an answer with itself in MMD^2's within
+    term: the resampled values sit above the estimate (with 2 profiles per prompt, whole
+    intervals did). Shifted back by that bias, they centre on it."""
+    usable, blocks = usable_blocks
+    if blocks is None:
+        return
+    point, resampled = float(blocks.mmd2(np.ones((1, len(usable))))[0]), blocks.mmd2(counts[:, usable])
+    samples[key] = resampled - (np.nanmean(resampled) - point)
+    entry[key] = _interval(point, samples[key], None)
 
 
 def _interval(point: float, samples: np.ndarray, values: np.ndarray | None) -> dict[str, Any]:
@@ -514,7 +530,7 @@ def evaluate(
     training, held_out = feature_rows("train"), feature_rows("validation")
     window = max(2, round(config.window_s / hop))
     real_music = held_out if config.reference == "validation" else feature_rows("test")
-    reference = Reference.from_segments(real_music, window, int(np.ceil(config.horizon_s / hop - 1e-9)), config.lags)
+    reference = Reference.from_segments(real_music, window, int(np.ceil(config.horizon_s / hop - 1e-9)), config.lags, config.reference)
     var = linear.choose_var(training, held_out, config.var_max_order)[0] if "var" in systems else None
     answers = answer_all(systems, prompts, info.timing, training, var, config, engine, on_prompt)
     per_prompt = {s: score_answers(a, prompts, reference, training, config, window) for s, a in answers.items()}
