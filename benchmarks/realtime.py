@@ -137,11 +137,10 @@ def first_answer_delays(
     return np.array(delays)
 
 
-def engine_vs_torch(model: Path, n: int = 5000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Microseconds per step: the engine on one BLAS thread (as a session runs it), the torch model,
-    and the engine on the process's default BLAS threads (what a session used before; interleaved
-    with the first)."""
-    import threadpoolctl
+def engine_vs_torch(model: Path, n: int = 5000) -> tuple[np.ndarray, np.ndarray]:
+    """Microseconds per step (feed a frame, draw the next): the engine and the torch model
+    (``MDRNN.step`` + the same sampler) on the same weights, interleaved in blocks of 500 steps so
+    that both see the same machine (its speed drifts by 2x within minutes)."""
     import torch
 
     from antiphon.model.directory import load_model
@@ -152,30 +151,21 @@ def engine_vs_torch(model: Path, n: int = 5000) -> tuple[np.ndarray, np.ndarray,
     engine, torch_model, info = trained.engine(), trained.network, trained.info
     rng = np.random.default_rng(0)
     features = info.scaler.minimum + 0.5 * (info.scaler.maximum - info.scaler.minimum)
-    engine_times, torch_times, default_times = np.empty(n + 200), np.empty(n + 200), np.empty(n + 200)
-
-    def time_engine(times: np.ndarray, block: slice) -> None:
-        for i in range(block.start, block.stop):
+    engine_times, torch_times = np.empty(n + 200), np.empty(n + 200)
+    engine.feed(features, 0.0116)
+    row, state = engine.input_row(), None  # the model's input: the frame (and its running level, where the model has one)
+    for first in range(0, n + 200, 500):
+        for i in range(first, min(first + 500, n + 200)):
             start = time.perf_counter()
             engine.feed(features, 0.0116)
             engine.sample(rng)
-            times[i] = time.perf_counter() - start
-
-    # one BLAS thread (as Session.start sets it) and the default, interleaved in blocks of 500 steps
-    # so that both see the same machine (its speed drifts by 2x within minutes)
-    for first in range(0, n + 200, 500):
-        block = slice(first, min(first + 500, n + 200))
-        with threadpoolctl.threadpool_limits(1, user_api="blas"):
-            time_engine(engine_times, block)
-        time_engine(default_times, block)
-    state = None
-    row = engine.input_row()  # the model's input: the frame (and its running level, where the model has one)
-    for i in range(n + 200):
-        start = time.perf_counter()
-        (mu, sigma, logits), state = torch_model.step(row, state)
-        sample_mixture(mu, sigma, logits, rng)
-        torch_times[i] = time.perf_counter() - start
-    return engine_times[200:] * 1e6, torch_times[200:] * 1e6, default_times[200:] * 1e6
+            engine_times[i] = time.perf_counter() - start
+        for i in range(first, min(first + 500, n + 200)):
+            start = time.perf_counter()
+            (mu, sigma, logits), state = torch_model.step(row, state)
+            sample_mixture(mu, sigma, logits, rng)
+            torch_times[i] = time.perf_counter() - start
+    return engine_times[200:] * 1e6, torch_times[200:] * 1e6
 
 
 def log_write_cost(n: int = 20000, width: int = 20) -> tuple[np.ndarray, np.ndarray]:
@@ -215,12 +205,11 @@ def main() -> None:
     features = engine.info.scaler.minimum + 0.5 * (engine.info.scaler.maximum - engine.info.scaler.minimum)
     frame = osc_datagram("/antiphon/frame", [float(v) for v in features])
 
-    eng, tor, two = engine_vs_torch(model)
+    eng, tor = engine_vs_torch(model)
     e50, e99, t50, t99 = np.median(eng), np.percentile(eng, 99), np.median(tor), np.percentile(tor, 99)
     print(
-        f"engine step (feed + sample, one BLAS thread as a session runs it): median {e50:.0f} us, p99 {e99:.0f} us  "
-        f"(target p99 < 100 us: {'meets' if e99 < 100 else 'MISSES'}); on the default BLAS threads: median {np.median(two):.0f} us, "
-        f"p99 {np.percentile(two, 99):.0f} us"
+        f"engine step (feed + sample, compiled): median {e50:.0f} us, p99 {e99:.0f} us  "
+        f"(target p99 < 100 us: {'meets' if e99 < 100 else 'MISSES'})"
     )
     print(
         f"torch step (MDRNN.step + sample): median {t50:.0f} us, p99 {t99:.0f} us; engine {t50 / e50:.1f}x faster (target >= 5x: {'meets' if t50 / e50 >= 5 else 'MISSES'})"

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from antiphon.model import engine_kernels as kernels
 from antiphon.model.directory import load_model
 from antiphon.model.engine import Engine
 from antiphon.model.sampling import sample_mixture
@@ -179,16 +180,22 @@ def test_every_answer_frame_keeps_the_format(tmp_path_factory):
     np.testing.assert_allclose(frames[:, columns].max(axis=1), 1.0)
     assert frames[:, columns].min() >= 0.0
     assert np.all(frames >= engine.info.scaler.minimum - 1e-9) and np.all(frames <= engine.info.scaler.maximum + 1e-9)
+
     # The projection is to the nearest frame of the format, not a division: the largest class is
     # raised to 1 and the others stay where the model put them (dividing by 0.5 would double them,
     # and fed back, frame after frame, flatten the chroma).
+    def projected(frame: np.ndarray) -> np.ndarray:  # a row in instrument units, unclipped, to the format
+        out = np.empty(20)
+        kernels.to_instrument(frame, 0, False, np.ones(20), np.zeros(20), *engine._chroma_span, False, out)
+        return out
+
     frame = np.full(20, 0.5)
     frame[columns] = [0.1, 0.5, 0.2, 0.0, 1.3, -0.1, 0.3, 0.0, 0.0, 0.4, 0.0, 0.05]
-    np.testing.assert_allclose(engine._valid(frame)[columns], [0.1, 0.5, 0.2, 0.0, 1.0, 0.0, 0.3, 0.0, 0.0, 0.4, 0.0, 0.05])
+    np.testing.assert_allclose(projected(frame)[columns], [0.1, 0.5, 0.2, 0.0, 1.0, 0.0, 0.3, 0.0, 0.0, 0.4, 0.0, 0.05])
     frame[columns] = [0.1, 0.45, 0.2, 0, 0, 0, 0, 0, 0, 0, 0, 0]
-    np.testing.assert_allclose(engine._valid(frame)[columns], [0.1, 1.0, 0.2, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    np.testing.assert_allclose(projected(frame)[columns], [0.1, 1.0, 0.2, 0, 0, 0, 0, 0, 0, 0, 0, 0])
     frame[columns] = 0.0  # a silent frame's chroma stays silent
-    np.testing.assert_array_equal(engine._valid(frame)[columns], 0.0)
+    np.testing.assert_array_equal(projected(frame)[columns], 0.0)
     # chroma draws have their own variance scale: with the others' at 0, only the chroma moves off the component's mean
     engine.sigma_temperature = engine.chroma_sigma_temperature = 0.0
     state = engine.get_state()

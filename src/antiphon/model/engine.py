@@ -1,8 +1,9 @@
-"""The real-time inference engine: the trained MDRNN one step at a time, in NumPy only.
+"""The real-time inference engine: the trained MDRNN one step at a time, without torch.
 
-Weights come from the model folder's safetensors file (read with ``safetensors.numpy``);
-the LSTM step fuses each layer's input and recurrent products into one matrix-vector product.
-Sampling uses :func:`antiphon.model.sampling.sample_mixture`, as ``generate`` does, so a given
+Weights come from the model folder's safetensors file (read with ``safetensors.numpy``); a step
+is one compiled call (:mod:`antiphon.model.engine_kernels`) that fuses each layer's input and
+recurrent products into one matrix-vector product. Draws follow
+:func:`antiphon.model.sampling.sample_mixture`, as ``generate``'s torch path does, so a given
 random state draws the same frames in both.
 """
 
@@ -13,14 +14,13 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-from scipy.special import expit
 
 from antiphon.config import CHROMA_SIGMA_TEMPERATURE, PI_TEMPERATURE, SIGMA_TEMPERATURE
 from antiphon.errors import ModelError
 from antiphon.feature_names import chroma_columns
+from antiphon.model import engine_kernels as kernels
 from antiphon.model.directory import WEIGHTS_FILE, ModelInfo, read_weights
 from antiphon.model.level import level_decay
-from antiphon.model.sampling import choose_component
 
 
 class Temperatures(Protocol):
@@ -62,21 +62,17 @@ class Engine:
     with ``model.residual`` its means are offsets from the frame. Every sampled frame is a frame of
     the format: clipped to the training range, chroma max-normalised.
 
-    Written for a step of as few NumPy calls as the arithmetic allows: at these sizes a call costs
-    about a microsecond whatever it multiplies, so the step's time is its number of calls. Hand
-    arrangement rather than a library because no NumPy-only library steps an LSTM in fewer calls:
+    A feed is one compiled call and a draw another (:mod:`~antiphon.model.engine_kernels`, which
+    says why): at these sizes a NumPy call costs about a microsecond whatever it multiplies, and a
+    step of NumPy calls (about forty) missed the 100 µs p99 budget whenever this machine slowed.
+    The layout the kernels share:
 
     - the whole state is one float32 vector, ``[x | h_0 | 1 | h_1 | 1 | ...]`` (x: the input row,
-      unscaled), laid out so that each layer's input is one contiguous slice of it
-      (``[x, h_0, 1]``, ``[h_0, 1, h_1]``, ...). Each layer's step is then one product whose
-      weights hold its bias (the column facing a 1) and the model's scale factor, and writes its
-      output where the next layer and the head read it, with no copy;
-    - a layer's gates are stored (o, i, f, g) followed by its cell c, so (i g, f c) is one product
-      of adjacent halves and the new cell one sum;
-    - the head's weights span the whole state (zeros where it does not look), with its bias, so the
-      mixture logits are one product and the chosen component's means and sigmas another;
-    - the running level is one product of (1 - a, a) with the adjacent (frame, level) rows;
-    - the state and the cells are one buffer, so a snapshot is one copy.
+      unscaled), so that each layer's input is one contiguous slice of it (``[x, h_0, 1]``,
+      ``[h_0, 1, h_1]``, ...). Each layer's weights hold its bias (the row facing a 1) and the
+      model's scale factor, and its output goes where the next layer and the head read it;
+    - the head's weights span the whole state (zeros where it does not look), with its bias;
+    - the state and the layers' gates and cells are one buffer, so a snapshot is one copy.
     """
 
     def __init__(self, info: ModelInfo, weights: dict[str, np.ndarray]) -> None:
@@ -108,7 +104,7 @@ class Engine:
         self._hidden = [n_in + layer * (h + 1) for layer in range(self.n_layers)]  # where h_l starts
         order = np.r_[3 * h : 4 * h, 0 : 3 * h]  # torch's gate rows (i, f, g, o) -> (o, i, f, g)
         try:
-            self._layer_weights = []
+            self._layer_weights = []  # per layer (4 H, its reads), gates (o, i, f, g)
             for layer in range(self.n_layers):
                 w_ih = weights[f"lstm.weight_ih_l{layer}"][order].astype(np.float64)
                 w_hh = weights[f"lstm.weight_hh_l{layer}"][order].astype(np.float64)
@@ -116,10 +112,18 @@ class Engine:
                 # the columns in the order of the layer's slice of the state: [x, h_0, 1] or [h_(l-1), 1, h_l]
                 columns = [w_ih * self.scale, w_hh, bias] if layer == 0 else [w_ih, bias, w_hh]
                 self._layer_weights.append(np.ascontiguousarray(np.concatenate(columns, axis=1), dtype=DTYPE))
-            head_w = weights["head.linear.weight"].astype(np.float64)
+            head_w = weights["head.linear.weight"].astype(np.float64)  # raises KeyError before the layout below
             head_b = weights["head.linear.bias"].astype(np.float64)
         except KeyError as exc:
             raise ModelError(f"{info.folder / WEIGHTS_FILE}: no tensor {exc} for this model") from exc
+        # The kernels' layout: each layer's weights transposed (its reads' rows of 4 H), one after another.
+        self._weights_t = np.concatenate([w.T.ravel() for w in self._layer_weights]).astype(DTYPE)
+        self._layers = np.zeros((self.n_layers, 4), dtype=np.int64)
+        offset = 0
+        for layer, (weight, start) in enumerate(zip(self._layer_weights, self._hidden)):
+            read_start = 0 if layer == 0 else start - h - 1
+            self._layers[layer] = (offset, read_start, weight.shape[1], start)
+            offset += weight.size
         # The head over the whole state, in model space (the input row's columns carry the scale factor).
         last = self._hidden[-1]
         head = np.zeros((head_w.shape[0], self._state_size))
@@ -128,12 +132,13 @@ class Engine:
         if self.skip:
             head[:, :n_in] = head_w[:, h:] * self.scale
         self._head = head.astype(DTYPE)  # rows: means (K D), raw sigmas (K D), logits (K)
-        self._logit_w = np.ascontiguousarray(self._head[2 * k * d :])
-        # per component, its means' rows (unscaled: divided by the scale factor) and its raw sigmas' rows
+        # The kernels' head, transposed: logits (S, K); per component (K, S, 2D) its means' columns
+        # (unscaled: divided by the scale factor), then its raw sigmas'
+        self._logit_wt = np.ascontiguousarray(self._head[2 * k * d :].T)
         means = head[: k * d].reshape(k, d, -1) / self.scale
         sigmas = head[k * d : 2 * k * d].reshape(k, d, -1)
-        self._component_w = np.ascontiguousarray(np.concatenate([means, sigmas], axis=1), dtype=DTYPE)  # (K, 2D, S)
-        self._level_weights = None if self._level_decay is None else np.array([1.0 - self._level_decay, self._level_decay], dtype=DTYPE)
+        self._component_wt = np.ascontiguousarray(np.concatenate([means, sigmas], axis=1).transpose(0, 2, 1), dtype=DTYPE)
+        self._decay = -1.0 if self._level_decay is None else float(self._level_decay)  # the kernels' "no level": negative
         self._minimum = info.scaler.minimum
         self._inv_span = 1.0 / info.scaler.span
         self._span = info.scaler.maximum - info.scaler.minimum
@@ -142,6 +147,7 @@ class Engine:
         #: the chroma columns, where the model has the whole vector: answers keep its format (max = 1)
         self._chroma = chroma_columns(info.feature_names)
         # a clipped answer's chroma is already within [0, 1] when the training range is
+        self._chroma_span = (0, 0) if self._chroma is None else (self._chroma.start, self._chroma.stop)
         self._chroma_in_range = self._chroma is not None and bool(
             (self._minimum[self._chroma] >= 0.0).all() and (info.scaler.maximum[self._chroma] <= 1.0).all()
         )
@@ -151,6 +157,14 @@ class Engine:
         self._scale_sigmas()
         self.pi_temperature = PI_TEMPERATURE
         self.reset()
+        self._compile()
+
+    def _compile(self) -> None:
+        """Compile the kernels (or load them from Numba's cache) now, not on the first frame a performer plays."""
+        snapshot = self.get_state()
+        self.feed(self._minimum, 0.0)
+        self.sample(np.random.default_rng(0))
+        self.set_state(snapshot)
 
     @classmethod
     def from_model_dir(cls, folder: Path | str) -> Engine:
@@ -188,43 +202,14 @@ class Engine:
 
     def reset(self) -> None:
         """Zero the LSTM state; the next prediction is the model's first step from nothing."""
-        h, d, n_in, size = self.n_units, self.dimension, self.input_size, self._state_size
+        h, d, size = self.n_units, self.dimension, self._state_size
         # One buffer: the state vector (S), then per layer its gates and cell [o, i, f, g, c] (5 H).
         self._memory = np.zeros(size + 5 * h * self.n_layers, dtype=DTYPE)
         self._fed = False  # whether a frame was fed since the reset (the head reads nothing before)
         state = self._state = self._memory[:size]
         for start in self._hidden:
             state[start + h] = 1.0  # the constant each layer's (and the head's) bias faces
-        # Views and scratch made once, so a step allocates nothing and slices nothing (each costs
-        # about as much as a small product at these sizes).
-        self._pair, self._scratch = np.zeros(2 * h, dtype=DTYPE), np.zeros(h, dtype=DTYPE)
-        self._pair_halves = self._pair[:h], self._pair[h:]
-        self._logits = np.zeros(self.n_mixtures, dtype=DTYPE)
-        self._component = np.zeros(2 * d, dtype=DTYPE)
-        self._component_views = (self._component[:d], self._component[d:], np.zeros(d, dtype=DTYPE))  # means, raw, sigma
-        self._layer_steps = []
-        for layer, (weight, start) in enumerate(zip(self._layer_weights, self._hidden)):
-            g = self._memory[size + 5 * h * layer : size + 5 * h * (layer + 1)]  # [o, i, f, g, c]
-            reads = state[: n_in + h + 1] if layer == 0 else state[start - h - 1 : start + h]
-            # weights, the state they read, the four gates, the three sigmoid gates, the cell input,
-            # the output gate, (i, f), (g, c), the cell, and where h_l goes in the state
-            self._layer_steps.append(
-                (
-                    weight,
-                    reads,
-                    g[: 4 * h],
-                    g[: 3 * h],
-                    g[3 * h : 4 * h],
-                    g[:h],
-                    g[h : 3 * h],
-                    g[3 * h :],
-                    g[4 * h :],
-                    state[start : start + h],
-                )
-            )
         self._frame = state[:d]
-        self._frame_and_level = state[: 2 * d].reshape(2, d) if self._level_weights is not None else None
-        self._level = state[d : 2 * d] if self._level_weights is not None else None
 
     def get_state(self) -> tuple:
         """A snapshot to :meth:`set_state` back (to undo frames that were generated but never played)."""
@@ -242,15 +227,11 @@ class Engine:
     def feed(self, features: np.ndarray, dt_s: float) -> None:
         """Update the state with one frame (F,) in instrument units that came ``dt_s`` after the last
         (ignored when the model does not model dt)."""
-        state, d, o = self._state, self.dimension, self._offset
-        scaled = state[o:d]
-        np.multiply(np.subtract(features, self._minimum), self._inv_span, out=scaled, casting="same_kind")
-        np.minimum(np.maximum(scaled, 0.0, out=scaled), 1.0, out=scaled)
-        if self._any_constant:
-            scaled[self._constant] = 0.0
-        if o:
-            state[0] = dt_s
-        self._advance()
+        kernels.feed(
+            np.asarray(features, dtype=np.float64), float(dt_s), self._offset, self._minimum, self._inv_span, self._constant,
+            self._memory, self._state_size, self.n_units, self._weights_t, self._layers, self.dimension, self._decay, self._fed,
+        )  # fmt: skip
+        self._fed = True
 
     def feed_normalised(self, rows: np.ndarray) -> None:
         """Feed model rows (N, D) as :meth:`segments <antiphon.data.corpus.Corpus.segments>` gives them
@@ -271,20 +252,7 @@ class Engine:
 
     def _advance(self) -> None:
         """One LSTM step on the frame in the state (its level updated first, where the model has one)."""
-        if self._level is not None:
-            if self._fed:  # level = (1 - a) frame + a level: one product over the adjacent rows
-                np.matmul(self._level_weights, self._frame_and_level, out=self._level)
-            else:  # the first frame: the level starts at it
-                self._level[:] = self._frame
-        pair, scratch = self._pair, self._scratch
-        first, second = self._pair_halves
-        for weight, reads, gates, sigmoid_gates, cell_input, output_gate, input_forget, input_cell, cell, output in self._layer_steps:
-            np.dot(weight, reads, out=gates)  # (o, i, f, g), the bias included (np.dot: less overhead than matmul)
-            expit(sigmoid_gates, out=sigmoid_gates)
-            np.tanh(cell_input, out=cell_input)
-            np.multiply(input_forget, input_cell, out=pair)  # (i g, f c)
-            np.add(first, second, out=cell)  # c = i g + f c
-            np.multiply(output_gate, np.tanh(cell, out=scratch), out=output)  # h_l, where the next layer and the head read it
+        kernels.advance(self._memory, self._state_size, self.n_units, self._weights_t, self._layers, self.dimension, self._decay, self._fed)
         self._fed = True
 
     def _ready(self) -> None:
@@ -323,22 +291,15 @@ class Engine:
         engine's temperatures. Does not feed the frame back (call :meth:`feed`).
         """
         self._ready()
-        state = self._state
-        logits = np.dot(self._logit_w, state, out=self._logits)
-        component = choose_component(logits, self.pi_temperature, rng.random())
+        uniform = rng.random()  # the component's draw first, then the features', as sample_mixture
         noise = rng.standard_normal(self.dimension)
-        np.dot(self._component_w[component], state, out=self._component)  # the chosen one's means (unscaled) and raw sigmas
-        row, raw, sigma = self._component_views
-        if self.residual:
-            row += self._frame
-        np.exp(np.minimum(raw, 0.0, out=sigma), out=sigma)  # elu(raw) + 1 = exp(min(raw, 0)) + max(raw, 0)
-        sigma += np.maximum(raw, 0.0, out=raw)
-        sigma += self.sigma_floor
-        noise *= self._sigma_scale  # the temperatures, over the scale factor
-        sigma *= noise
-        row += sigma
-        o = self._offset
-        return self._dt(float(row[0]), min_dt_s), self._instrument(row[o:], clip)
+        features = np.empty(len(self._minimum))
+        dt = kernels.draw(
+            self._memory, self._state_size, self._logit_wt, self._component_wt, 1.0 / self.pi_temperature, uniform, noise,
+            self._sigma_scale, self.sigma_floor, self.residual, self._offset, clip, self._span, self._minimum,
+            *self._chroma_span, clip and self._chroma_in_range, features,
+        )  # fmt: skip
+        return self._dt(dt, min_dt_s), features
 
     def answer(self, rng: np.random.Generator, min_dt_s: float = 0.001, clip: bool = True) -> tuple[float, np.ndarray]:
         """:meth:`sample` the next frame and feed it back, as every answer does (``serve``, ``generate``,
@@ -348,29 +309,13 @@ class Engine:
         return dt, features
 
     def _instrument(self, normalised: np.ndarray, clip: bool) -> np.ndarray:
-        """Normalised features (F,) -> a frame of the format in instrument units (a new float64 array)."""
-        features = np.multiply(np.minimum(np.maximum(normalised, 0.0), 1.0) if clip else normalised, self._span)  # float64
-        features += self._minimum
-        return self._valid(features, in_range=clip and self._chroma_in_range)
-
-    def _valid(self, features: np.ndarray, in_range: bool = False) -> np.ndarray:
-        """``features`` (F,) in instrument units made a frame of the format, in place: the nearest
-        max-normalised chroma (as the analysis writes it: every class in [0, 1], the largest at 1),
-        i.e. the classes clipped to [0, 1] (unless ``in_range`` says they are) and the largest
-        raised to 1; all-zero chroma, a silent frame's, stays zero.
-
-        Not a division by the largest class: an answer is fed back, and a model's sampled chroma
-        peaks a little under 1 (its means regress), so dividing raised every other class with it,
-        frame after frame, until the answer's chroma was flat (all classes near 0.6 within a
-        second, where the music's average 0.2; docs/model.md, "Ablation").
-        """
-        if self._chroma is not None:
-            chroma = features[self._chroma]
-            if not in_range:
-                np.minimum(np.maximum(chroma, 0.0, out=chroma), 1.0, out=chroma)
-            top = int(chroma.argmax())
-            if chroma[top] > 0.0:
-                chroma[top] = 1.0
+        """A normalised row (D,) -> a frame of the format (F,) in instrument units (a new float64 array;
+        :func:`~antiphon.model.engine_kernels.to_instrument`)."""
+        features = np.empty(len(self._minimum))
+        kernels.to_instrument(
+            np.asarray(normalised, dtype=np.float64), self._offset, clip, self._span, self._minimum, *self._chroma_span,
+            clip and self._chroma_in_range, features,
+        )  # fmt: skip
         return features
 
     def mean_frame(self, min_dt_s: float = 0.001) -> tuple[float, np.ndarray]:
@@ -378,8 +323,7 @@ class Engine:
         mu, _, logits = self.params()
         weights = np.exp(logits - logits.max())
         row = (weights / weights.sum()) @ mu / self.scale
-        o = self._offset
-        return self._dt(float(row[0]), min_dt_s), self._instrument(row[o:], True)
+        return self._dt(float(row[0]), min_dt_s), self._instrument(row, True)
 
     def continue_for(
         self, duration_s: float, rng: np.random.Generator, *, min_dt_s: float = 0.001, clip: bool = True, mean: bool = False

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-import threadpoolctl
 
 from antiphon.config import RealtimeConfig, to_dict
 from antiphon.model.engine import Engine
@@ -118,7 +117,6 @@ class Session:
             },
         )
         self.sink = sink
-        self._blas_limit: threadpoolctl.threadpool_limits | None = None  # set by start(), undone by stop()
         self.front_end_status = front_end_status  # counters of live's audio and analysis, in status()
         self._unix_at_start = self.log.header["clock_start_unix_s"]
         prefix = config.control_prefix
@@ -217,11 +215,6 @@ class Session:
 
     def start(self) -> None:
         sys.setswitchinterval(0.0005)  # the GIL would otherwise add ~5 ms to receive latency under load
-        # The engine's LSTM products (4H x (D + H) floats) are large enough for OpenBLAS to split over
-        # both cores. Measured with a two-thread training job on both cores: the step's p99 104-123 us
-        # on one thread against 143-517 us on two, the same median; on a quiet machine, or beside one
-        # busy process, no difference (benchmarks/realtime.py times both, interleaved).
-        self._blas_limit = threadpoolctl.threadpool_limits(1, user_api="blas")
         self._running = True
         self._model_thread.start()
         self.server.start()
@@ -238,9 +231,6 @@ class Session:
         self._model_thread.join(timeout=2.0)
         self.sender.stop()
         self.log.close()
-        if self._blas_limit is not None:
-            self._blas_limit.restore_original_limits()
-            self._blas_limit = None
 
     @property
     def port(self) -> int:

@@ -1,0 +1,211 @@
+"""The real-time engine's step as compiled loops (Numba): one call to feed a frame, one to draw the next.
+
+Why hand-written loops rather than NumPy: at the engine's sizes (size s: a 256 x 105 and a
+256 x 129 product) a NumPy call costs about a microsecond whatever it multiplies, and a step of
+NumPy calls needs about forty of them, so it took 48 µs of which the arithmetic is a few; on this
+2-core machine, whose speed halves for minutes at a time, its p99 crossed the 100 µs budget
+(docs/realtime.md). Here a feed and a draw are one call each and the step is the arithmetic.
+
+Layout (see :class:`antiphon.model.engine.Engine`): ``memory`` is one float32 buffer, the state
+vector ``[x | h_0 | 1 | h_1 | 1 | ...]`` (S values) followed by each layer's gates and cell
+``[o, i, f, g, c]`` (5 H). Layer ``l`` reads ``n_reads`` consecutive state values from
+``read_start`` and writes its output h at ``hidden_start``; its weights are stored transposed
+(``n_reads`` rows of 4 H, bias and scale factor folded in) at ``weight_offset`` of one flat array,
+so each product is a sum of scaled rows, four at a time: every gate accumulates in its own lane,
+in the same order every step (deterministic), and LLVM vectorises it without reassociating sums.
+The head's weights are transposed the same way.
+
+All arithmetic is single precision, as the torch model computes. The gates' sigmoids and tanhs
+are a rational approximation (:func:`tanh`) rather than libm's: 640 calls a step cost 8 µs
+there, and a polynomial vectorises.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def advance(memory, state_size, n_units, weights, layers, frame_size, level_decay, fed):
+    """One LSTM step on the input row already in ``memory[:frame_size]``.
+
+    ``layers`` (L, 4) int64: per layer, where its weights start in ``weights``, where its reads
+    start in the state, how many it reads, and where its output h goes in the state.
+
+    ``level_decay`` in (0, 1): the row is followed by its running level (``memory[frame_size:2
+    frame_size]``), updated first as level = (1 - a) row + a level, or set to the row when nothing
+    was ``fed`` since the reset; a negative ``level_decay``: no level.
+    """
+    if level_decay >= 0.0:
+        for j in range(frame_size):
+            if fed:
+                memory[frame_size + j] = (1.0 - level_decay) * memory[j] + level_decay * memory[frame_size + j]
+            else:
+                memory[frame_size + j] = memory[j]
+    h = n_units
+    for layer in range(layers.shape[0]):
+        w0, r0, n_reads, out = layers[layer, 0], layers[layer, 1], layers[layer, 2], layers[layer, 3]
+        g = memory[state_size + 5 * h * layer : state_size + 5 * h * (layer + 1)]  # [o, i, f, g, c]
+        product(weights[w0 : w0 + n_reads * 4 * h].reshape((n_reads, 4 * h)), memory[r0 : r0 + n_reads], g[: 4 * h])
+        cell_update(g, memory[out : out + h])
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def cell_update(g, out):
+    """An LSTM cell's update from its gates' pre-activations: ``g`` (5 H,) is [o, i, f, g, c];
+    o, i, f become their sigmoids, g its tanh, c the new cell (i g + f c); ``out`` (H,) gets the
+    output o tanh(c)."""
+    h, half = out.shape[0], np.float32(0.5)
+    for j in range(3 * h):
+        g[j] = half + half * tanh(half * g[j])  # sigmoid(x) = (1 + tanh(x / 2)) / 2
+    for j in range(3 * h, 4 * h):
+        g[j] = tanh(g[j])
+    for j in range(h):
+        g[4 * h + j] = g[h + j] * g[3 * h + j] + g[2 * h + j] * g[4 * h + j]
+    for j in range(h):
+        out[j] = g[j] * tanh(g[4 * h + j])
+
+
+@njit(cache=True, inline="always", fastmath=True)
+def tanh(x):
+    """tanh of a float32, within 4e-7 of the exact value: Eigen's rational approximation
+    (``generic_fast_tanh_float``, a 13/6 odd/even polynomial ratio, exact to float32 beyond |x| = 7.9)."""
+    x = min(max(x, np.float32(-7.90531110763549805)), np.float32(7.90531110763549805))
+    x2 = x * x
+    p = np.float32(-2.76076847742355e-16)
+    p = x2 * p + np.float32(2.00018790482477e-13)
+    p = x2 * p + np.float32(-8.60467152213735e-11)
+    p = x2 * p + np.float32(5.12229709037114e-08)
+    p = x2 * p + np.float32(1.48572235717979e-05)
+    p = x2 * p + np.float32(6.37261928875436e-04)
+    p = x2 * p + np.float32(4.89352455891786e-03)
+    q = np.float32(1.19825839466702e-06)
+    q = x2 * q + np.float32(1.18534705686654e-04)
+    q = x2 * q + np.float32(2.26843463243900e-03)
+    q = x2 * q + np.float32(4.89352518554385e-03)
+    return x * p / q
+
+
+@njit(cache=True, nogil=True)
+def product(weights_t, x, out):
+    """out (M,) = weights_t.T @ x for weights_t (N, M), x (N,): the rows scaled and summed, four at a time."""
+    out[:] = 0.0
+    n, m = weights_t.shape
+    c = 0
+    while c + 4 <= n:
+        x0, x1, x2, x3 = x[c], x[c + 1], x[c + 2], x[c + 3]
+        a, b, d, e = weights_t[c], weights_t[c + 1], weights_t[c + 2], weights_t[c + 3]
+        for j in range(m):
+            out[j] += a[j] * x0 + b[j] * x1 + d[j] * x2 + e[j] * x3
+        c += 4
+    while c < n:
+        x0, a = x[c], weights_t[c]
+        for j in range(m):
+            out[j] += a[j] * x0
+        c += 1
+
+
+@njit(cache=True, nogil=True)
+def feed(features, dt_s, offset, minimum, inv_span, constant, memory, state_size, n_units, weights, layers, frame_size, level_decay, fed):
+    """Scale ``features`` (F,) in instrument units into the input row (to [0, 1], clipped; constant
+    features 0), ``dt_s`` first where the model has a time step (``offset`` 1), and :func:`advance`."""
+    for j in range(features.shape[0]):
+        value = 0.0 if constant[j] else min(max((features[j] - minimum[j]) * inv_span[j], 0.0), 1.0)
+        memory[offset + j] = value
+    if offset:
+        memory[0] = dt_s
+    advance(memory, state_size, n_units, weights, layers, frame_size, level_decay, fed)
+
+
+@njit(cache=True, nogil=True)
+def to_instrument(row, offset, clip, span, minimum, chroma_start, chroma_stop, chroma_in_range, out):
+    """A normalised model row (D,) -> a frame of the format (F,) in instrument units, written to ``out``.
+
+    Features (the row after its ``offset`` dt columns) are clipped to [0, 1] unless ``clip`` is
+    False, and scaled back; the chroma (``chroma_start:chroma_stop``, empty for none) becomes the
+    nearest max-normalised chroma, as the analysis writes it: classes clipped to [0, 1] (unless
+    ``chroma_in_range`` says they are), the largest raised to 1; all-zero chroma, a silent
+    frame's, stays zero.
+
+    Not a division by the largest class: an answer is fed back, and a model's sampled chroma peaks
+    a little under 1 (its means regress), so dividing raised every other class with it, frame
+    after frame, until the answer's chroma was flat (all classes near 0.6 within a second, where
+    the music's average 0.2; docs/model.md, "Ablation").
+    """
+    for j in range(out.shape[0]):
+        value = row[offset + j]
+        if clip:
+            value = min(max(value, 0.0), 1.0)
+        out[j] = value * span[j] + minimum[j]
+    if chroma_stop > chroma_start:
+        best = chroma_start
+        for j in range(chroma_start, chroma_stop):
+            if not chroma_in_range:
+                out[j] = min(max(out[j], 0.0), 1.0)
+            if out[j] > out[best]:
+                best = j
+        if out[best] > 0.0:
+            out[best] = 1.0
+
+
+@njit(cache=True, nogil=True)
+def draw(
+    memory,
+    state_size,
+    logit_weights_t,
+    component_weights_t,
+    inverse_pi_temperature,
+    uniform,
+    noise,
+    sigma_scale,
+    sigma_floor,
+    residual,
+    offset,
+    clip,
+    span,
+    minimum,
+    chroma_start,
+    chroma_stop,
+    chroma_in_range,
+    out,
+):
+    """Draw the next frame from the mixture the state gives: write its features (F,) in
+    instrument units to ``out`` (:func:`to_instrument`) and return its time step (the model's
+    normalised dt column; 0 when it has none).
+
+    The component is the one ``uniform`` selects under softmax(logits / pi temperature), as
+    :func:`antiphon.model.sampling.choose_component`; its draw is mean + sigma (elu + 1 + floor)
+    x ``noise`` (D standard normals) x ``sigma_scale`` (the temperatures, over the scale factor:
+    the means' weights are already unscaled), with the frame fed added to the mean where the
+    model is ``residual``. Weights are transposed: ``logit_weights_t`` (S, K) and
+    ``component_weights_t`` (K, S, 2 D), each component's means (unscaled) then raw sigmas.
+    """
+    state = memory[:state_size]
+    n_components, d = logit_weights_t.shape[1], noise.shape[0]
+    weights = np.empty(n_components, dtype=np.float32)
+    product(logit_weights_t, state, weights)
+    top = weights.max()
+    total = 0.0
+    for k in range(n_components):
+        weights[k] = math.exp((weights[k] - top) * inverse_pi_temperature)
+        total += weights[k]
+    target, cumulative, chosen = uniform * total, 0.0, n_components - 1
+    for k in range(n_components):
+        cumulative += weights[k]
+        if target < cumulative:
+            chosen = k
+            break
+    component = np.empty(2 * d, dtype=np.float32)  # its means, then its raw sigmas
+    product(component_weights_t[chosen], state, component)
+    row = np.empty(d)
+    for j in range(d):
+        mean, raw = component[j], component[d + j]
+        if residual:
+            mean += state[j]
+        sigma = (raw if raw > 0.0 else math.expm1(raw)) + 1.0 + sigma_floor
+        row[j] = mean + sigma * noise[j] * sigma_scale[j]
+    to_instrument(row, offset, clip, span, minimum, chroma_start, chroma_stop, chroma_in_range, out)
+    return row[0] if offset else 0.0
