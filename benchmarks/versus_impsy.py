@@ -19,7 +19,7 @@ median over the turns is compared, with each turn's ratio beside it; the peak re
 of each process is printed.
 
 Then the inference step of each trained model (IMPSY: ``TfliteMDRNN.generate``; antiphon: the
-NumPy engine's feed + sample) and the time from the silence threshold to the first answer on
+engine's feed + sample) and the time from the silence threshold to the first answer on
 the wire with each server in call-and-response mode over real UDP (IMPSY's interaction server,
 `antiphon serve`; the same 20-frame phrase, the same 0.2 s threshold). IMPSY sleeps its
 predicted dt (about one hop) before its first answer; antiphon plans its first frame at the

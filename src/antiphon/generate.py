@@ -2,7 +2,7 @@
 ``prompt_start_ms``), let the model continue.
 
 The prompt's frames update the model state one step at a time; then each sampled frame is fed
-back until the continuation lasts ``duration_s``. The model runs in the NumPy engine (the one
+back until the continuation lasts ``duration_s``. The model runs in the engine (the one
 ``serve`` uses, tested equal to the torch model), so generating needs no torch. The
 continuation is written as an analysis JSON in the prompt file's layout: times in ms from the
 start of the prediction, values de-normalised to instrument units.

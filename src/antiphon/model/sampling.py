@@ -1,4 +1,5 @@
-"""Sampling from a diagonal Gaussian mixture, in NumPy only (shared by `generate` and the real-time engine).
+"""Sampling from a diagonal Gaussian mixture in NumPy: the draw the engine's compiled one is tested to equal
+(tests/model/test_engine.py), and the sampler of the benchmarks' torch step.
 
 The draw uses, in this order, one uniform number (the component) and ``D`` standard normals
 (the values), so two callers with generators in the same state draw the same frame.
@@ -44,7 +45,7 @@ def choose_component(logits: np.ndarray, pi_temperature: float, uniform: float) 
     """The mixture component that ``uniform`` in [0, 1) selects under softmax(logits / pi_temperature).
 
     Plain Python over the K values: for a handful of components it is several times faster than
-    NumPy calls, which matters on the real-time path.
+    NumPy calls.
     """
     values = logits.tolist() if isinstance(logits, np.ndarray) else list(logits)
     top, inverse = max(values), 1.0 / pi_temperature
