@@ -29,7 +29,8 @@ def running_level(rows: np.ndarray, steps: int, start: np.ndarray | None = None)
     ``start`` (D,) is the level before the first row; by default the first row itself, so a
     sequence starts at its own level. scipy's ``lfilter`` runs the recursion in C, exactly.
     """
-    from scipy.signal import lfilter  # here, not at the top: serve's engine imports this module, and scipy.signal costs it 1.3 s and 70 MB at start
+    # imported here, not at the top: serve's engine imports this module, and scipy.signal costs it 1.3 s and 70 MB at start
+    from scipy.signal import lfilter
 
     rows = np.asarray(rows, dtype=np.float64)
     if rows.shape[0] == 0:
