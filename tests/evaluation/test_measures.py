@@ -331,3 +331,23 @@ def test_a_reference_too_short_for_the_measures_says_which_split_and_what_to_cha
         Reference.from_segments([rng.random((12, 3))], 5, 431, [1, 4, 16], "test")
     with pytest.raises(DataError, match=r"the validation split: the reference holds 1 window\(s\) of 40 frames.*evaluate.window_s"):
         Reference.from_segments([rng.random((60, 3))], 40, 431, [1, 4, 16], "validation")
+
+
+def test_each_real_continuation_is_another_passage_exactly_once():
+    """The yardstick's answers are the set of what really followed: a repeated passage would count
+    as a perfect match in the MMD measures' within term (on the demo corpus it lifted real music's
+    autocorrelation MMD^2 from 0.165 to 0.292). Half-way round the prompts is another block when
+    no block holds more than half of them."""
+    from antiphon.evaluation.evaluate import Prompt, _other_passages
+
+    def prompts(blocks: list[int]) -> list[Prompt]:
+        empty = np.zeros((0, 1))
+        return [Prompt(block, float(k), empty, np.zeros(0), empty) for block, size in enumerate(blocks) for k in range(size)]
+
+    for blocks in ([30, 20, 25], [7, 7], [40]):
+        found = prompts(blocks)
+        partners = _other_passages(found)
+        assert sorted(partners) == list(range(len(found))) and all(j != i for i, j in enumerate(partners))
+        if len(blocks) > 1:
+            assert all(found[i].segment != found[j].segment for i, j in enumerate(partners)), blocks
+    assert _other_passages(prompts([1])) == [0]

@@ -240,15 +240,19 @@ def answer_all(
 
 
 def _other_passages(prompts: Sequence[Prompt]) -> list[int]:
-    """For each prompt, the prompt with the longest future among those of another block (or, with one
-    block, the farthest away in it): its real continuation is 'real music from another passage'."""
-    out = []
-    for i, prompt in enumerate(prompts):
-        candidates = [j for j, p in enumerate(prompts) if p.segment != prompt.segment] or [j for j in range(len(prompts)) if j != i] or [i]
-        longest = max(prompts[j].future_s[-1] for j in candidates)
-        near = [j for j in candidates if prompts[j].future_s[-1] >= longest - 1e-9]
-        out.append(max(near, key=lambda j: abs(prompts[j].start_s - prompt.start_s) + abs(j - i)))
-    return out
+    """For each prompt, the prompt half-way round the list (in order of block and time): its real
+    continuation is 'real music from another passage'.
+
+    A rotation, so every real continuation is used exactly once and the yardstick's answers are
+    the set of what really followed. Choosing, for each prompt, the one with the longest future
+    picked the same few passages over and over, and every repeat counted as a perfect match in the
+    MMD measures' within term: on the demo corpus real music scored 0.292 on autocorrelation where
+    the set of real continuations scores 0.165 (docs/evaluation.md). Half-way round is in another
+    block whenever no block holds more than half the prompts, and far away within one otherwise.
+    A passage whose future is shorter than a lead time has no score there.
+    """
+    n = len(prompts)
+    return [(i + n // 2) % n for i in range(n)]
 
 
 @dataclass(frozen=True)
