@@ -104,23 +104,23 @@ class Engine:
         self._hidden = [n_in + layer * (h + 1) for layer in range(self.n_layers)]  # where h_l starts
         order = np.r_[3 * h : 4 * h, 0 : 3 * h]  # torch's gate rows (i, f, g, o) -> (o, i, f, g)
         try:
-            self._layer_weights = []  # per layer (4 H, its reads), gates (o, i, f, g)
+            layer_weights = []  # per layer (4 H, its reads), gates (o, i, f, g)
             for layer in range(self.n_layers):
                 w_ih = weights[f"lstm.weight_ih_l{layer}"][order].astype(np.float64)
                 w_hh = weights[f"lstm.weight_hh_l{layer}"][order].astype(np.float64)
                 bias = (weights[f"lstm.bias_ih_l{layer}"] + weights[f"lstm.bias_hh_l{layer}"])[order][:, None]
                 # the columns in the order of the layer's slice of the state: [x, h_0, 1] or [h_(l-1), 1, h_l]
                 columns = [w_ih * self.scale, w_hh, bias] if layer == 0 else [w_ih, bias, w_hh]
-                self._layer_weights.append(np.ascontiguousarray(np.concatenate(columns, axis=1), dtype=DTYPE))
-            head_w = weights["head.linear.weight"].astype(np.float64)  # raises KeyError before the layout below
+                layer_weights.append(np.concatenate(columns, axis=1))
+            head_w = weights["head.linear.weight"].astype(np.float64)
             head_b = weights["head.linear.bias"].astype(np.float64)
         except KeyError as exc:
             raise ModelError(f"{info.folder / WEIGHTS_FILE}: no tensor {exc} for this model") from exc
         # The kernels' layout: each layer's weights transposed (its reads' rows of 4 H), one after another.
-        self._weights_t = np.concatenate([w.T.ravel() for w in self._layer_weights]).astype(DTYPE)
+        self._weights_t = np.concatenate([w.T.ravel() for w in layer_weights]).astype(DTYPE)
         self._layers = np.zeros((self.n_layers, 4), dtype=np.int64)
         offset = 0
-        for layer, (weight, start) in enumerate(zip(self._layer_weights, self._hidden)):
+        for layer, (weight, start) in enumerate(zip(layer_weights, self._hidden)):
             read_start = 0 if layer == 0 else start - h - 1
             self._layers[layer] = (offset, read_start, weight.shape[1], start)
             offset += weight.size
