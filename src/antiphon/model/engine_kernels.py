@@ -4,7 +4,7 @@ Why hand-written loops rather than NumPy: at the engine's sizes (size s: a 256 x
 256 x 129 product) a NumPy call costs about a microsecond whatever it multiplies, and a step of
 NumPy calls needs about forty of them, so it took 48 µs of which the arithmetic is a few; on this
 2-core machine, whose speed halves for minutes at a time, its p99 crossed the 100 µs budget
-(docs/realtime.md). Here a feed and a draw are one call each and the step is the arithmetic.
+(the README's real-time figures). Here a feed and a draw are one call each and the step is the arithmetic.
 
 Layout (see :class:`antiphon.model.engine.Engine`): ``memory`` is one float32 buffer, the state
 vector ``[x | h_0 | 1 | h_1 | 1 | ...]`` (S values) followed by each layer's gates and cell
