@@ -132,6 +132,15 @@ def level_model_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def activity_model_dir(tmp_path_factory) -> Path:
+    """A model that sees each frame's running level and activity, of irregular frames (dt a dimension, so
+    its activity too) at IMPSY's scale factor 10 (the engine computes the activity on unscaled rows)."""
+    return _trained_model(
+        tmp_path_factory.mktemp("rt") / "activity", jitter=0.4, scale_factor=10.0, level_steps=8, activity_steps=6
+    )
+
+
+@pytest.fixture(scope="session")
 def audio_model_dir(tmp_path_factory, demo_files) -> Path:
     """A tiny model of the 20 Spectral features of real guitar (20 s from each of two demo
     recordings, analysed by antiphon: model.json records the analysis, as ``live`` needs)."""

@@ -240,6 +240,12 @@ class ModelConfig:
         "the model sees beside each frame the running mean of the frames so far, with this time constant in steps (86 = 1 s "
         "at the analysis hop): the register an answer should stay in; 0 = the frame alone (the paper)",
     )
+    activity_steps: int = setting(
+        0,
+        "the model also sees beside each frame the running mean of its step sizes (as a log), with this time constant in "
+        "steps: how much the music moves; 0 = off (measured: the answers then follow their prompt's activity, but the "
+        "sampling temperatures decide how busy they get; docs/model.md, round 5)",
+    )
     skip: bool = setting(
         True,
         "the head sees the current frame beside the LSTM's output: a linear path from input to output (a VAR(1) inside "
@@ -254,6 +260,8 @@ class ModelConfig:
             raise ConfigError("model.n_layers and model.n_mixtures must be >= 1")
         if self.level_steps < 0:
             raise ConfigError(f"model.level_steps must be >= 0 (0 = off), got {self.level_steps}")
+        if self.activity_steps < 0:
+            raise ConfigError(f"model.activity_steps must be >= 0 (0 = off), got {self.activity_steps}")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"model.dropout must be in [0, 1), got {self.dropout}")
         if self.sigma_floor <= 0:
@@ -265,7 +273,7 @@ class ModelConfig:
 
 
 #: the paper's MDRNN (IMPSY's size s): means from the LSTM alone, no running level, no skip path
-PAPER_MODEL = ModelConfig(size="s", residual=False, skip=False, level_steps=0)
+PAPER_MODEL = ModelConfig(size="s", residual=False, skip=False, level_steps=0, activity_steps=0)
 
 
 #: the interaction modes (antiphon.realtime.modes.MODES says what each does)

@@ -75,7 +75,7 @@ def test_the_model_nll_is_the_training_loss_on_the_same_steps(trained):
     """Teacher-forced NLL of the model equals the training loop's NLL over the same dequantised steps."""
     import torch
 
-    from antiphon.model.level import with_level
+    from antiphon.model.level import model_inputs
     from antiphon.model.mdn import mdn_log_likelihood
 
     folder, corpus = trained
@@ -86,7 +86,8 @@ def test_the_model_nll_is_the_training_loss_on_the_same_steps(trained):
     with torch.no_grad():
         steps = [
             mdn_log_likelihood(
-                *model(torch.as_tensor(with_level(r[:-1], info.model.level_steps)).unsqueeze(0))[0], torch.as_tensor(r[1:]).unsqueeze(0)
+                *model(torch.as_tensor(model_inputs(r[:-1], info.model.level_steps, info.model.activity_steps)).unsqueeze(0))[0],
+                torch.as_tensor(r[1:]).unsqueeze(0),
             )[0, SMALL.var_max_order - 1 :]
             for r in rows
         ]

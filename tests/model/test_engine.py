@@ -15,17 +15,19 @@ from antiphon.model.engine import Engine
 from antiphon.model.sampling import sample_mixture
 
 
-@pytest.fixture(params=["constant_hop", "timed", "residual", "level", "scaled"])
-def any_model_dir(request, model_dir, timed_model_dir, residual_model_dir, level_model_dir, scaled_model_dir):
+@pytest.fixture(params=["constant_hop", "timed", "residual", "level", "scaled", "activity"])
+def any_model_dir(request, model_dir, timed_model_dir, residual_model_dir, level_model_dir, scaled_model_dir, activity_model_dir):
     """Every kind of model: frames at a fixed hop (no dt dimension), irregular frames (dt modelled),
     means as offsets from the current frame, one that sees the running level (with a skip path),
-    and one trained at IMPSY's scale factor 10 (which the engine folds into its weights)."""
+    one trained at IMPSY's scale factor 10 (which the engine folds into its weights), and one that
+    sees the running activity too (at scale 10)."""
     models = {
         "constant_hop": model_dir,
         "timed": timed_model_dir,
         "residual": residual_model_dir,
         "level": level_model_dir,
         "scaled": scaled_model_dir,
+        "activity": activity_model_dir,
     }
     return models[request.param]
 
@@ -56,7 +58,7 @@ def test_feed_equals_the_torch_model(any_model_dir):
     for _ in range(40):
         features = info.scaler.minimum + rng.random(3) * (info.scaler.maximum - info.scaler.minimum)
         engine.feed(features, 0.01)
-        if not info.model.level_steps:
+        if not info.model.level_steps and not info.model.activity_steps:
             np.testing.assert_allclose(engine.input_row(), engine.scale_row(features, 0.01), rtol=1e-6, atol=1e-6)
         (mu, sigma, logits), state = model.step(engine.input_row(), state)
         for ours, theirs in zip(engine.params(), (mu, sigma, logits)):
@@ -140,6 +142,28 @@ def test_the_level_is_the_running_mean_of_the_frames_fed(level_model_dir):
     engine.feed_normalised(rows[:5])
     engine.set_state(snapshot)
     np.testing.assert_allclose(engine.input_row()[3:], expected, rtol=1e-5, atol=1e-6)  # the level is part of the state
+
+
+def test_the_activity_is_the_running_mean_step_of_the_frames_fed(activity_model_dir):
+    from antiphon.model.level import model_inputs
+
+    engine = Engine.from_model_dir(activity_model_dir)
+    assert engine.input_size == 3 * engine.dimension and engine.scale == 10.0
+    rng = np.random.default_rng(4)
+    rows = np.c_[rng.uniform(0.005, 0.02, 30), rng.random((30, 3)) * [1.0, 0.1, 0.01]]  # dt (s), then busy to calm features
+    engine.feed_normalised(rows[:1])
+    np.testing.assert_allclose(engine.input_row()[8:], np.full(4, -1.0), rtol=1e-6)  # one frame: no step yet
+    engine.feed_normalised(rows[1:])
+    expected = model_inputs(rows * 10.0, 8, 6)[-1]  # as training computes it, on the scaled rows
+    np.testing.assert_allclose(engine.input_row(), expected, rtol=1e-5, atol=1e-5)
+    assert expected[9] > expected[10] > expected[11]
+    snapshot = engine.get_state()
+    engine.feed_normalised(rows[:5])
+    assert not np.allclose(engine.input_row()[8:], expected[8:], atol=1e-3)
+    engine.set_state(snapshot)
+    np.testing.assert_allclose(engine.input_row(), expected, rtol=1e-5, atol=1e-5)  # the activity is part of the state
+    engine.feed_normalised(rows[5:6])  # and so is the frame its next step is measured from
+    np.testing.assert_allclose(engine.input_row(), model_inputs(np.r_[rows, rows[5:6]] * 10.0, 8, 6)[-1], rtol=1e-5, atol=1e-5)
 
 
 def test_residual_means_are_offsets_from_the_frame_fed(residual_model_dir):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -16,7 +17,7 @@ from safetensors.torch import load_file
 
 from antiphon.cli import main
 from antiphon.data.corpus import build_corpus, save_corpus
-from antiphon.errors import DataError, ModelError
+from antiphon.errors import ConfigError, DataError, ModelError
 from antiphon.model.directory import load_model
 from antiphon.training.loop import evaluate_nll, train
 from antiphon.training.windows import make_windows
@@ -242,3 +243,12 @@ def test_input_noise_and_rollouts_change_the_inputs_never_the_targets(tiny_corpu
     assert not torch.allclose(rolled[:, 6:], mu[:, 6:])  # the last 4 read the model's own draws
     trained = train(tiny_corpus, tiny_config(epochs=1, rollout_steps=4, input_noise=0.02), tmp_path / "m")
     assert trained.stopped == "epochs" and np.isfinite(trained.best_val_loss)
+
+
+def test_scheduled_sampling_refuses_a_model_with_an_activity_input_before_training(tiny_corpus, tmp_path):
+    """A rollout would have to continue the activity's running mean, which the windows hold only as its log."""
+    config = tiny_config(epochs=1, rollout_steps=4)
+    config = dataclasses.replace(config, model=dataclasses.replace(config.model, activity_steps=6))
+    with pytest.raises(ConfigError, match="rollout_steps.*activity_steps"):
+        train(tiny_corpus, config, tmp_path / "m")
+    assert not (tmp_path / "m").exists()

@@ -37,7 +37,7 @@ from antiphon.data.corpus import Corpus
 from antiphon.errors import DataError
 from antiphon.evaluation import baselines, linear, measures
 from antiphon.model.directory import Timing, TrainedModel
-from antiphon.model.level import with_level
+from antiphon.model.level import model_inputs
 
 #: systems in report order: the model, then the baselines it must beat
 SYSTEMS = ("model", "repeat_last", "training_mean", "var", "iid_frames", "shuffled_real", "nearest_neighbour")
@@ -128,7 +128,7 @@ def teacher_forced(model, info, corpus: Corpus, config: EvaluateConfig) -> dict[
     joint, marginal = [], []
     with torch.no_grad():
         for rows in tests:
-            x = torch.as_tensor(with_level(rows[:-1], info.model.level_steps)).unsqueeze(0)
+            x = torch.as_tensor(model_inputs(rows[:-1], info.model.level_steps, info.model.activity_steps)).unsqueeze(0)
             y = torch.as_tensor(rows[1:]).unsqueeze(0)
             (mu, sigma, logits), _ = model(x)
             joint.append(mdn_log_likelihood(mu, sigma, logits, y)[0, skip - 1 :].numpy())

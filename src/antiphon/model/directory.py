@@ -39,8 +39,9 @@ MODEL_FORMAT = "antiphon-model"
 MODEL_FORMAT_VERSION = (
     3  # 3: model.residual, skip, level_steps, analysis; 2: features without dt, "timing" and "resolution" (1: dt_s always first)
 )
-#: the model settings a folder older than format 3 was trained with (the paper's MDRNN), where its model.json is silent
-BEFORE_FORMAT_3 = {"residual": False, "skip": False, "level_steps": 0}
+#: the model settings a folder was trained with where its model.json is silent: older than format 3, the paper's
+#: MDRNN; older than model.activity_steps, no activity input
+UNSAID_MODEL_SETTINGS = {"residual": False, "skip": False, "level_steps": 0, "activity_steps": 0}
 WEIGHTS_FILE = "model.safetensors"
 META_FILE = "model.json"
 CHECKPOINT_FILE = "checkpoint.safetensors"
@@ -175,7 +176,7 @@ def read_model_info(folder: Path | str) -> ModelInfo:
             timing=timing,
             resolution=resolution,
             scaler=MinMaxScaler.from_dict(meta["scaler"], str(meta_path)),
-            model=from_dict(ModelConfig, {**BEFORE_FORMAT_3, **meta["model"]}, str(meta_path)),
+            model=from_dict(ModelConfig, {**UNSAID_MODEL_SETTINGS, **meta["model"]}, str(meta_path)),
             training=from_dict(TrainingConfig, meta["training"], str(meta_path)),
             corpus=from_dict(CorpusConfig, meta["corpus"], str(meta_path)),
             result=dict(meta.get("result", {})),

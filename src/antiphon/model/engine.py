@@ -20,7 +20,7 @@ from antiphon.errors import ModelError
 from antiphon.feature_names import chroma_columns
 from antiphon.model import engine_kernels as kernels
 from antiphon.model.directory import WEIGHTS_FILE, ModelInfo, read_weights
-from antiphon.model.level import level_decay
+from antiphon.model.level import input_width, level_decay
 
 
 class Temperatures(Protocol):
@@ -57,8 +57,9 @@ class Engine:
     seconds; scaling, clipping and the model's scale factor are applied inside. A model that does
     not model dt (frames at a fixed hop, ``info.timing``) ignores the ``dt_s`` it is fed and answers
     at its hop; one that does samples dt with its own temperature, within the training range.
-    Where the model sees a running level (``model.level_steps``), the engine updates it with every
-    frame fed, the performer's or its own; with ``model.skip`` the head also reads the input row,
+    Where the model sees a running level and activity (``model.level_steps``,
+    ``model.activity_steps``), the engine updates them with every frame fed, the performer's or
+    its own; with ``model.skip`` the head also reads the input row,
     with ``model.residual`` its means are offsets from the frame. Every sampled frame is a frame of
     the format: clipped to the training range, chroma max-normalised.
 
@@ -72,7 +73,8 @@ class Engine:
       ``[h_0, 1, h_1]``, ...). Each layer's weights hold its bias (the row facing a 1) and the
       model's scale factor, and its output goes where the next layer and the head read it;
     - the head's weights span the whole state (zeros where it does not look), with its bias;
-    - the state and the layers' gates and cells are one buffer, so a snapshot is one copy.
+    - the state, the layers' gates and cells and the activity's running values are one buffer, so a
+      snapshot is one copy.
     """
 
     def __init__(self, info: ModelInfo, weights: dict[str, np.ndarray]) -> None:
@@ -83,8 +85,9 @@ class Engine:
         self.n_mixtures, self.sigma_floor = info.model.n_mixtures, info.model.sigma_floor
         self.scale = info.training.scale_factor
         self.residual, self.skip = info.model.residual, info.model.skip
-        #: values per input row: the frame, then its running level where the model sees it (model.level_steps)
-        self.input_size = self.dimension * (2 if info.model.level_steps else 1)
+        #: values per input row: the frame, then its running level and activity where the model sees them
+        #: (model.level_steps, model.activity_steps)
+        self.input_size = input_width(self.dimension, info.model.level_steps, info.model.activity_steps)
         self._level_decay = level_decay(info.model.level_steps) if info.model.level_steps else None
         h, d, k, n_in = self.n_units, self.dimension, self.n_mixtures, self.input_size
         expected = {
@@ -139,6 +142,16 @@ class Engine:
         sigmas = head[k * d : 2 * k * d].reshape(k, d, -1)
         self._component_wt = np.ascontiguousarray(np.concatenate([means, sigmas], axis=1).transpose(0, 2, 1), dtype=DTYPE)
         self._decay = -1.0 if self._level_decay is None else float(self._level_decay)  # the kernels' "no level": negative
+        # the kernels' activity: its decay (negative: none), where its inputs start in the state, where
+        # its running values start in the buffer (after the gates), the scale factor
+        self._activity = np.array(
+            [
+                level_decay(info.model.activity_steps) if info.model.activity_steps else -1.0,
+                self.dimension * (2 if info.model.level_steps else 1),
+                self._state_size + 5 * h * self.n_layers,
+                self.scale,
+            ]
+        )
         self._minimum = info.scaler.minimum
         self._inv_span = 1.0 / info.scaler.span
         self._span = info.scaler.maximum - info.scaler.minimum
@@ -203,8 +216,10 @@ class Engine:
     def reset(self) -> None:
         """Zero the LSTM state; the next prediction is the model's first step from nothing."""
         h, d, size = self.n_units, self.dimension, self._state_size
-        # One buffer: the state vector (S), then per layer its gates and cell [o, i, f, g, c] (5 H).
-        self._memory = np.zeros(size + 5 * h * self.n_layers, dtype=DTYPE)
+        # One buffer: the state vector (S), then per layer its gates and cell [o, i, f, g, c] (5 H), then the
+        # activity's running values where the model has one (the previous row, the mean step, its weight: 2 D + 1).
+        running = 2 * d + 1 if self.info.model.activity_steps else 0
+        self._memory = np.zeros(size + 5 * h * self.n_layers + running, dtype=DTYPE)
         self._fed = False  # whether a frame was fed since the reset (the head reads nothing before)
         state = self._state = self._memory[:size]
         for start in self._hidden:
@@ -229,7 +244,8 @@ class Engine:
         (ignored when the model does not model dt)."""
         kernels.feed(
             np.asarray(features, dtype=np.float64), float(dt_s), self._offset, self._minimum, self._inv_span, self._constant,
-            self._memory, self._state_size, self.n_units, self._weights_t, self._layers, self.dimension, self._decay, self._fed,
+            self._memory, self._state_size, self.n_units, self._weights_t, self._layers, self.dimension, self._decay,
+            self._activity, self._fed,
         )  # fmt: skip
         self._fed = True
 
@@ -247,12 +263,15 @@ class Engine:
         return self.params()
 
     def input_row(self) -> np.ndarray:
-        """The model's input row (:attr:`input_size`,) of the last step: the frame (and its level), scaled."""
+        """The model's input row (:attr:`input_size`,) of the last step: the frame (and its level and activity), scaled."""
         return self._state[: self.input_size] * self.scale
 
     def _advance(self) -> None:
-        """One LSTM step on the frame in the state (its level updated first, where the model has one)."""
-        kernels.advance(self._memory, self._state_size, self.n_units, self._weights_t, self._layers, self.dimension, self._decay, self._fed)
+        """One LSTM step on the frame in the state (its level and activity updated first, where the model has them)."""
+        kernels.advance(
+            self._memory, self._state_size, self.n_units, self._weights_t, self._layers, self.dimension, self._decay, self._activity,
+            self._fed,
+        )  # fmt: skip
         self._fed = True
 
     def _ready(self) -> None:

@@ -8,7 +8,7 @@ NumPy calls needs about forty of them, so it took 48 µs of which the arithmetic
 
 Layout (see :class:`antiphon.model.engine.Engine`): ``memory`` is one float32 buffer, the state
 vector ``[x | h_0 | 1 | h_1 | 1 | ...]`` (S values) followed by each layer's gates and cell
-``[o, i, f, g, c]`` (5 H). Layer ``l`` reads ``n_reads`` consecutive state values from
+``[o, i, f, g, c]`` (5 H), and, where the model sees an activity input, its running values (2 D + 1). Layer ``l`` reads ``n_reads`` consecutive state values from
 ``read_start`` and writes its output h at ``hidden_start``; its weights are stored transposed
 (``n_reads`` rows of 4 H, bias and scale factor folded in) at ``weight_offset`` of one flat array,
 so each product is a sum of scaled rows, four at a time: every gate accumulates in its own lane,
@@ -27,9 +27,11 @@ import math
 import numpy as np
 from numba import njit
 
+from antiphon.model.level import ACTIVITY_FLOOR, ACTIVITY_OFFSET
+
 
 @njit(cache=True, nogil=True)
-def advance(memory, state_size, n_units, weights, layers, frame_size, level_decay, fed):
+def advance(memory, state_size, n_units, weights, layers, frame_size, level_decay, activity, fed):
     """One LSTM step on the input row already in ``memory[:frame_size]``.
 
     ``layers`` (L, 4) int64: per layer, where its weights start in ``weights``, where its reads
@@ -37,7 +39,8 @@ def advance(memory, state_size, n_units, weights, layers, frame_size, level_deca
 
     ``level_decay`` in (0, 1): the row is followed by its running level (``memory[frame_size:2
     frame_size]``), updated first as level = (1 - a) row + a level, or set to the row when nothing
-    was ``fed`` since the reset; a negative ``level_decay``: no level.
+    was ``fed`` since the reset; a negative ``level_decay``: no level. ``activity`` (4,) float64:
+    see :func:`update_activity` (a negative decay: no activity).
     """
     if level_decay >= 0.0:
         for j in range(frame_size):
@@ -45,12 +48,37 @@ def advance(memory, state_size, n_units, weights, layers, frame_size, level_deca
                 memory[frame_size + j] = (1.0 - level_decay) * memory[j] + level_decay * memory[frame_size + j]
             else:
                 memory[frame_size + j] = memory[j]
+    if activity[0] >= 0.0:
+        update_activity(memory, frame_size, activity, fed)
     h = n_units
     for layer in range(layers.shape[0]):
         w0, r0, n_reads, out = layers[layer, 0], layers[layer, 1], layers[layer, 2], layers[layer, 3]
         g = memory[state_size + 5 * h * layer : state_size + 5 * h * (layer + 1)]  # [o, i, f, g, c]
         product(weights[w0 : w0 + n_reads * 4 * h].reshape((n_reads, 4 * h)), memory[r0 : r0 + n_reads], g[: 4 * h])
         cell_update(g, memory[out : out + h])
+
+
+@njit(cache=True, nogil=True)
+def update_activity(memory, frame_size, activity, fed):
+    """The input row's activity (:mod:`antiphon.model.level`) updated with the row in ``memory[:frame_size]``.
+
+    ``activity`` holds the decay a, where the activity inputs start in the state, where its
+    running values start in ``memory`` (after the gates: the previous row, the running mean of
+    the absolute steps, and the running mean's total weight, 2 D + 1 values), and the model's
+    scale factor s. The rows in memory are unscaled and the layer's weights carry s, so the input
+    written is activity_input(s mean) / s, as training computes it on the scaled rows. Before
+    anything was ``fed`` since the reset a row has no step: its mean is 0.
+    """
+    decay, inputs, running, scale = activity[0], int(activity[1]), int(activity[2]), activity[3]
+    total = running + 2 * frame_size  # the running mean's weight, 1 - a^t: it divides out the zero start
+    weight = decay * memory[total] + (1.0 - decay) if fed else 0.0
+    memory[total] = weight
+    for j in range(frame_size):
+        previous, mean = running + j, running + frame_size + j
+        memory[mean] = decay * memory[mean] + (1.0 - decay) * abs(memory[j] - memory[previous]) if fed else 0.0
+        steps = memory[mean] / weight if fed else 0.0
+        memory[inputs + j] = (math.log10(scale * steps + ACTIVITY_FLOOR) + ACTIVITY_OFFSET) / scale
+        memory[previous] = memory[j]
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -109,7 +137,9 @@ def product(weights_t, x, out):
 
 
 @njit(cache=True, nogil=True)
-def feed(features, dt_s, offset, minimum, inv_span, constant, memory, state_size, n_units, weights, layers, frame_size, level_decay, fed):
+def feed(
+    features, dt_s, offset, minimum, inv_span, constant, memory, state_size, n_units, weights, layers, frame_size, level_decay, activity, fed
+):
     """Scale ``features`` (F,) in instrument units into the input row (to [0, 1], clipped; constant
     features 0), ``dt_s`` first where the model has a time step (``offset`` 1), and :func:`advance`."""
     for j in range(features.shape[0]):
@@ -117,7 +147,7 @@ def feed(features, dt_s, offset, minimum, inv_span, constant, memory, state_size
         memory[offset + j] = value
     if offset:
         memory[0] = dt_s
-    advance(memory, state_size, n_units, weights, layers, frame_size, level_decay, fed)
+    advance(memory, state_size, n_units, weights, layers, frame_size, level_decay, activity, fed)
 
 
 @njit(cache=True, nogil=True)

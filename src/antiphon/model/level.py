@@ -1,4 +1,5 @@
-"""The register a performance is in: a running mean of the model's rows, given to the model beside each row.
+"""What a performance is doing over the last second, given to the model beside each row: its register
+(a running mean of the rows) and its activity (a running mean of their step sizes).
 
 Real feature trajectories hold a level for seconds (the centroid's autocorrelation is still 0.77
 at 200 frames, 2.3 s) while they jitter from frame to frame. A model that sees only a window of
@@ -9,6 +10,20 @@ a = exp(-1 / N) (a time constant of N steps; 86 steps = 1 s at the analysis hop)
 first row of a sequence. Training computes it over whole segments, so a window's level carries
 what came before the window; the engine keeps it up to date with every frame it is fed, the
 performer's or its own, so an answer's level moves as slowly as the music's.
+
+The activity does for how much the music moves what the level does for where it is. A prompt's
+mean step size predicts the next second's (Spearman 0.82 for the shape features on the demo
+corpus's test prompts, 0.57 for seconds 1-5), and a model that sees only its window forgets it as
+it answers (0.49 and 0.33): its answers to calm and to busy prompts move alike. With
+``model.activity_steps = N`` each input row is also followed by the running mean of the absolute
+steps |x_t - x_(t-1)| with the same kind of time constant, as a log: log10(A_t + 0.001) + 2, so that
+mean steps from 0.001 to 0.1 (normalised units) are inputs from -1 to 1, as the model's other inputs are
+of order 1 (Adam moves every weight at about the learning rate, so an input a hundred times
+smaller would take a hundred times longer to be heard). The mean is debiased (divided by
+1 - a^t, as Adam's moments are), so from the second row on it is the weighted mean of the steps
+so far; the first row of a sequence, which has no step, has A = 0. It is off by default: with it
+the answers follow their prompt's activity, but how busy they get then depends on the sampling
+temperatures, which the activity feeds back (docs/model.md, ablation round 5).
 """
 
 from __future__ import annotations
@@ -41,8 +56,42 @@ def running_level(rows: np.ndarray, steps: int, start: np.ndarray | None = None)
     return out
 
 
-def with_level(rows: np.ndarray, steps: int) -> np.ndarray:
-    """``rows`` (n, D) followed by their running level: (n, 2D), float32 (the model's inputs); ``steps`` 0 = rows as they are."""
-    if not steps:
-        return np.asarray(rows, dtype=np.float32)
-    return np.concatenate([rows, running_level(rows, steps)], axis=1).astype(np.float32)
+#: the activity input is log10(mean step + ACTIVITY_FLOOR) + ACTIVITY_OFFSET (see the module docstring)
+ACTIVITY_FLOOR = 1e-3
+ACTIVITY_OFFSET = 2.0
+
+
+def activity_input(mean_steps: np.ndarray | float) -> np.ndarray | float:
+    """The model's activity input for mean absolute steps (in the rows' units): log10(A + floor) + offset."""
+    return np.log10(np.asarray(mean_steps) + ACTIVITY_FLOOR) + ACTIVITY_OFFSET
+
+
+def running_activity(rows: np.ndarray, steps: int) -> np.ndarray:
+    """The activity input (n, D) of ``rows`` (n, D): :func:`activity_input` of the debiased running mean
+    of the absolute steps up to each row, with time constant ``steps`` (a = exp(-1 / steps)); the first
+    row's mean step is 0 (it has none)."""
+    from scipy.signal import lfilter  # not at the top: see running_level
+
+    rows = np.asarray(rows, dtype=np.float64)
+    means = np.zeros_like(rows)
+    if rows.shape[0] > 1:
+        a = level_decay(steps)
+        averaged = lfilter([1.0 - a], [1.0, -a], np.abs(np.diff(rows, axis=0)), axis=0)
+        means[1:] = averaged / (1.0 - a ** np.arange(1, rows.shape[0]))[:, None]
+    return activity_input(means)
+
+
+def model_inputs(rows: np.ndarray, level_steps: int = 0, activity_steps: int = 0) -> np.ndarray:
+    """The model's input rows, float32: ``rows`` (n, D), then their running level where ``level_steps``
+    is set, then their activity where ``activity_steps`` is: (n, D), (n, 2D) or (n, 3D)."""
+    parts = [np.asarray(rows, dtype=np.float64)]
+    if level_steps:
+        parts.append(running_level(rows, level_steps))
+    if activity_steps:
+        parts.append(running_activity(rows, activity_steps))
+    return np.concatenate(parts, axis=1).astype(np.float32)
+
+
+def input_width(dimension: int, level_steps: int = 0, activity_steps: int = 0) -> int:
+    """Values per input row of a model of ``dimension`` D: the frame, its level and its activity where it sees them."""
+    return dimension * (1 + bool(level_steps) + bool(activity_steps))

@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from antiphon.config import ModelConfig
-from antiphon.model.level import level_decay
+from antiphon.errors import ConfigError
+from antiphon.model.level import input_width, level_decay
 from antiphon.model.mdn import MDNHead, sample_mixture_torch
 
 State = tuple[torch.Tensor, torch.Tensor]
@@ -24,8 +25,9 @@ class MDRNN(nn.Module):
         super().__init__()
         cfg = config or ModelConfig()
         self.config, self.dimension = cfg, dimension
-        #: values per input row: the frame, and its running level where the model sees it (model.level_steps)
-        self.input_size = dimension * (2 if cfg.level_steps else 1)
+        #: values per input row: the frame, then its running level and activity where the model sees them
+        #: (model.level_steps, model.activity_steps)
+        self.input_size = input_width(dimension, cfg.level_steps, cfg.activity_steps)
         self.lstm = nn.LSTM(
             self.input_size, cfg.n_units, num_layers=cfg.n_layers, batch_first=True, dropout=cfg.dropout if cfg.n_layers > 1 else 0.0
         )
@@ -37,7 +39,8 @@ class MDRNN(nn.Module):
         """x (B, T, :attr:`input_size`) -> ((mu (B, T, K, D), sigma (B, T, K, D), logits (B, T, K)), state).
 
         Each input row is the frame (D values), followed by its running level when
-        ``config.level_steps`` is set (:func:`antiphon.model.level.with_level` makes such rows).
+        ``config.level_steps`` is set and its activity when ``config.activity_steps`` is
+        (:func:`antiphon.model.level.model_inputs` makes such rows).
         With ``config.skip`` the head sees each step's input beside the LSTM output; with
         ``config.residual`` its means are offsets from that step's frame. Under autocast
         (``training.precision = "bfloat16"``) only the LSTM layers run in bfloat16.
@@ -60,7 +63,14 @@ class MDRNN(nn.Module):
         """Like :meth:`forward` on x (B, T, D), but the last ``free_steps`` inputs are the model's own
         draws (each from the mixture of the step before, without gradient, its running level
         updated with it) instead of x's rows: the model is then trained on the states its answers
-        lead it into (scheduled sampling)."""
+        lead it into (scheduled sampling).
+
+        Raises:
+            ConfigError: the model sees an activity input (the rows hold its log, not the running
+                mean a rollout would continue).
+        """
+        if self.config.activity_steps:
+            raise ConfigError("training.rollout_steps cannot train a model with model.activity_steps (set one of them to 0)")
         teacher = x.shape[1] - free_steps
         (mu, sigma, logits), state = self.forward(x[:, :teacher])
         outputs = [(mu, sigma, logits)]
