@@ -135,9 +135,7 @@ def level_model_dir(tmp_path_factory) -> Path:
 def activity_model_dir(tmp_path_factory) -> Path:
     """A model that sees each frame's running level and activity, of irregular frames (dt a dimension, so
     its activity too) at IMPSY's scale factor 10 (the engine computes the activity on unscaled rows)."""
-    return _trained_model(
-        tmp_path_factory.mktemp("rt") / "activity", jitter=0.4, scale_factor=10.0, level_steps=8, activity_steps=6
-    )
+    return _trained_model(tmp_path_factory.mktemp("rt") / "activity", jitter=0.4, scale_factor=10.0, level_steps=8, activity_steps=6)
 
 
 @pytest.fixture(scope="session")

@@ -138,7 +138,21 @@ def product(weights_t, x, out):
 
 @njit(cache=True, nogil=True)
 def feed(
-    features, dt_s, offset, minimum, inv_span, constant, memory, state_size, n_units, weights, layers, frame_size, level_decay, activity, fed
+    features,
+    dt_s,
+    offset,
+    minimum,
+    inv_span,
+    constant,
+    memory,
+    state_size,
+    n_units,
+    weights,
+    layers,
+    frame_size,
+    level_decay,
+    activity,
+    fed,
 ):
     """Scale ``features`` (F,) in instrument units into the input row (to [0, 1], clipped; constant
     features 0), ``dt_s`` first where the model has a time step (``offset`` 1), and :func:`advance`."""
