@@ -80,7 +80,7 @@ def test_windows_hear_their_context_rows_but_keep_their_own_frames():
     rng = np.random.default_rng(5)
     segment = rng.random((30, 2)).astype(np.float32)
     heard = segment + rng.uniform(-0.01, 0.01, segment.shape).astype(np.float32)  # dequantised once
-    windows = make_windows([segment], sequence_length=5, stride=5, level_steps=8, activity_steps=6, context=[heard])
+    windows = make_windows([segment], sequence_length=5, stride=5, level_steps=8, activity_steps=6, heard=[heard])
     np.testing.assert_array_equal(windows.rows[:, :2].numpy(), segment)
     np.testing.assert_allclose(windows.rows[:, 2:].numpy(), model_inputs(heard, 8, 6)[:, 2:], rtol=1e-6)
     assert not np.allclose(windows.rows[:, 4:].numpy(), running_activity(segment, 6), atol=1e-3)

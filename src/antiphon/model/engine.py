@@ -20,7 +20,7 @@ from antiphon.errors import ModelError
 from antiphon.feature_names import chroma_columns
 from antiphon.model import engine_kernels as kernels
 from antiphon.model.directory import WEIGHTS_FILE, ModelInfo, read_weights
-from antiphon.model.level import input_width, level_decay
+from antiphon.model.level import ACTIVITY_FLOOR, ACTIVITY_OFFSET, input_width, level_decay
 
 
 class Temperatures(Protocol):
@@ -143,13 +143,15 @@ class Engine:
         self._component_wt = np.ascontiguousarray(np.concatenate([means, sigmas], axis=1).transpose(0, 2, 1), dtype=DTYPE)
         self._decay = -1.0 if self._level_decay is None else float(self._level_decay)  # the kernels' "no level": negative
         # the kernels' activity: its decay (negative: none), where its inputs start in the state, where
-        # its running values start in the buffer (after the gates), the scale factor
+        # its running values start in the buffer (after the gates), the scale factor, the input's floor and offset
         self._activity = np.array(
             [
                 level_decay(info.model.activity_steps) if info.model.activity_steps else -1.0,
-                self.dimension * (2 if info.model.level_steps else 1),
+                input_width(self.dimension, info.model.level_steps),
                 self._state_size + 5 * h * self.n_layers,
                 self.scale,
+                ACTIVITY_FLOOR,
+                ACTIVITY_OFFSET,
             ]
         )
         self._minimum = info.scaler.minimum

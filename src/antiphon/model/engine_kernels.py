@@ -8,8 +8,8 @@ NumPy calls needs about forty of them, so it took 48 µs of which the arithmetic
 
 Layout (see :class:`antiphon.model.engine.Engine`): ``memory`` is one float32 buffer, the state
 vector ``[x | h_0 | 1 | h_1 | 1 | ...]`` (S values) followed by each layer's gates and cell
-``[o, i, f, g, c]`` (5 H), and, where the model sees an activity input, its running values (2 D + 1). Layer ``l`` reads ``n_reads`` consecutive state values from
-``read_start`` and writes its output h at ``hidden_start``; its weights are stored transposed
+``[o, i, f, g, c]`` (5 H) and, where the model sees an activity input, its running values
+(2 D + 1). Layer ``l`` reads ``n_reads`` consecutive state values from ``read_start`` and writes its output h at ``hidden_start``; its weights are stored transposed
 (``n_reads`` rows of 4 H, bias and scale factor folded in) at ``weight_offset`` of one flat array,
 so each product is a sum of scaled rows, four at a time: every gate accumulates in its own lane,
 in the same order every step (deterministic), and LLVM vectorises it without reassociating sums.
@@ -27,8 +27,6 @@ import math
 import numpy as np
 from numba import njit
 
-from antiphon.model.level import ACTIVITY_FLOOR, ACTIVITY_OFFSET
-
 
 @njit(cache=True, nogil=True)
 def advance(memory, state_size, n_units, weights, layers, frame_size, level_decay, activity, fed):
@@ -39,7 +37,7 @@ def advance(memory, state_size, n_units, weights, layers, frame_size, level_deca
 
     ``level_decay`` in (0, 1): the row is followed by its running level (``memory[frame_size:2
     frame_size]``), updated first as level = (1 - a) row + a level, or set to the row when nothing
-    was ``fed`` since the reset; a negative ``level_decay``: no level. ``activity`` (4,) float64:
+    was ``fed`` since the reset; a negative ``level_decay``: no level. ``activity`` (6,) float64:
     see :func:`update_activity` (a negative decay: no activity).
     """
     if level_decay >= 0.0:
@@ -64,12 +62,15 @@ def update_activity(memory, frame_size, activity, fed):
 
     ``activity`` holds the decay a, where the activity inputs start in the state, where its
     running values start in ``memory`` (after the gates: the previous row, the running mean of
-    the absolute steps, and the running mean's total weight, 2 D + 1 values), and the model's
-    scale factor s. The rows in memory are unscaled and the layer's weights carry s, so the input
-    written is activity_input(s mean) / s, as training computes it on the scaled rows. Before
-    anything was ``fed`` since the reset a row has no step: its mean is 0.
+    the absolute steps, and the running mean's total weight, 2 D + 1 values), the model's scale
+    factor s, and the input's floor and offset (:func:`antiphon.model.level.activity_input`: passed
+    in, not read as globals, which Numba's cache would keep after they changed). The rows in
+    memory are unscaled and the layer's weights carry s, so the input written is
+    activity_input(s mean) / s, as training computes it on the scaled rows. Before anything was
+    ``fed`` since the reset a row has no step: its mean is 0.
     """
     decay, inputs, running, scale = activity[0], int(activity[1]), int(activity[2]), activity[3]
+    floor, offset = activity[4], activity[5]
     total = running + 2 * frame_size  # the running mean's weight, 1 - a^t: it divides out the zero start
     weight = decay * memory[total] + (1.0 - decay) if fed else 0.0
     memory[total] = weight
@@ -77,7 +78,7 @@ def update_activity(memory, frame_size, activity, fed):
         previous, mean = running + j, running + frame_size + j
         memory[mean] = decay * memory[mean] + (1.0 - decay) * abs(memory[j] - memory[previous]) if fed else 0.0
         steps = memory[mean] / weight if fed else 0.0
-        memory[inputs + j] = (math.log10(scale * steps + ACTIVITY_FLOOR) + ACTIVITY_OFFSET) / scale
+        memory[inputs + j] = (math.log10(scale * steps + floor) + offset) / scale
         memory[previous] = memory[j]
 
 

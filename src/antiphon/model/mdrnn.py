@@ -13,6 +13,9 @@ from antiphon.model.mdn import MDNHead, sample_mixture_torch
 
 State = tuple[torch.Tensor, torch.Tensor]
 
+#: why :meth:`MDRNN.rollout` refuses a model with an activity input (training checks it before it starts)
+ROLLOUT_WITH_ACTIVITY = "training.rollout_steps cannot train a model with model.activity_steps (set one of them to 0)"
+
 
 class MDRNN(nn.Module):
     """``n_layers`` LSTM layers of ``n_units`` and an MDN head over ``dimension`` values per step.
@@ -70,7 +73,7 @@ class MDRNN(nn.Module):
                 mean a rollout would continue).
         """
         if self.config.activity_steps:
-            raise ConfigError("training.rollout_steps cannot train a model with model.activity_steps (set one of them to 0)")
+            raise ConfigError(ROLLOUT_WITH_ACTIVITY)
         teacher = x.shape[1] - free_steps
         (mu, sigma, logits), state = self.forward(x[:, :teacher])
         outputs = [(mu, sigma, logits)]

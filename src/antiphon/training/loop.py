@@ -32,7 +32,7 @@ from antiphon.feature_names import chroma_columns
 from antiphon.fingerprint import fingerprint
 from antiphon.model.directory import CHECKPOINT_FILE, META_FILE, Timing, write_history, write_model_files
 from antiphon.model.mdn import mdn_nll
-from antiphon.model.mdrnn import MDRNN
+from antiphon.model.mdrnn import MDRNN, ROLLOUT_WITH_ACTIVITY
 from antiphon.training.arithmetic import Arithmetic, resolve_arithmetic
 from antiphon.training.optimizers import Optimizer
 from antiphon.training.windows import Windows, make_windows
@@ -108,18 +108,18 @@ def train(
     """
     cfg = config.training
     if cfg.rollout_steps and config.model.activity_steps:  # MDRNN.rollout would refuse at the first batch
-        raise ConfigError("training.rollout_steps cannot train a model with model.activity_steps (set one of them to 0)")
+        raise ConfigError(ROLLOUT_WITH_ACTIVITY)
     folder = Path(folder)
     report = progress or _Silent()
     widths = corpus.resolution() * cfg.scale_factor if cfg.dequantise else np.zeros(corpus.dimension)
-    context = (config.model.level_steps, config.model.activity_steps)  # what the model sees beside each row
+    seen = (config.model.level_steps, config.model.activity_steps)  # what the model sees beside each row
     # where the model sees an activity, the training rows' level and activity are computed on them dequantised once,
     # as the validation rows are (a step size hears the noise; a level, a mean of 86 rows, hardly does: without an
     # activity the model trains as before)
     heard = corpus.held_out_segments("train", cfg.scale_factor, widths) if config.model.activity_steps else None
-    train_windows = make_windows(corpus.segments("train", cfg.scale_factor), cfg.sequence_length, cfg.window_stride, *context, heard)
-    val_windows = make_windows(corpus.held_out_segments("validation", cfg.scale_factor, widths), cfg.sequence_length, 1, *context)
-    test_windows = make_windows(corpus.held_out_segments("test", cfg.scale_factor, widths), cfg.sequence_length, 1, *context)
+    train_windows = make_windows(corpus.segments("train", cfg.scale_factor), cfg.sequence_length, cfg.window_stride, *seen, heard)
+    val_windows = make_windows(corpus.held_out_segments("validation", cfg.scale_factor, widths), cfg.sequence_length, 1, *seen)
+    test_windows = make_windows(corpus.held_out_segments("test", cfg.scale_factor, widths), cfg.sequence_length, 1, *seen)
     noise_widths = torch.as_tensor(widths, dtype=torch.float32) if cfg.dequantise else None
     chroma = chroma_columns(corpus.columns) if cfg.transpose else None  # corpora without the chroma vector: no-op
     input_noise = None

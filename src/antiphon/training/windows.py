@@ -69,11 +69,11 @@ def make_windows(
     stride: int = 1,
     level_steps: int = 0,
     activity_steps: int = 0,
-    context: list[np.ndarray] | None = None,
+    heard: list[np.ndarray] | None = None,
 ) -> Windows:
     """Windows of ``sequence_length + 1`` rows every ``stride`` rows inside each segment (n_i, D);
     with ``level_steps`` and ``activity_steps``, each row carries its running level and activity
-    computed over its whole segment -- over ``context`` (the same shapes) where given: training
+    computed over its whole segment -- over ``heard`` (the same shapes) where given: training
     gives its rows dequantised once, so that the activity, which measures steps, hears the noise
     that the model's inputs carry (as the validation rows and the model's own draws do)."""
     length = sequence_length + 1
@@ -84,9 +84,8 @@ def make_windows(
             starts.append(offset + np.arange(0, segment.shape[0] - length + 1, stride))
         offset += segment.shape[0]
     width = input_width(dimension, level_steps, activity_steps)
-    heard = segments if context is None else context
     rows = (
-        np.concatenate([np.c_[s, model_inputs(c, level_steps, activity_steps)[:, dimension:]] for s, c in zip(segments, heard)])
+        np.concatenate([np.c_[s, model_inputs(h, level_steps, activity_steps)[:, dimension:]] for s, h in zip(segments, heard or segments)])
         if segments
         else np.empty((0, width), dtype=np.float32)
     )
