@@ -70,14 +70,11 @@ def running_activity(rows: np.ndarray, steps: int) -> np.ndarray:
     """The activity input (n, D) of ``rows`` (n, D): :func:`activity_input` of the debiased running mean
     of the absolute steps up to each row, with time constant ``steps`` (a = exp(-1 / steps)); the first
     row's mean step is 0 (it has none)."""
-    from scipy.signal import lfilter  # not at the top: see running_level
-
     rows = np.asarray(rows, dtype=np.float64)
     means = np.zeros_like(rows)
     if rows.shape[0] > 1:
-        a = level_decay(steps)
-        averaged = lfilter([1.0 - a], [1.0, -a], np.abs(np.diff(rows, axis=0)), axis=0)
-        means[1:] = averaged / (1.0 - a ** np.arange(1, rows.shape[0]))[:, None]
+        averaged = running_level(np.abs(np.diff(rows, axis=0)), steps, start=np.zeros(rows.shape[1]))  # started at 0
+        means[1:] = averaged / (1.0 - level_decay(steps) ** np.arange(1, rows.shape[0]))[:, None]  # debiased
     return activity_input(means)
 
 
