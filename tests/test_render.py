@@ -47,6 +47,20 @@ def test_level_follows_the_energy():
     assert np.sqrt(np.mean(quiet[2000:-2000] ** 2)) == pytest.approx(0.01, rel=0.05)
 
 
+def test_silent_frames_sound_as_nothing():
+    """A frame with no chroma class (the analyser's silence, an answer's pause) is silent, even where
+    the file carries no level of its own (the others sound at ``level_dbfs``)."""
+    times, features = frames(120, centroid=np.full(120, 1500.0))
+    pause = slice(40, 80)
+    for name in features:
+        features[name][pause] = 0.0
+    audio = synthesize(times, features)
+    samples = (np.asarray(times) / 1000 * SR).astype(int)
+    inside = audio[samples[41] : samples[79]]  # a frame's ramp away from either edge of the pause
+    assert np.max(np.abs(inside)) == 0.0
+    assert np.sqrt(np.mean(audio[samples[5] : samples[35]] ** 2)) == pytest.approx(10 ** (-18 / 20), rel=0.1)
+
+
 def test_render_command(tmp_path, capsys):
     times, features = frames(80)
     write_analysis(tmp_path / "answer.json", new_document(times, features, {}))
@@ -124,6 +138,19 @@ def test_streaming_render_sounds_the_frames_chroma_and_centroid():
     chroma = np.mean([heard.column(n) for n in CHROMA_NAMES], axis=1)
     assert int(np.argmax(chroma)) == 9
     assert np.median(heard.column("SpectralCentroid")) == pytest.approx(1200.0, rel=0.25)
+
+
+def test_streaming_render_of_a_silent_frame_is_silence():
+    from antiphon.render.stream import StreamingRenderer
+
+    renderer = StreamingRenderer(STREAM_FEATURES, 44100, ramp_s=0.001)
+    amplitudes, _ = renderer.prepare(np.zeros(len(STREAM_FEATURES)))
+    np.testing.assert_array_equal(amplitudes, 0.0)
+    renderer.play(renderer.prepare(stream_frame(0)))
+    renderer.render(4410)
+    renderer.play(renderer.prepare(np.zeros(len(STREAM_FEATURES))))
+    renderer.render(441)  # the ramp down
+    assert np.max(np.abs(renderer.render(4410))) == 0.0
 
 
 def test_streaming_render_follows_the_performer_level_unless_the_frame_has_its_own():

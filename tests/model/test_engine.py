@@ -178,8 +178,10 @@ def test_residual_means_are_offsets_from_the_frame_fed(residual_model_dir):
         np.testing.assert_allclose(mu - plain, np.broadcast_to(normalised * engine.scale, mu.shape), atol=1e-6)
 
 
-def test_every_answer_frame_keeps_the_format(tmp_path_factory):
-    """A model of the 20 Spectral features answers frames whose chroma is max-normalised (one class at 1)."""
+def _spectral_model(folder, pauses: bool = False):
+    """A tiny model of the 20 Spectral features (random max-normalised chroma, shape values near
+    1000) trained one epoch; with ``pauses``, every fifth frame of the take is silence (every feature
+    0, as the analyser and the quiet rule write it), so 0 is within every feature's training range."""
     import dataclasses
 
     from antiphon.data.analysis_json import new_document
@@ -193,12 +195,22 @@ def test_every_answer_frame_keeps_the_format(tmp_path_factory):
     chroma = rng.random((n, 12))
     chroma /= chroma.max(axis=1, keepdims=True)
     shape = {name: 1000 + 100 * rng.standard_normal(n) for name in SPECTRAL_NAMES[:8]}
-    document = new_document(10.0 * np.arange(1, n + 1), {**shape, **dict(zip(CHROMA_NAMES, chroma.T))}, {}, source="c.json")
+    values = {**shape, **dict(zip(CHROMA_NAMES, chroma.T))}
+    if pauses:
+        for name in values:
+            values[name][::5] = 0.0
+    document = new_document(10.0 * np.arange(1, n + 1), values, {}, source="c.json")
     config = tiny_config(epochs=1)
     config = dataclasses.replace(config, corpus=dataclasses.replace(config.corpus, features=SPECTRAL_NAMES))
-    folder = tmp_path_factory.mktemp("fmt") / "model"
     train(build_corpus([document], config.corpus), config, folder)
-    engine = Engine.from_model_dir(folder)
+    return Engine.from_model_dir(folder)
+
+
+def test_every_answer_frame_keeps_the_format(tmp_path_factory):
+    """A model of the 20 Spectral features answers frames whose chroma is max-normalised (one class at 1)."""
+    from antiphon.feature_names import CHROMA_NAMES, SPECTRAL_NAMES
+
+    engine = _spectral_model(tmp_path_factory.mktemp("fmt") / "model")
     engine.sigma_temperature = 4.0  # wide draws: without the projection most frames would have no class at 1
     _, frames = engine.continue_for(1.0, np.random.default_rng(1))
     columns = [SPECTRAL_NAMES.index(c) for c in CHROMA_NAMES]
@@ -211,7 +223,7 @@ def test_every_answer_frame_keeps_the_format(tmp_path_factory):
     # and fed back, frame after frame, flatten the chroma).
     def projected(frame: np.ndarray) -> np.ndarray:  # a row in instrument units, unclipped, to the format
         out = np.empty(20)
-        kernels.to_instrument(frame, 0, False, np.ones(20), np.zeros(20), *engine._chroma_span, False, out)
+        kernels.to_instrument(frame, 0, False, np.ones(20), np.zeros(20), *engine._chroma_span, False, np.zeros(20), False, out)
         return out
 
     frame = np.full(20, 0.5)
@@ -231,3 +243,47 @@ def test_every_answer_frame_keeps_the_format(tmp_path_factory):
     shape = [i for i in range(20) if i not in columns]
     np.testing.assert_allclose(moved[shape], calm[shape], rtol=1e-6)
     assert np.abs(moved[columns] - calm[columns]).max() > 0.01
+
+
+def test_an_answer_pauses_where_its_draw_lies_nearer_silence(tmp_path_factory):
+    """Silence (every feature 0) is a frame of the format too: a draw nearer it than to the nearest
+    max-normalised frame becomes it, where the model learned silence. A model that never heard a
+    pause never answers one."""
+    from antiphon.feature_names import CHROMA_NAMES, SPECTRAL_NAMES
+
+    columns = [SPECTRAL_NAMES.index(c) for c in CHROMA_NAMES]
+    shape = [i for i in range(20) if i not in columns]
+
+    def projected(frame: np.ndarray) -> np.ndarray:  # normalised units = instrument units, silence at 0
+        out = np.empty(20)
+        kernels.to_instrument(frame, 0, True, np.ones(20), np.zeros(20), columns[0], columns[-1] + 1, True, np.zeros(20), True, out)
+        return out
+
+    frame = np.zeros(20)
+    frame[columns[3]] = 0.3  # 0.3 from silence, 0.7 from the frame with that class at 1
+    np.testing.assert_array_equal(projected(frame), 0.0)
+    frame[columns[3]] = 0.6  # 0.6 from silence, 0.4 from music
+    assert projected(frame)[columns[3]] == 1.0
+    frame[columns[3]], frame[shape] = 0.3, 0.3  # a faint chroma on a loud frame: music is nearer (0.49 < 0.81)
+    np.testing.assert_allclose(projected(frame)[shape], 0.3)
+    assert projected(frame)[columns[3]] == 1.0
+
+    # Through the engine: the means held at the frame fed (residual, the head's means zeroed) and no noise.
+    heard = _spectral_model(tmp_path_factory.mktemp("pauses") / "model", pauses=True)
+    deaf = _spectral_model(tmp_path_factory.mktemp("no_pauses") / "model")
+    scaler = heard.info.scaler
+    np.testing.assert_array_equal(scaler.minimum[shape], 0.0)  # the pauses are in the training range
+    music = scaler.minimum + 0.5 * (scaler.maximum - scaler.minimum)
+    music[columns] = np.linspace(0.1, 1.0, 12)
+    faint = 0.02 * scaler.maximum  # 2 % of the way from silence in every feature, the chroma's largest class 0.02
+    for engine in (heard, deaf):
+        engine._component_wt[:, :, :20] = 0.0
+        engine.sigma_temperature = engine.chroma_sigma_temperature = 0.0
+    rng = np.random.default_rng(0)
+    for fed, expected in ((np.zeros(20), np.zeros(20)), (music, music), (faint, np.zeros(20))):
+        heard.reset()
+        heard.feed(fed, 0.0)
+        np.testing.assert_allclose(heard.sample(rng)[1], expected, rtol=1e-5, atol=1e-4)
+    deaf.feed(faint, 0.0)  # clipped to its training range, but never silence: the largest class rises to 1
+    _, answer = deaf.sample(rng)
+    assert answer[columns].max() == 1.0 and np.all(answer[shape] >= deaf.info.scaler.minimum[shape] - 1e-9)

@@ -61,7 +61,8 @@ class Engine:
     ``model.activity_steps``), the engine updates them with every frame fed, the performer's or
     its own; with ``model.skip`` the head also reads the input row,
     with ``model.residual`` its means are offsets from the frame. Every sampled frame is a frame of
-    the format: clipped to the training range, chroma max-normalised.
+    the format, the nearest to the draw: clipped to the training range, chroma max-normalised, or
+    silence (every feature 0) where the model learned silence and the draw lies nearer it.
 
     A feed is one compiled call and a draw another (:mod:`~antiphon.model.engine_kernels`, which
     says why): at these sizes a NumPy call costs about a microsecond whatever it multiplies, and a
@@ -166,6 +167,11 @@ class Engine:
         self._chroma_in_range = self._chroma is not None and bool(
             (self._minimum[self._chroma] >= 0.0).all() and (info.scaler.maximum[self._chroma] <= 1.0).all()
         )
+        #: the silent frame (every feature 0), normalised; an answer may pause (become it) where it is a
+        #: frame the model learned: the model has the chroma (which tells silence from music) and 0 is
+        #: within every feature's training range (the corpus had silent frames)
+        self._silence = np.where(self._constant, 0.0, np.clip(-self._minimum * self._inv_span, 0.0, 1.0))
+        self._silence_reachable = self._chroma is not None and bool(((self._minimum <= 0.0) & (info.scaler.maximum >= 0.0)).all())
         self._temperatures = {"sigma": SIGMA_TEMPERATURE, "chroma_sigma": CHROMA_SIGMA_TEMPERATURE, "dt": 1.0}
         #: per dimension: sqrt of its variance scale, over the scale factor (draws are made unscaled)
         self._sigma_scale = np.ones(self.dimension, dtype=DTYPE)
@@ -307,7 +313,8 @@ class Engine:
 
         dt_s is the hop when the model does not model dt; otherwise it is sampled with
         ``dt_temperature`` and kept within the training range and >= ``min_dt_s``. Features are
-        clipped to the training range unless ``clip`` is False. Same draws as
+        clipped to the training range unless ``clip`` is False; the chroma is max-normalised, and a
+        clipped draw nearer silence than music is silence (:func:`~antiphon.model.engine_kernels.to_instrument`). Same draws as
         :func:`~antiphon.model.sampling.sample_mixture` (one uniform, then D normals), using the
         engine's temperatures. Does not feed the frame back (call :meth:`feed`).
         """
@@ -318,7 +325,7 @@ class Engine:
         dt = kernels.draw(
             self._memory, self._state_size, self._logit_wt, self._component_wt, 1.0 / self.pi_temperature, uniform, noise,
             self._sigma_scale, self.sigma_floor, self.residual, self._offset, clip, self._span, self._minimum,
-            *self._chroma_span, clip and self._chroma_in_range, features,
+            *self._chroma_span, clip and self._chroma_in_range, self._silence, clip and self._silence_reachable, features,
         )  # fmt: skip
         return self._dt(dt, min_dt_s), features
 
@@ -335,7 +342,7 @@ class Engine:
         features = np.empty(len(self._minimum))
         kernels.to_instrument(
             np.asarray(normalised, dtype=np.float64), self._offset, clip, self._span, self._minimum, *self._chroma_span,
-            clip and self._chroma_in_range, features,
+            clip and self._chroma_in_range, self._silence, clip and self._silence_reachable, features,
         )  # fmt: skip
         return features
 

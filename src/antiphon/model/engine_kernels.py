@@ -166,7 +166,7 @@ def feed(
 
 
 @njit(cache=True, nogil=True)
-def to_instrument(row, offset, clip, span, minimum, chroma_start, chroma_stop, chroma_in_range, out):
+def to_instrument(row, offset, clip, span, minimum, chroma_start, chroma_stop, chroma_in_range, silence, to_silence, out):
     """A normalised model row (D,) -> a frame of the format (F,) in instrument units, written to ``out``.
 
     Features (the row after its ``offset`` dt columns) are clipped to [0, 1] unless ``clip`` is
@@ -174,6 +174,13 @@ def to_instrument(row, offset, clip, span, minimum, chroma_start, chroma_stop, c
     nearest max-normalised chroma, as the analysis writes it: classes clipped to [0, 1] (unless
     ``chroma_in_range`` says they are), the largest raised to 1; all-zero chroma, a silent
     frame's, stays zero.
+
+    The format has one other kind of frame, silence (every feature 0, as the analyser and the
+    corpus's quiet rule write it). With ``to_silence``, a row nearer the silent frame
+    (``silence`` (F,), normalised) than to its projection above, by Euclidean distance over the
+    normalised features (clipped to [0, 1]), becomes silence: every feature 0. Without it no
+    answer could pause: a drawn chroma is never exactly zero, so the rule above would always raise
+    a class to 1, and a model prompted with a pause answered noise at its largest class.
 
     Not a division by the largest class: an answer is fed back, and a model's sampled chroma peaks
     a little under 1 (its means regress), so dividing raised every other class with it, frame
@@ -194,6 +201,15 @@ def to_instrument(row, offset, clip, span, minimum, chroma_start, chroma_stop, c
                 best = j
         if out[best] > 0.0:
             out[best] = 1.0
+    if to_silence:
+        to_music, to_pause = 0.0, 0.0
+        for j in range(out.shape[0]):
+            value = min(max(row[offset + j], 0.0), 1.0)
+            to_pause += (value - silence[j]) ** 2
+            if span[j] > 0.0:
+                to_music += ((out[j] - minimum[j]) / span[j] - value) ** 2
+        if to_pause < to_music:
+            out[:] = 0.0
 
 
 @njit(cache=True, nogil=True)
@@ -215,6 +231,8 @@ def draw(
     chroma_start,
     chroma_stop,
     chroma_in_range,
+    silence,
+    to_silence,
     out,
 ):
     """Draw the next frame from the mixture the state gives: write its features (F,) in
@@ -252,5 +270,5 @@ def draw(
             mean += state[j]
         sigma = (raw if raw > 0.0 else math.expm1(raw)) + 1.0 + sigma_floor
         row[j] = mean + sigma * noise[j] * sigma_scale[j]
-    to_instrument(row, offset, clip, span, minimum, chroma_start, chroma_stop, chroma_in_range, out)
+    to_instrument(row, offset, clip, span, minimum, chroma_start, chroma_stop, chroma_in_range, silence, to_silence, out)
     return row[0] if offset else 0.0

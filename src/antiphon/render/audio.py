@@ -7,7 +7,8 @@ spread nearest the frame's SpectralSpread, and tilted by a factor (f / 1 kHz)^b 
 is solved per frame so that the partials' amplitude-weighted centroid equals the frame's
 SpectralCentroid. Under Peeters' definitions the slope is an affine function of the centroid,
 so the slope follows. The level is the frame's TotalEnergy
-(mean square) or Yin Energy (RMS) where the file has one, else ``level_dbfs``. Amplitudes move
+(mean square) or Yin Energy (RMS) where the file has one, else ``level_dbfs``; a silent frame
+(no chroma class above 0) sounds as nothing. Amplitudes move
 linearly from frame to frame (no clicks) and every partial keeps its phase.
 """
 
@@ -56,7 +57,14 @@ def frame_amplitudes(
     rms: float,
     spread_hz: float | None = None,
 ) -> np.ndarray:
-    """Amplitudes (P,) of the partials for one frame (see the module docstring)."""
+    """Amplitudes (P,) of the partials for one frame (see the module docstring).
+
+    A frame whose chroma has no class above 0 is silence (the analyser's, the corpus's quiet
+    frames, an answer's pause: a max-normalised chroma has a class at 1 in every other frame), and
+    sounds as nothing, whatever level it is given.
+    """
+    if chroma is not None and not np.any(chroma > 0.0):
+        return np.zeros_like(freqs)
     weights = np.ones_like(freqs) if chroma is None else np.maximum(chroma[classes], 0.0) + 1e-6
     if rolloff_hz is not None and rolloff_hz > 0:
         weights = weights / (1.0 + (freqs / rolloff_hz) ** 8)
