@@ -179,8 +179,8 @@ def to_instrument(row, offset, clip, span, minimum, chroma_start, chroma_stop, c
     corpus's quiet rule write it). With ``to_silence``, a row nearer the silent frame
     (``silence`` (F,), normalised) than to its projection above, by Euclidean distance over the
     normalised features (clipped to [0, 1]), becomes silence: every feature 0. Without it no
-    answer could pause: a drawn chroma is never exactly zero, so the rule above would always raise
-    a class to 1, and a model prompted with a pause answered noise at its largest class.
+    answer paused: a drawn chroma is almost never all at or below zero, so the rule above raised a
+    class to 1, and a model prompted with a pause answered a full-strength pitch class.
 
     Not a division by the largest class: an answer is fed back, and a model's sampled chroma peaks
     a little under 1 (its means regress), so dividing raised every other class with it, frame
