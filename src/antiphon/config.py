@@ -310,6 +310,13 @@ class TrainingConfig:
     batch_size: int = setting(64, "windows per batch")
     epochs: int = setting(130, "most epochs to train (the paper: 130)")
     patience: int = setting(20, "stop after this many epochs without a lower validation loss (the paper: 20)")
+    select_by: Literal["loss", "answers"] = setting(
+        "loss",
+        "which epoch's weights the model keeps, and what patience counts: 'loss' the lowest validation loss; 'answers' "
+        "the answers that move most like the validation split's music (realism + autocorrelation MMD², [evaluate]'s "
+        "temperatures, select_prompts prompts of 2 answers each; docs/model.md, round 6)",
+    )
+    select_prompts: int = setting(30, "prompts from the validation split that judge every epoch's answers (select_by = 'answers')")
     sequence_length: int = setting(50, "steps per training window (IMPSY: 50)")
     window_stride: int = setting(1, "steps between the starts of successive training windows (IMPSY: 1)")
     scale_factor: float = setting(1.0, "inputs and targets are multiplied by this (IMPSY: 10, which adds D ln 10 nats to the loss)")
@@ -367,6 +374,7 @@ class TrainingConfig:
             (self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}"),
             (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
             (self.patience >= 1, f"patience must be >= 1, got {self.patience}"),
+            (self.select_prompts >= 2, f"select_prompts must be >= 2, got {self.select_prompts}"),
             (self.sequence_length >= 2, f"sequence_length must be >= 2, got {self.sequence_length}"),
             (self.window_stride >= 1, f"window_stride must be >= 1, got {self.window_stride}"),
             (self.scale_factor > 0, f"scale_factor must be > 0, got {self.scale_factor}"),

@@ -173,3 +173,20 @@ def test_cli(trained, tmp_path, capsys):
     assert code == 0 and "repeat_last" in out and "Against repeat_last, the model" in out and "ES@0.25s" in out
     code = main(["evaluate", str(folder / "model"), str(folder / "corpus"), "--horizon-s", "0.5"])
     assert code == 2 and "horizons_s must be in (0, horizon_s]" in capsys.readouterr().err
+
+
+def test_the_answer_judge_measures_as_evaluate_does(trained):
+    """The checkpoint judge (training.select_by = "answers") gives evaluate's realism and
+    autocorrelation for the same prompts, answers and reference music."""
+    from antiphon.evaluation.evaluate import AnswerJudge
+
+    folder, corpus = trained
+    model = load_model(folder / "model")
+    config = dataclasses.replace(SMALL, reference="test")
+    report = evaluate(model, corpus, config, systems=("model",))
+    judged = AnswerJudge.from_corpus(corpus, model.info.timing, "test", config).judge(model.engine())
+    assert judged["realism"] == pytest.approx(report.free_running["model"]["realism_mmd2"]["mean"], rel=1e-9)
+    assert judged["acf"] == pytest.approx(report.free_running["model"]["acf_mmd2"]["mean"], rel=1e-9)
+    assert judged["score"] == judged["realism"] + judged["acf"] > 0
+    with pytest.raises(DataError, match="judging answers on the validation split"):
+        AnswerJudge.from_corpus(corpus, model.info.timing, "validation", dataclasses.replace(config, prompt_ms=5000))

@@ -252,3 +252,33 @@ def test_scheduled_sampling_refuses_a_model_with_an_activity_input_before_traini
     with pytest.raises(ConfigError, match="rollout_steps.*activity_steps"):
         train(tiny_corpus, config, tmp_path / "m")
     assert not (tmp_path / "m").exists()
+
+
+def test_select_by_answers_keeps_the_epoch_whose_answers_moved_best(tmp_path, monkeypatch):
+    """With training.select_by = "answers" the kept weights, and patience, follow the judgement of
+    the answers (scripted here: best at epoch 1, while the validation loss falls), not the loss."""
+    from antiphon.config import EvaluateConfig
+    from antiphon.evaluation.evaluate import AnswerJudge
+
+    judged = []
+
+    def scripted(self, engine):
+        judged.append(engine.info.model)
+        score = (0.5, 0.9, 0.7)[len(judged) - 1]
+        return {"realism": score, "acf": 0.0, "score": score}
+
+    monkeypatch.setattr(AnswerJudge, "judge", scripted)
+    documents = [synthetic_document(1000, phase, f"long{i}.json") for i, phase in enumerate((0.0, 1.5))]
+    small = EvaluateConfig(prompt_ms=200, horizon_s=0.5, horizons_s=(0.05, 0.25, 0.5), conditioning_horizon_s=0.25, window_s=0.1)
+    config = dataclasses.replace(tiny_config(epochs=3, patience=2, select_by="answers"), evaluate=small)
+    corpus = build_corpus(documents, config.corpus)
+    result = train(corpus, config, tmp_path / "answers")
+    assert [r["answer_realism"] for r in result.history] == [0.5, 0.9, 0.7]
+    assert result.best_epoch == 1 and result.stopped == "patience" and result.epochs_run == 3
+    assert [r["val_loss"] for r in result.history] == sorted((r["val_loss"] for r in result.history), reverse=True)
+    by_loss = dataclasses.replace(config.training, select_by="loss")
+    assert train(corpus, dataclasses.replace(config, training=by_loss), tmp_path / "loss").best_epoch == 3  # the loss fell every epoch
+    one = train(corpus, dataclasses.replace(config, training=dataclasses.replace(by_loss, epochs=1)), tmp_path / "one")
+    kept, first = weights(tmp_path / "answers"), weights(tmp_path / "one")
+    assert all(torch.equal(kept[k], first[k]) for k in kept)  # epoch 1's weights
+    assert "answer_acf" in (tmp_path / "answers" / "history.csv").read_text().splitlines()[0]

@@ -4,10 +4,11 @@ Per epoch: shuffle the training windows (the order is a pure function of seed an
 then per batch: transpose (``transpose``: chroma rotated per window), dequantise (uniform
 noise within each column's resolution, fresh every batch), add ``input_noise`` to the inputs
 alone, forward (the last ``rollout_steps`` of each window on the model's own draws), NLL
-(+ L1/L2), backward, clip, step; then the validation NLL, the history record, the best
-weights, and an atomic checkpoint of the whole state. Early stopping ends the run after
-``patience`` epochs without a lower validation loss; a non-finite loss ends it
-as diverged. ``resume=True`` continues from the checkpoint and reaches the same weights as an
+(+ L1/L2), backward, clip, step; then the validation NLL (with ``select_by = "answers"``
+also the answers' realism and autocorrelation on validation prompts), the history record, the
+best weights (the lowest validation loss, or the lowest sum of those two), and an atomic
+checkpoint of the whole state. Early stopping ends the run after ``patience`` epochs without a
+better one; a non-finite loss ends it as diverged. ``resume=True`` continues from the checkpoint and reaches the same weights as an
 uninterrupted run with the same seed (same machine, same thread count).
 """
 
@@ -133,6 +134,9 @@ def train(
                 f"the {split} split has no window of {cfg.sequence_length + 1} consecutive rows "
                 f"(training.sequence_length {cfg.sequence_length}): give longer files or a shorter sequence_length"
             )
+    all_dt = np.concatenate([f.dt_s for f in corpus.files])
+    timing = Timing(corpus.dt_modelled, corpus.hop_s, float(all_dt.min()), float(all_dt.max()))
+    judge = _answer_judge(corpus, config, timing, folder, widths) if cfg.select_by == "answers" else None
     run_fingerprint = _fingerprint(corpus, config)
     _check_folder(folder, resume)
     arithmetic = resolve_arithmetic(cfg)
@@ -185,12 +189,18 @@ def train(
             "seconds": time.perf_counter() - started,
             "diverged": diverged,
         }
+        criterion = val_loss  # what chooses the weights kept, and what patience counts (training.select_by)
+        if judge is not None:
+            answers = {"realism": math.nan, "acf": math.nan, "score": math.nan} if diverged else judge(model)
+            record.update(answer_realism=answers["realism"], answer_acf=answers["acf"])
+            criterion = answers["score"]
         state["history"].append(record)
         state["epoch"] = epoch
+        best = state.get("best_score", state["best_val_loss"])  # checkpoints before select_by: the loss
         if diverged:
             stopped = "diverged"
-        elif state["best_val_loss"] is None or val_loss < state["best_val_loss"]:
-            state.update(best_val_loss=val_loss, best_epoch=epoch, wait=0)
+        elif best is None or criterion < best or (math.isnan(best) and not math.isnan(criterion)):
+            state.update(best_val_loss=val_loss, best_epoch=epoch, best_score=criterion, wait=0)
             best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
             state["wait"] += 1
@@ -216,8 +226,6 @@ def train(
         "dt_s": corpus.summary()["dt_s"],
         "arithmetic": arithmetic.describe(),  # where and in what precision it trained
     }
-    all_dt = np.concatenate([f.dt_s for f in corpus.files])
-    timing = Timing(corpus.dt_modelled, corpus.hop_s, float(all_dt.min()), float(all_dt.max()))
     write_model_files(
         folder,
         weights={k: v.cpu() for k, v in best_weights.items()},
@@ -242,6 +250,27 @@ def train(
         arithmetic=result["arithmetic"],
         history=state["history"],
     )
+
+
+def _answer_judge(corpus: Corpus, config: Config, timing: Timing, folder: Path, widths: np.ndarray):
+    """For ``training.select_by = "answers"``: a function of the network being trained that judges its
+    answers to ``training.select_prompts`` validation prompts (2 answers each, at ``[evaluate]``'s
+    temperatures) with the real-time engine, as ``evaluate`` would
+    (:class:`~antiphon.evaluation.evaluate.AnswerJudge`), and returns realism, acf and their sum."""
+    from antiphon.evaluation.evaluate import AnswerJudge
+    from antiphon.model.directory import ModelInfo
+    from antiphon.model.engine import Engine
+
+    settings = dataclasses.replace(config.evaluate, max_prompts=config.training.select_prompts, n_samples=2)
+    judge = AnswerJudge.from_corpus(corpus, timing, "validation", settings)
+    resolution = widths / config.training.scale_factor
+    info = ModelInfo(folder, tuple(corpus.features), timing, resolution, corpus.scaler, config.model, config.training, corpus.config, {})
+
+    def judged(model: MDRNN) -> dict[str, float]:
+        weights = {k: v.detach().float().cpu().numpy() for k, v in model.state_dict().items()}
+        return judge.judge(Engine(info, weights))
+
+    return judged
 
 
 def _forward_backward(
