@@ -309,12 +309,15 @@ class TrainingConfig:
     clip_value: float | None = setting(None, "clip every gradient element to [-clip_value, clip_value] (unset: none)")
     batch_size: int = setting(64, "windows per batch")
     epochs: int = setting(130, "most epochs to train (the paper: 130)")
-    patience: int = setting(20, "stop after this many epochs without a lower validation loss (the paper: 20)")
-    select_by: Literal["loss", "answers"] = setting(
-        "loss",
+    patience: int = setting(
+        20, "stop after this many epochs without a better one: a lower validation loss (the paper: 20), or answer score (select_by)"
+    )
+    select_by: Literal["auto", "loss", "answers"] = setting(
+        "auto",
         "which epoch's weights the model keeps, and what patience counts: 'loss' the lowest validation loss; 'answers' "
         "the answers that move most like the validation split's music (realism + autocorrelation MMD², [evaluate]'s "
-        "temperatures, select_prompts prompts of 2 answers each; docs/model.md, round 6)",
+        "temperatures, select_prompts prompts of 2 answers each; docs/model.md, round 6); 'auto' answers where the "
+        "validation split holds a prompt and a reference for them, else loss",
     )
     select_prompts: int = setting(30, "prompts from the validation split that judge every epoch's answers (select_by = 'answers')")
     sequence_length: int = setting(50, "steps per training window (IMPSY: 50)")

@@ -282,3 +282,13 @@ def test_select_by_answers_keeps_the_epoch_whose_answers_moved_best(tmp_path, mo
     kept, first = weights(tmp_path / "answers"), weights(tmp_path / "one")
     assert all(torch.equal(kept[k], first[k]) for k in kept)  # epoch 1's weights
     assert "answer_acf" in (tmp_path / "answers" / "history.csv").read_text().splitlines()[0]
+
+
+def test_select_by_auto_falls_back_to_the_loss_where_the_validation_split_is_too_short(tiny_corpus, tmp_path):
+    """The tiny corpus's validation blocks (30 rows) hold no 917 ms prompt: "auto" chooses by the
+    loss and says so in model.json; "answers" refuses, naming the setting."""
+    result = train(tiny_corpus, tiny_config(epochs=1, select_by="auto"), tmp_path / "auto")
+    assert "answer_acf" not in result.history[0]
+    assert json.loads((tmp_path / "auto" / "model.json").read_text())["result"]["selected_by"] == "loss"
+    with pytest.raises(DataError, match="training.select_by = 'answers': judging answers on the validation split"):
+        train(tiny_corpus, tiny_config(epochs=1, select_by="answers"), tmp_path / "answers")

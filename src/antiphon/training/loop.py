@@ -4,12 +4,13 @@ Per epoch: shuffle the training windows (the order is a pure function of seed an
 then per batch: transpose (``transpose``: chroma rotated per window), dequantise (uniform
 noise within each column's resolution, fresh every batch), add ``input_noise`` to the inputs
 alone, forward (the last ``rollout_steps`` of each window on the model's own draws), NLL
-(+ L1/L2), backward, clip, step; then the validation NLL (with ``select_by = "answers"``
-also the answers' realism and autocorrelation on validation prompts), the history record, the
-best weights (the lowest validation loss, or the lowest sum of those two), and an atomic
-checkpoint of the whole state. Early stopping ends the run after ``patience`` epochs without a
-better one; a non-finite loss ends it as diverged. ``resume=True`` continues from the checkpoint and reaches the same weights as an
-uninterrupted run with the same seed (same machine, same thread count).
+(+ L1/L2), backward, clip, step; then the validation NLL (with ``select_by`` "answers", or
+"auto" where the validation split allows, also the answers' realism and autocorrelation on
+validation prompts), the history record, the best weights (the lowest validation loss, or the
+lowest sum of those two), and an atomic checkpoint of the whole state. Early stopping ends the
+run after ``patience`` epochs without a better one; a non-finite loss ends it as diverged.
+``resume=True`` continues from the checkpoint and reaches the same weights as an uninterrupted
+run with the same seed (same machine, same thread count).
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ def train(
             )
     all_dt = np.concatenate([f.dt_s for f in corpus.files])
     timing = Timing(corpus.dt_modelled, corpus.hop_s, float(all_dt.min()), float(all_dt.max()))
-    judge = _answer_judge(corpus, config, timing, folder, widths) if cfg.select_by == "answers" else None
+    judge = _answer_judge(corpus, config, timing, folder, widths)
     run_fingerprint = _fingerprint(corpus, config)
     _check_folder(folder, resume)
     arithmetic = resolve_arithmetic(cfg)
@@ -225,6 +226,7 @@ def train(
         "run_fingerprint": run_fingerprint,  # those and the settings that shape training (what --resume checks)
         "dt_s": corpus.summary()["dt_s"],
         "arithmetic": arithmetic.describe(),  # where and in what precision it trained
+        "selected_by": "loss" if judge is None else "answers",  # what chose the weights kept (training.select_by)
     }
     write_model_files(
         folder,
@@ -253,16 +255,29 @@ def train(
 
 
 def _answer_judge(corpus: Corpus, config: Config, timing: Timing, folder: Path, widths: np.ndarray):
-    """For ``training.select_by = "answers"``: a function of the network being trained that judges its
-    answers to ``training.select_prompts`` validation prompts (2 answers each, at ``[evaluate]``'s
-    temperatures) with the real-time engine, as ``evaluate`` would
-    (:class:`~antiphon.evaluation.evaluate.AnswerJudge`), and returns realism, acf and their sum."""
+    """For ``training.select_by`` "answers" (and "auto" where it can): a function of the network being
+    trained that judges its answers to ``training.select_prompts`` validation prompts (2 answers each,
+    at ``[evaluate]``'s temperatures) with the real-time engine, as ``evaluate`` would
+    (:class:`~antiphon.evaluation.evaluate.AnswerJudge`), and returns realism, acf and their sum.
+    None where the epochs are chosen by their loss ("loss", or "auto" on a validation split too
+    short for a prompt and its reference music).
+
+    Raises:
+        DataError: "answers" on such a split.
+    """
     from antiphon.evaluation.evaluate import AnswerJudge
     from antiphon.model.directory import ModelInfo
     from antiphon.model.engine import Engine
 
+    if config.training.select_by == "loss":
+        return None
     settings = dataclasses.replace(config.evaluate, max_prompts=config.training.select_prompts, n_samples=2)
-    judge = AnswerJudge.from_corpus(corpus, timing, "validation", settings)
+    try:
+        judge = AnswerJudge.from_corpus(corpus, timing, "validation", settings)
+    except DataError as exc:
+        if config.training.select_by == "answers":
+            raise DataError(f"training.select_by = 'answers': {exc}") from exc
+        return None
     resolution = widths / config.training.scale_factor
     info = ModelInfo(folder, tuple(corpus.features), timing, resolution, corpus.scaler, config.model, config.training, corpus.config, {})
 
