@@ -278,7 +278,7 @@ def test_select_by_answers_keeps_the_epoch_whose_answers_moved_best(tmp_path, mo
     assert [r["val_loss"] for r in result.history] == sorted((r["val_loss"] for r in result.history), reverse=True)
     by_loss = dataclasses.replace(config.training, select_by="loss")
     assert train(corpus, dataclasses.replace(config, training=by_loss), tmp_path / "loss").best_epoch == 3  # the loss fell every epoch
-    one = train(corpus, dataclasses.replace(config, training=dataclasses.replace(by_loss, epochs=1)), tmp_path / "one")
+    train(corpus, dataclasses.replace(config, training=dataclasses.replace(by_loss, epochs=1)), tmp_path / "one")
     kept, first = weights(tmp_path / "answers"), weights(tmp_path / "one")
     assert all(torch.equal(kept[k], first[k]) for k in kept)  # epoch 1's weights
     assert "answer_acf" in (tmp_path / "answers" / "history.csv").read_text().splitlines()[0]
