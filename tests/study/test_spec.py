@@ -19,6 +19,7 @@ def test_table_one_as_the_paper_has_it():
     for c in spec.configurations:
         t = c.config.training
         assert (t.batch_size, t.epochs, t.patience, t.scale_factor, c.config.model.size) == (64, 130, 20, 10.0, "s")
+        assert t.select_by == "loss"  # Table I's minimum validation loss, not the epoch whose answers move best
         assert c.config.corpus.validation_fraction == 0.1
 
 

@@ -169,6 +169,9 @@ def load_spec(path: Path | str | None = None) -> StudySpec:
         changes = {k: v for k, v in run.items() if k not in ("name", "paper", "family")}
         _only_sections(changes, where)
         merged = {section: {**base.get(section, {}), **changes.get(section, {})} for section in SPEC_SECTIONS}
+        # a study compares minimum validation losses (Table I): its runs keep the epoch of the lowest
+        # one, not the one whose answers move best (training.select_by), unless the spec says so
+        merged["training"] = {"select_by": "loss", **merged["training"]}
         where = f"{where} ({run['name']})"
         config = from_dict(Config, merged, where)
         paper = run.get("paper")
