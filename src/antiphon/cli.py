@@ -304,10 +304,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _print_train_result(result) -> None:
-    best = f"best validation loss {result.best_val_loss:.4f} at epoch {result.best_epoch}" if result.best_epoch else "no finished epoch"
     test = f", test loss {result.test_loss:.4f}" if result.test_loss is not None else ""
     print(
-        f"trained {result.epochs_run} epochs on {result.arithmetic} (stopped: {result.stopped}); {best}{test}; {result.n_parameters} parameters"
+        f"trained {result.epochs_run} epochs on {result.arithmetic} (stopped: {result.stopped}); {result.kept()}{test}; "
+        f"{result.n_parameters} parameters"
     )
     print(f"model: {result.folder}")
 
@@ -540,8 +540,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print(f"2. corpus:     {result.corpus_dir}/  (train {rows['train']}, validation {rows['validation']}, test {rows['test']} rows)")
     t = result.train
     print(
-        f"3. model:      {t.folder}/  ({t.epochs_run} epochs, best validation loss {t.best_val_loss:.3f} at epoch "
-        f"{t.best_epoch}, test loss {t.test_loss:.3f} nats per step; curves in training.png)"
+        f"3. model:      {t.folder}/  ({t.epochs_run} epochs, {t.kept()}, test loss {t.test_loss:.3f} nats per step; "
+        "curves in training.png)"
     )
     print(f"4. prompt:     {result.prompt_path}  (the held-out test block of one recording)")
     print(f"5. answer:     {result.continuation_path}  ({result.n_predicted} frames) and {result.figure_path}")

@@ -2,7 +2,7 @@
 
 | file | content |
 |---|---|
-| ``model.safetensors`` | the weights kept (best validation loss), torch parameter names |
+| ``model.safetensors`` | the weights kept (the best epoch: ``training.select_by``), torch parameter names |
 | ``model.json`` | format, versions, features, timing, resolution, scaler, analysis, resolved settings, result |
 | ``config.toml`` | the resolved ``[model]``, ``[training]`` and ``[corpus]`` settings |
 

@@ -74,6 +74,14 @@ class TrainResult:
     n_parameters: int
     arithmetic: str  # where and in what precision it trained, e.g. "cpu, float32"
     history: list[dict[str, Any]] = field(repr=False)
+    selected_by: str = "loss"  # what chose the epoch kept: "loss" or "answers" (training.select_by)
+
+    def kept(self) -> str:
+        """The epoch kept, what chose it and its validation loss, in words (``train``'s and the demo's summaries)."""
+        if self.best_epoch is None:
+            return "no finished epoch"
+        how = "its answers moved most like the validation music" if self.selected_by == "answers" else "the lowest validation loss"
+        return f"kept epoch {self.best_epoch} ({how}; validation loss {self.best_val_loss:.4f})"
 
 
 def evaluate_nll(model: MDRNN, windows: Windows, batch_size: int) -> float:
@@ -251,6 +259,7 @@ def train(
         n_parameters=result["n_parameters"],
         arithmetic=result["arithmetic"],
         history=state["history"],
+        selected_by=result["selected_by"],
     )
 
 
