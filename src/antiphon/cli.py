@@ -695,12 +695,16 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "train",
         help="train the MDRNN on a corpus",
-        description="Train the MDRNN (LSTM layers + mixture density head) on a corpus, with early stopping on\n"
-        "the validation loss. Optimizers follow Keras (the paper's framework): adam, nadam, sgd\n"
-        "(momentum, nesterov, time-based decay per batch), rmsprop, adagrad, adadelta. The loss\n"
-        "is the mixture's negative log-likelihood, summed over dimensions and averaged over\n"
-        "steps (nats); with --set training.scale_factor=10 it is comparable with Table I.\n"
-        "MODEL_DIR gets the best weights (safetensors), model.json, config.toml, the history,\n"
+        description="Train the MDRNN (LSTM layers + mixture density head) on a corpus, with early stopping.\n"
+        "Every epoch's answers to 30 validation prompts are judged (realism + autocorrelation,\n"
+        "as evaluate measures them) and the epoch whose answers move most like the music is\n"
+        "kept; a corpus too short for that keeps the lowest validation loss, as the paper does\n"
+        "(training.select_by: auto, answers, loss). Optimizers follow Keras (the paper's\n"
+        "framework): adam, nadam, sgd (momentum, nesterov, time-based decay per batch), rmsprop,\n"
+        "adagrad, adadelta. The loss is the mixture's negative log-likelihood, summed over\n"
+        "dimensions and averaged over steps (nats); with --set training.scale_factor=10 it is\n"
+        "comparable with Table I.\n"
+        "MODEL_DIR gets the kept weights (safetensors), model.json, config.toml, the history,\n"
         "a checkpoint of every epoch and training.png.",
         epilog="examples:\n"
         "  antiphon train corpus/ -o model/ --epochs 20\n"
