@@ -355,6 +355,13 @@ def _blocks(descriptors: list[np.ndarray], reference: measures.DescriptorReferen
     return usable, (measures.mmd_blocks([descriptors[i] for i in usable], reference) if usable else None)
 
 
+def _reference(music: Sequence[np.ndarray], config: EvaluateConfig, hop_s: float, split: str) -> tuple[int, Reference]:
+    """The realism window in rows (``window_s`` at the hop, at least 2) and the :class:`Reference`
+    of ``music`` (feature rows of ``split``) for answers of ``horizon_s``: evaluate's and the judge's."""
+    window = max(2, round(config.window_s / hop_s))
+    return window, Reference.from_segments(music, window, int(np.ceil(config.horizon_s / hop_s - 1e-9)), config.lags, split)
+
+
 @dataclass(frozen=True)
 class AnswerJudge:
     """How much a model's answers move like the music of one split, cheaply enough to judge every
@@ -389,8 +396,7 @@ class AnswerJudge:
         except DataError as exc:
             raise DataError(f"judging answers on the {split} split: {exc}") from exc
         music = [features_of(r, dt) for r in segments]
-        window = max(2, round(config.window_s / timing.hop_s))
-        reference = Reference.from_segments(music, window, int(np.ceil(config.horizon_s / timing.hop_s - 1e-9)), config.lags, split)
+        window, reference = _reference(music, config, timing.hop_s, split)
         training = [features_of(r, dt).astype(np.float64) for r in corpus.segments("train", 1.0)]
         return cls(prompts, reference, training, timing, config, window)
 
@@ -587,9 +593,8 @@ def evaluate(
         return [features_of(rows, dt_modelled).astype(np.float64) for rows in corpus.segments(split, 1.0, info.scaler)]
 
     training, held_out = feature_rows("train"), feature_rows("validation")
-    window = max(2, round(config.window_s / hop))
     real_music = held_out if config.reference == "validation" else feature_rows("test")
-    reference = Reference.from_segments(real_music, window, int(np.ceil(config.horizon_s / hop - 1e-9)), config.lags, config.reference)
+    window, reference = _reference(real_music, config, hop, config.reference)
     var = linear.choose_var(training, held_out, config.var_max_order)[0] if "var" in systems else None
     answers = answer_all(systems, prompts, info.timing, training, var, config, engine, on_prompt)
     per_prompt = {s: score_answers(a, prompts, reference, training, config, window) for s, a in answers.items()}
