@@ -188,5 +188,5 @@ def test_the_answer_judge_measures_as_evaluate_does(trained):
     assert judged["realism"] == pytest.approx(report.free_running["model"]["realism_mmd2"]["mean"], rel=1e-9)
     assert judged["acf"] == pytest.approx(report.free_running["model"]["acf_mmd2"]["mean"], rel=1e-9)
     assert judged["score"] == judged["realism"] + judged["acf"] > 0
-    with pytest.raises(DataError, match="judging answers on the validation split"):
+    with pytest.raises(DataError, match="judging answers on the validation split: the longest validation block lasts"):
         AnswerJudge.from_corpus(corpus, model.info.timing, "validation", dataclasses.replace(config, prompt_ms=5000))

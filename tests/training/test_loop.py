@@ -290,5 +290,7 @@ def test_select_by_auto_falls_back_to_the_loss_where_the_validation_split_is_too
     result = train(tiny_corpus, tiny_config(epochs=1, select_by="auto"), tmp_path / "auto")
     assert "answer_acf" not in result.history[0]
     assert json.loads((tmp_path / "auto" / "model.json").read_text())["result"]["selected_by"] == "loss"
-    with pytest.raises(DataError, match="training.select_by = 'answers': judging answers on the validation split"):
+    with pytest.raises(
+        DataError, match="training.select_by = 'answers': judging answers on the validation split: the longest validation block"
+    ):
         train(tiny_corpus, tiny_config(epochs=1, select_by="answers"), tmp_path / "answers")

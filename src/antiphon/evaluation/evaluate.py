@@ -71,15 +71,19 @@ def features_of(rows: np.ndarray, dt_modelled: bool) -> np.ndarray:
     return rows[:, 1:] if dt_modelled else rows
 
 
-def draw_prompts(segments: Sequence[np.ndarray], config: EvaluateConfig, dt_modelled: bool, hop_s: float) -> list[Prompt]:
-    """Back-to-back (non-overlapping) prompts of ``prompt_ms`` over each test block, each with at
-    least the shortest lead time of real future after it; at most ``max_prompts``, evenly spread.
+def draw_prompts(
+    segments: Sequence[np.ndarray], config: EvaluateConfig, dt_modelled: bool, hop_s: float, split: str = "test"
+) -> list[Prompt]:
+    """Back-to-back (non-overlapping) prompts of ``prompt_ms`` over each block of ``split`` (named in
+    errors), each with at least the shortest lead time of real future after it; at most
+    ``max_prompts``, evenly spread.
 
     Raises:
-        DataError: no test rows, or no block long enough for one prompt and its shortest horizon.
+        DataError: no rows, or no block long enough for one prompt and its shortest horizon.
     """
     if not segments:
-        raise DataError("the corpus has no test rows: evaluate needs a test split (corpus.train_fraction + validation_fraction < 1)")
+        hint = ": evaluate needs a test split (corpus.train_fraction + validation_fraction < 1)" if split == "test" else ""
+        raise DataError(f"the corpus has no {split} rows{hint}")
     prompt_s, shortest = config.prompt_ms / 1000.0, min(config.horizons_s)
     found: list[Prompt] = []
     for index, rows in enumerate(segments):
@@ -99,7 +103,7 @@ def draw_prompts(segments: Sequence[np.ndarray], config: EvaluateConfig, dt_mode
     if not found:
         longest = max(float(times_of(r, dt_modelled, hop_s)[-1]) for r in segments)
         raise DataError(
-            f"the longest test block lasts {longest:.2f} s; a {config.prompt_ms:g} ms prompt and {shortest:g} s of what "
+            f"the longest {split} block lasts {longest:.2f} s; a {config.prompt_ms:g} ms prompt and {shortest:g} s of what "
             f"followed need more: shorten evaluate.prompt_ms or give longer files"
         )
     if len(found) > config.max_prompts:
@@ -392,7 +396,7 @@ class AnswerJudge:
         dt = corpus.dt_modelled
         segments = [r.astype(np.float64) for r in corpus.segments(split, 1.0)]
         try:
-            prompts = draw_prompts(segments, config, dt, timing.hop_s)
+            prompts = draw_prompts(segments, config, dt, timing.hop_s, split)
         except DataError as exc:
             raise DataError(f"judging answers on the {split} split: {exc}") from exc
         music = [features_of(r, dt) for r in segments]
