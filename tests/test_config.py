@@ -108,6 +108,7 @@ def test_overrides_are_checked_together_whatever_their_order(tmp_path):
     ("override", "message"),
     [
         ("generate.chroma_sigma_temperature=-1", "generate.chroma_sigma_temperature must be >= 0, got -1.0"),
+        ("realtime.played_sigma_temperature=-1", "realtime.played_sigma_temperature must be >= 0, got -1.0"),
         ("evaluate.pi_temperature=0", "evaluate.pi_temperature must be > 0, got 0.0"),
         ("realtime.sigma_temperature=-0.5", "realtime.sigma_temperature must be >= 0, got -0.5"),
     ],

@@ -731,7 +731,8 @@ COMMANDS: tuple[Command, ...] = (
         description="Feed --prompt-ms of an analysis file to the model (from its first frame, or from\n"
         "--prompt-start-ms on the file's clock: any point of a recording), then let it continue for\n"
         "--duration-s, sampling each frame from its mixture (temperatures: --pi-temperature for\n"
-        "the choice of component, --sigma-temperature for its spread). Writes the continuation\n"
+        "the choice of component, --sigma-temperature for its spread in the frames fed back,\n"
+        "--played-sigma-temperature in the frames written). Writes the continuation\n"
         "as an analysis JSON in the prompt's layout (times in ms from the start of the\n"
         "prediction, values in instrument units) and, with --plot, the paper's figure: the\n"
         "prompt, then the prediction, with what really followed in grey.",
@@ -748,7 +749,10 @@ COMMANDS: tuple[Command, ...] = (
             SettingFlag("--prompt-start-ms", "generate.prompt_start_ms"),
             SettingFlag("--duration-s", "generate.duration_s"),
             SettingFlag("--pi-temperature", "generate.pi_temperature", "as serve and evaluate; 1 = the model's own weights"),
-            SettingFlag("--sigma-temperature", "generate.sigma_temperature", "as serve and evaluate; 1 = the model's own spread"),
+            SettingFlag("--sigma-temperature", "generate.sigma_temperature", "as serve and evaluate; the frames fed back, the course"),
+            SettingFlag(
+                "--played-sigma-temperature", "generate.played_sigma_temperature", "as serve and evaluate; the frames written, not fed back"
+            ),
             SettingFlag("--chroma-sigma-temperature", "generate.chroma_sigma_temperature", "as serve and evaluate; the chroma's own"),
             SettingFlag("--seed", "generate.seed"),
         ),

@@ -39,7 +39,7 @@ def temperature_checks(settings: Any) -> list[tuple[bool, str]]:
     """The sampling temperatures' rules, one check per setting naming its value (``[generate]``,
     ``[evaluate]`` and ``[realtime]`` share them; :func:`require` adds the section)."""
     checks = [(settings.pi_temperature > 0, f"pi_temperature must be > 0, got {settings.pi_temperature}")]
-    for name in ("sigma_temperature", "chroma_sigma_temperature", "dt_temperature"):
+    for name in ("sigma_temperature", "played_sigma_temperature", "chroma_sigma_temperature", "dt_temperature"):
         value = getattr(settings, name)
         checks.append((value >= 0, f"{name} must be >= 0, got {value}"))
     return checks
@@ -402,6 +402,7 @@ class TrainingConfig:
 #: measured best on the demo corpus (docs/model.md, "What the answers are judged by")
 PI_TEMPERATURE = 0.5
 SIGMA_TEMPERATURE = 0.5
+PLAYED_SIGMA_TEMPERATURE = 1.0
 CHROMA_SIGMA_TEMPERATURE = 1.0
 
 
@@ -417,7 +418,13 @@ class GenerateConfig:
     )
     duration_s: float = setting(5.0, "length of the continuation, seconds")
     pi_temperature: float = setting(PI_TEMPERATURE, "temperature of the mixture weights (< 1: the likeliest component more often)")
-    sigma_temperature: float = setting(SIGMA_TEMPERATURE, "variance scale of the sampled component (0: its mean; 1: the model's spread)")
+    sigma_temperature: float = setting(
+        SIGMA_TEMPERATURE,
+        "variance scale of the sampled component in the frames fed back, the answer's course (0: its mean; 1: the model's spread)",
+    )
+    played_sigma_temperature: float = setting(
+        PLAYED_SIGMA_TEMPERATURE, "the same in the frames played: the same draw, its noise scaled by this instead (1: the model's spread)"
+    )
     chroma_sigma_temperature: float = setting(
         CHROMA_SIGMA_TEMPERATURE, "the same for the 12 chroma values (sigma_temperature scales the other features')"
     )
@@ -464,7 +471,8 @@ class EvaluateConfig:
         ("Chroma03", "Chroma04", "Chroma05", "SpectralSkewness"), "features drawn in the answers figure"
     )
     pi_temperature: float = setting(PI_TEMPERATURE, "temperature of the mixture weights of the model's answers (as generate's)")
-    sigma_temperature: float = setting(SIGMA_TEMPERATURE, "variance scale of the sampled component (as generate's)")
+    sigma_temperature: float = setting(SIGMA_TEMPERATURE, "variance scale of the sampled component fed back (as generate's)")
+    played_sigma_temperature: float = setting(PLAYED_SIGMA_TEMPERATURE, "the same in the frames played, and judged (as generate's)")
     chroma_sigma_temperature: float = setting(CHROMA_SIGMA_TEMPERATURE, "the same for the 12 chroma values (as generate's)")
     dt_temperature: float = setting(1.0, "variance scale of sampled time steps, where the model samples dt (as generate's)")
     seed: int = setting(0, "seed of the sampling, the baselines and the bootstrap")
@@ -497,7 +505,8 @@ class RealtimeConfig:
     mode: ModeName = setting("callresponse", f"interaction mode at start: {', '.join(get_args(ModeName))} (antiphon serve --help)")
     silence_s: float = setting(0.3, "call-and-response: answer once the performer has been silent this long, s")
     pi_temperature: float = setting(PI_TEMPERATURE, "temperature of the mixture weights at start (as generate's)")
-    sigma_temperature: float = setting(SIGMA_TEMPERATURE, "variance scale of the sampled component at start (as generate's)")
+    sigma_temperature: float = setting(SIGMA_TEMPERATURE, "variance scale of the sampled component fed back at start (as generate's)")
+    played_sigma_temperature: float = setting(PLAYED_SIGMA_TEMPERATURE, "the same in the frames sent, at start (as generate's)")
     chroma_sigma_temperature: float = setting(CHROMA_SIGMA_TEMPERATURE, "the same for the 12 chroma values at start (as generate's)")
     dt_temperature: float = setting(1.0, "variance scale of sampled time steps, where the model samples dt")
     max_answer_s: float = setting(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 
@@ -69,20 +70,46 @@ def test_sampling_equals_the_torch_path_with_the_same_random_state(any_model_dir
     engine = Engine.from_model_dir(any_model_dir)
     model, info = (t := load_model(any_model_dir)).network, t.info
     engine.pi_temperature, engine.sigma_temperature, engine.dt_temperature = 0.7, 0.5, 0.5
+    engine.played_sigma_temperature = 0.9  # the frame played: the same draw, its features' noise scaled by 0.9
     o, timing = (1 if info.timing.dt_modelled else 0), info.timing
     ours_rng, theirs_rng = np.random.default_rng(11), np.random.default_rng(11)
     state = None
     features = info.scaler.minimum + 0.3 * (info.scaler.maximum - info.scaler.minimum)
+    engine.feed(features, 0.01)
     for _ in range(50):
-        engine.feed(features, 0.01)
         (mu, sigma, logits), state = model.step(engine.input_row(), state)
-        dt, ours = engine.sample(ours_rng)
-        theirs = sample_mixture(mu, sigma, logits, theirs_rng, pi_temperature=0.7, sigma_temperature=0.5)
-        theirs /= info.training.scale_factor
-        expected_dt = max(min(max(theirs[0], timing.dt_min_s), timing.dt_max_s), 0.001) if o else timing.hop_s
+        drawn = {}
+        for temperature in (0.5, 0.9):
+            rng = copy.deepcopy(theirs_rng)
+            drawn[temperature] = sample_mixture(mu, sigma, logits, rng, pi_temperature=0.7, sigma_temperature=temperature)
+            drawn[temperature] /= info.training.scale_factor
+        theirs_rng = rng
+        if o:  # the time step is drawn at dt_temperature in both
+            drawn[0.9][0] = drawn[0.5][0]
+        dt, played = engine.answer(ours_rng)  # plays one, feeds the other back
+        expected_dt = max(min(max(drawn[0.5][0], timing.dt_min_s), timing.dt_max_s), 0.001) if o else timing.hop_s
         np.testing.assert_allclose(dt, expected_dt, rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(ours, info.scaler.inverse(np.clip(theirs[o:], 0, 1)), rtol=1e-5, atol=1e-4)
-        features = ours
+        np.testing.assert_allclose(played, info.scaler.inverse(np.clip(drawn[0.9][o:], 0, 1)), rtol=1e-5, atol=1e-4)
+        fed = info.scaler.inverse(np.clip(drawn[0.5][o:], 0, 1))
+        if not info.model.level_steps and not info.model.activity_steps:
+            np.testing.assert_allclose(engine.input_row(), engine.scale_row(fed, dt), rtol=1e-5, atol=1e-4)
+
+
+def test_an_answer_plays_the_models_spread_and_follows_its_tempered_course(model_dir):
+    """One draw, two frames: the one fed back has its features' noise scaled by sigma_temperature,
+    the one played by played_sigma_temperature; the state follows the first."""
+    engines = [Engine.from_model_dir(model_dir) for _ in range(3)]
+    features = engines[0].info.scaler.minimum + 0.4 * (engines[0].info.scaler.maximum - engines[0].info.scaler.minimum)
+    for engine, (course, played) in zip(engines, ((0.0, 1.0), (0.0, 0.0), (1.0, 1.0))):
+        engine.sigma_temperature, engine.played_sigma_temperature = course, played
+        engine.feed(features, 0.01)
+    split, means, spread = ([] for _ in range(3))
+    for _ in range(5):
+        for engine, frames in zip(engines, (split, means, spread)):
+            frames.append(engine.answer(np.random.default_rng(len(frames)))[1])  # the same draws in all three
+        np.testing.assert_array_equal(engines[0].params()[0], engines[1].params()[0])  # the split one followed the means
+    np.testing.assert_allclose(split[0], spread[0], rtol=1e-6)  # and played the model's spread (the same state so far)
+    assert np.abs(split[0] - means[0]).max() > 1e-3
 
 
 def test_reset_and_state_snapshots(model_dir):
@@ -211,7 +238,9 @@ def test_every_answer_frame_keeps_the_format(tmp_path_factory):
     from antiphon.feature_names import CHROMA_NAMES, SPECTRAL_NAMES
 
     engine = _spectral_model(tmp_path_factory.mktemp("fmt") / "model")
-    engine.sigma_temperature = 4.0  # wide draws: without the projection most frames would have no class at 1
+    engine.sigma_temperature = engine.played_sigma_temperature = (
+        4.0  # wide draws: without the projection most frames would have no class at 1
+    )
     _, frames = engine.continue_for(1.0, np.random.default_rng(1))
     columns = [SPECTRAL_NAMES.index(c) for c in CHROMA_NAMES]
     np.testing.assert_allclose(frames[:, columns].max(axis=1), 1.0)
@@ -234,7 +263,7 @@ def test_every_answer_frame_keeps_the_format(tmp_path_factory):
     frame[columns] = 0.0  # a silent frame's chroma stays silent
     np.testing.assert_array_equal(projected(frame)[columns], 0.0)
     # chroma draws have their own variance scale: with the others' at 0, only the chroma moves off the component's mean
-    engine.sigma_temperature = engine.chroma_sigma_temperature = 0.0
+    engine.sigma_temperature = engine.played_sigma_temperature = engine.chroma_sigma_temperature = 0.0
     state = engine.get_state()
     _, calm = engine.sample(np.random.default_rng(5))
     engine.chroma_sigma_temperature = 1.0
@@ -278,12 +307,17 @@ def test_an_answer_pauses_where_its_draw_lies_nearer_silence(tmp_path_factory):
     faint = 0.02 * scaler.maximum  # 2 % of the way from silence in every feature, the chroma's largest class 0.02
     for engine in (heard, deaf):
         engine._component_wt[:, :, :20] = 0.0
-        engine.sigma_temperature = engine.chroma_sigma_temperature = 0.0
+        engine.sigma_temperature = engine.played_sigma_temperature = engine.chroma_sigma_temperature = 0.0
     rng = np.random.default_rng(0)
     for fed, expected in ((np.zeros(20), np.zeros(20)), (music, music), (faint, np.zeros(20))):
         heard.reset()
         heard.feed(fed, 0.0)
         np.testing.assert_allclose(heard.sample(rng)[1], expected, rtol=1e-5, atol=1e-4)
+    heard.played_sigma_temperature = 4.0  # the frame played pauses where the frame fed back does, however it is drawn
+    heard.feed(np.zeros(20), 0.0)
+    np.testing.assert_array_equal(heard.sample(rng)[1], 0.0)
+    heard.feed(music, 0.0)
+    assert np.abs(heard.sample(rng)[1] - music).max() > 0.01
     deaf.feed(faint, 0.0)  # clipped to its training range, but never silence: the largest class rises to 1
     _, answer = deaf.sample(rng)
     assert answer[columns].max() == 1.0 and np.all(answer[shape] >= deaf.info.scaler.minimum[shape] - 1e-9)

@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from antiphon.config import CHROMA_SIGMA_TEMPERATURE, PI_TEMPERATURE, SIGMA_TEMPERATURE
+from antiphon.config import CHROMA_SIGMA_TEMPERATURE, PI_TEMPERATURE, PLAYED_SIGMA_TEMPERATURE, SIGMA_TEMPERATURE
 from antiphon.errors import ModelError
 from antiphon.feature_names import chroma_columns
 from antiphon.model import engine_kernels as kernels
@@ -28,6 +28,7 @@ class Temperatures(Protocol):
 
     pi_temperature: float
     sigma_temperature: float
+    played_sigma_temperature: float
     chroma_sigma_temperature: float
     dt_temperature: float
 
@@ -62,7 +63,8 @@ class Engine:
     its own; with ``model.skip`` the head also reads the input row,
     with ``model.residual`` its means are offsets from the frame. Every sampled frame is a frame of
     the format, the nearest to the draw: clipped to the training range, chroma max-normalised, or
-    silence (every feature 0) where the model learned silence and the draw lies nearer it.
+    silence (every feature 0) where the model learned silence and the draw lies nearer it. Each
+    draw gives two such frames, the one played and the one fed back (:meth:`sample`).
 
     A feed is one compiled call and a draw another (:mod:`~antiphon.model.engine_kernels`, which
     says why): at these sizes a NumPy call costs about a microsecond whatever it multiplies, and a
@@ -172,9 +174,18 @@ class Engine:
         #: within every feature's training range (the corpus had silent frames)
         self._silence = np.where(self._constant, 0.0, np.clip(-self._minimum * self._inv_span, 0.0, 1.0))
         self._silence_reachable = self._chroma is not None and bool(((self._minimum <= 0.0) & (info.scaler.maximum >= 0.0)).all())
-        self._temperatures = {"sigma": SIGMA_TEMPERATURE, "chroma_sigma": CHROMA_SIGMA_TEMPERATURE, "dt": 1.0}
-        #: per dimension: sqrt of its variance scale, over the scale factor (draws are made unscaled)
+        self._temperatures = {
+            "sigma": SIGMA_TEMPERATURE,
+            "played_sigma": PLAYED_SIGMA_TEMPERATURE,
+            "chroma_sigma": CHROMA_SIGMA_TEMPERATURE,
+            "dt": 1.0,
+        }
+        #: per dimension: sqrt of its variance scale, over the scale factor (draws are made unscaled), for
+        #: the frame fed back and for the frame played
         self._sigma_scale = np.ones(self.dimension, dtype=DTYPE)
+        self._played_scale = np.ones(self.dimension, dtype=DTYPE)
+        self._split = False  # whether the two differ
+        self._fed_frame = np.empty(len(self._minimum))  # the last draw's frame to feed back (instrument units)
         self._scale_sigmas()
         self.pi_temperature = PI_TEMPERATURE
         self.reset()
@@ -202,24 +213,31 @@ class Engine:
 
     # Variance scales of the draws, by group, kept as one vector so a draw scales its noise in one
     # product; assigning any of them updates it.
-    sigma_temperature = _temperature("sigma", "variance scale of the features' draws (0: the component's mean)")
+    sigma_temperature = _temperature(
+        "sigma", "variance scale of the features' draws fed back, the answer's course (0: the component's mean)"
+    )
+    played_sigma_temperature = _temperature(
+        "played_sigma", "variance scale of the features' draws played (the same component and noise; 1: the model's own spread)"
+    )
     chroma_sigma_temperature = _temperature("chroma_sigma", "variance scale of the 12 chroma values' draws")
     dt_temperature = _temperature("dt", "variance scale of sampled time steps (models that model dt)")
 
     def _scale_sigmas(self) -> None:
         o, t = self._offset, self._temperatures
-        self._sigma_scale[o:] = math.sqrt(t["sigma"])
-        if self._chroma is not None:
-            self._sigma_scale[o + self._chroma.start : o + self._chroma.stop] = math.sqrt(t["chroma_sigma"])
-        if o:
-            self._sigma_scale[0] = math.sqrt(t["dt"])
-        self._sigma_scale /= self.scale
+        for scale, features in ((self._sigma_scale, t["sigma"]), (self._played_scale, t["played_sigma"])):
+            scale[o:] = math.sqrt(features)
+            if self._chroma is not None:
+                scale[o + self._chroma.start : o + self._chroma.stop] = math.sqrt(t["chroma_sigma"])
+            if o:
+                scale[0] = math.sqrt(t["dt"])
+            scale /= self.scale
+        self._split = not np.array_equal(self._sigma_scale, self._played_scale)
 
     def use_temperatures(self, settings: Temperatures) -> None:
         """Sample with the temperatures of ``settings`` (``[generate]``, ``[evaluate]`` or ``[realtime]``)."""
         self.pi_temperature = settings.pi_temperature
-        self.sigma_temperature, self.chroma_sigma_temperature = settings.sigma_temperature, settings.chroma_sigma_temperature
-        self.dt_temperature = settings.dt_temperature
+        self.sigma_temperature, self.played_sigma_temperature = settings.sigma_temperature, settings.played_sigma_temperature
+        self.chroma_sigma_temperature, self.dt_temperature = settings.chroma_sigma_temperature, settings.dt_temperature
 
     def reset(self) -> None:
         """Zero the LSTM state; the next prediction is the model's first step from nothing."""
@@ -309,32 +327,40 @@ class Engine:
         return max(min(max(value, timing.dt_min_s), timing.dt_max_s), min_dt_s)
 
     def sample(self, rng: np.random.Generator, min_dt_s: float = 0.001, clip: bool = True) -> tuple[float, np.ndarray]:
-        """Draw the next frame: (dt_s, features (F,) in instrument units).
+        """Draw the next frame: (dt_s, features (F,) in instrument units), the frame to play.
 
         dt_s is the hop when the model does not model dt; otherwise it is sampled with
         ``dt_temperature`` and kept within the training range and >= ``min_dt_s``. Features are
         clipped to the training range unless ``clip`` is False; the chroma is max-normalised, and a
         clipped draw nearer silence than music is silence (:func:`~antiphon.model.engine_kernels.to_instrument`). Same draws as
         :func:`~antiphon.model.sampling.sample_mixture` (one uniform, then D normals), using the
-        engine's temperatures. Does not feed the frame back (call :meth:`feed`).
+        engine's temperatures. Does not feed the frame back (call :meth:`feed`, or :meth:`answer`).
+
+        Two frames come of one draw, the same component and the same noise: the one an answer feeds
+        back, its features' variance scaled by ``sigma_temperature`` (the answer's course), and the
+        one it plays, scaled by ``played_sigma_temperature`` (the model's own spread at 1), silent
+        where the first is. Played at the tempered spread, the answers' spectral shape changed too
+        smoothly from frame to frame; fed back at the model's spread, they wandered off
+        (docs/model.md, round 7).
         """
         self._ready()
         uniform = rng.random()  # the component's draw first, then the features', as sample_mixture
         noise = rng.standard_normal(self.dimension)
-        features = np.empty(len(self._minimum))
+        played = np.empty(len(self._minimum))
         dt = kernels.draw(
             self._memory, self._state_size, self._logit_wt, self._component_wt, 1.0 / self.pi_temperature, uniform, noise,
-            self._sigma_scale, self.sigma_floor, self.residual, self._offset, clip, self._span, self._minimum,
-            *self._chroma_span, clip and self._chroma_in_range, self._silence, clip and self._silence_reachable, features,
+            self._sigma_scale, self._played_scale, self._split, self.sigma_floor, self.residual, self._offset, clip, self._span,
+            self._minimum, *self._chroma_span, clip and self._chroma_in_range, self._silence, clip and self._silence_reachable,
+            self._fed_frame, played,
         )  # fmt: skip
-        return self._dt(dt, min_dt_s), features
+        return self._dt(dt, min_dt_s), played
 
     def answer(self, rng: np.random.Generator, min_dt_s: float = 0.001, clip: bool = True) -> tuple[float, np.ndarray]:
-        """:meth:`sample` the next frame and feed it back, as every answer does (``serve``, ``generate``,
-        ``evaluate``). Returns (dt_s, features (F,) in instrument units), as :meth:`sample`."""
-        dt, features = self.sample(rng, min_dt_s, clip)
-        self.feed(features, dt)
-        return dt, features
+        """:meth:`sample` the next frame and feed its course back, as every answer does (``serve``,
+        ``generate``, ``evaluate``). Returns (dt_s, the frame played (F,) in instrument units), as :meth:`sample`."""
+        dt, played = self.sample(rng, min_dt_s, clip)
+        self.feed(self._fed_frame, dt)
+        return dt, played
 
     def _instrument(self, normalised: np.ndarray, clip: bool) -> np.ndarray:
         """A normalised row (D,) -> a frame of the format (F,) in instrument units (a new float64 array;

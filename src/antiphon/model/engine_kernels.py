@@ -177,7 +177,8 @@ def to_instrument(row, offset, clip, span, minimum, chroma_start, chroma_stop, c
 
     The format has one other kind of frame, silence (every feature 0, as the analyser and the
     corpus's quiet rule write it). With ``to_silence``, a row nearer the silent frame
-    (``silence`` (F,), normalised) than to its projection above, by Euclidean distance over the
+    (``silence`` (F,), normalised) than to its projection above (or as near: the silent frame
+    itself), by Euclidean distance over the
     normalised features (clipped to [0, 1]), becomes silence: every feature 0. Without it no
     answer paused: a drawn chroma is almost never all at or below zero, so the rule above raised a
     class to 1, and a model prompted with a pause answered a full-strength pitch class.
@@ -186,6 +187,8 @@ def to_instrument(row, offset, clip, span, minimum, chroma_start, chroma_stop, c
     a little under 1 (its means regress), so dividing raised every other class with it, frame
     after frame, until the answer's chroma was flat (all classes near 0.6 within a second, where
     the music's average 0.2; docs/model.md, "Ablation").
+
+    Returns whether the row became silence (or was it).
     """
     for j in range(out.shape[0]):
         value = row[offset + j]
@@ -208,8 +211,10 @@ def to_instrument(row, offset, clip, span, minimum, chroma_start, chroma_stop, c
             to_pause += (value - silence[j]) ** 2
             if span[j] > 0.0:
                 to_music += ((out[j] - minimum[j]) / span[j] - value) ** 2
-        if to_pause < to_music:
+        if to_pause <= to_music:
             out[:] = 0.0
+            return True
+    return False
 
 
 @njit(cache=True, nogil=True)
@@ -222,6 +227,8 @@ def draw(
     uniform,
     noise,
     sigma_scale,
+    played_scale,
+    split,
     sigma_floor,
     residual,
     offset,
@@ -234,16 +241,19 @@ def draw(
     silence,
     to_silence,
     out,
+    played,
 ):
-    """Draw the next frame from the mixture the state gives: write its features (F,) in
-    instrument units to ``out`` (:func:`to_instrument`) and return its time step (the model's
-    normalised dt column; 0 when it has none).
+    """Draw the next frame from the mixture the state gives: write the frame to feed back (F,) in
+    instrument units to ``out`` and the frame to play to ``played`` (:func:`to_instrument`), and
+    return its time step (the model's normalised dt column; 0 when it has none).
 
     The component is the one ``uniform`` selects under softmax(logits / pi temperature), as
     :func:`antiphon.model.sampling.choose_component`; its draw is mean + sigma (elu + 1 + floor)
     x ``noise`` (D standard normals) x ``sigma_scale`` (the temperatures, over the scale factor:
     the means' weights are already unscaled), with the frame fed added to the mean where the
-    model is ``residual``. Weights are transposed: ``logit_weights_t`` (S, K) and
+    model is ``residual``. With ``split`` the frame played is the same component and the same
+    noise scaled by ``played_scale`` instead, and silence wherever the frame fed is; without it
+    the two are the same frame. Weights are transposed: ``logit_weights_t`` (S, K) and
     ``component_weights_t`` (K, S, 2 D), each component's means (unscaled) then raw sigmas.
     """
     state = memory[:state_size]
@@ -264,11 +274,19 @@ def draw(
     component = np.empty(2 * d, dtype=np.float32)  # its means, then its raw sigmas
     product(component_weights_t[chosen], state, component)
     row = np.empty(d)
+    played_row = np.empty(d)
     for j in range(d):
         mean, raw = component[j], component[d + j]
         if residual:
             mean += state[j]
         sigma = (raw if raw > 0.0 else math.expm1(raw)) + 1.0 + sigma_floor
         row[j] = mean + sigma * noise[j] * sigma_scale[j]
-    to_instrument(row, offset, clip, span, minimum, chroma_start, chroma_stop, chroma_in_range, silence, to_silence, out)
+        played_row[j] = mean + sigma * noise[j] * played_scale[j]
+    silent = to_instrument(row, offset, clip, span, minimum, chroma_start, chroma_stop, chroma_in_range, silence, to_silence, out)
+    if not split:
+        played[:] = out
+    elif silent:
+        played[:] = 0.0
+    else:
+        to_instrument(played_row, offset, clip, span, minimum, chroma_start, chroma_stop, chroma_in_range, silence, False, played)
     return row[0] if offset else 0.0

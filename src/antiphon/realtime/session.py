@@ -124,6 +124,7 @@ class Session:
             f"{prefix}/mode": self._on_mode,
             f"{prefix}/pi_temperature": self._on_pi_temperature,
             f"{prefix}/sigma_temperature": self._on_sigma_temperature,
+            f"{prefix}/played_sigma_temperature": self._on_played_sigma_temperature,
             f"{prefix}/chroma_sigma_temperature": self._on_chroma_sigma_temperature,
             f"{prefix}/dt_temperature": self._on_dt_temperature,
             f"{prefix}/silence_s": self._on_silence,
@@ -179,8 +180,12 @@ class Session:
         self._number_control(address, args, "pi_temperature", lambda v: v > 0)
 
     def _on_sigma_temperature(self, address: str, *args: Any) -> None:
-        """f: variance scale of the sampled component (>= 0)."""
+        """f: variance scale of the sampled component in the frames the model feeds back, the answer's course (>= 0)."""
         self._number_control(address, args, "sigma_temperature", lambda v: v >= 0)
+
+    def _on_played_sigma_temperature(self, address: str, *args: Any) -> None:
+        """f: variance scale of the sampled component in the frames sent: the same draw (>= 0; 1: the model's spread)."""
+        self._number_control(address, args, "played_sigma_temperature", lambda v: v >= 0)
 
     def _on_chroma_sigma_temperature(self, address: str, *args: Any) -> None:
         """f: variance scale of the 12 chroma values' draws (>= 0)."""
