@@ -274,10 +274,12 @@ class _TrainingBar:
 
     def epoch(self, record: dict) -> None:
         self.last = f"| last: train {record['train_loss']:.3f} val {record['val_loss']:.3f}"
-        answers = f"  answers: realism {record['answer_realism']:.3f} acf {record['answer_acf']:.3f}" if "answer_acf" in record else ""
+        # the answers' realism and acf (training.select_by); losses to 2 decimals (history.csv keeps them all) so that the
+        # line fits 80 columns
+        answers = f"  realism {record['answer_realism']:.3f}  acf {record['answer_acf']:.3f}" if "answer_acf" in record else ""
         self.progress.console.print(
-            f"epoch {record['epoch']:3d}  train {record['train_loss']:9.4f}  val {record['val_loss']:9.4f}  "
-            f"lr {record['lr']:.3g}  {record['seconds']:.1f} s{answers}"
+            f"epoch {record['epoch']:3d}  train {record['train_loss']:7.2f}  val {record['val_loss']:7.2f}  "
+            f"lr {record['lr']:.3g}  {record['seconds']:.0f} s{answers}"
         )
         self.current = record["epoch"] + 1
         if self.task is not None:
