@@ -238,9 +238,8 @@ def test_every_answer_frame_keeps_the_format(tmp_path_factory):
     from antiphon.feature_names import CHROMA_NAMES, SPECTRAL_NAMES
 
     engine = _spectral_model(tmp_path_factory.mktemp("fmt") / "model")
-    engine.sigma_temperature = engine.played_sigma_temperature = (
-        4.0  # wide draws: without the projection most frames would have no class at 1
-    )
+    # wide draws: without the projection most frames would have no class at 1
+    engine.sigma_temperature = engine.played_sigma_temperature = 4.0
     _, frames = engine.continue_for(1.0, np.random.default_rng(1))
     columns = [SPECTRAL_NAMES.index(c) for c in CHROMA_NAMES]
     np.testing.assert_allclose(frames[:, columns].max(axis=1), 1.0)
