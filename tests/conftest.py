@@ -139,6 +139,13 @@ def activity_model_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def onset_model_dir(tmp_path_factory) -> Path:
+    """A model that sees each frame's running level and onset clock, of irregular frames (dt a dimension) at
+    IMPSY's scale factor 10 (the engine runs the clock on unscaled rows, training on scaled ones)."""
+    return _trained_model(tmp_path_factory.mktemp("rt") / "onset", jitter=0.4, scale_factor=10.0, level_steps=8, onset_clock=12)
+
+
+@pytest.fixture(scope="session")
 def audio_model_dir(tmp_path_factory, demo_files) -> Path:
     """A tiny model of the 20 Spectral features of real guitar (20 s from each of two demo
     recordings, analysed by antiphon: model.json records the analysis, as ``live`` needs)."""

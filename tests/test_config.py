@@ -116,3 +116,8 @@ def test_overrides_are_checked_together_whatever_their_order(tmp_path):
 def test_a_bad_temperature_is_named_with_its_value(override, message):
     with pytest.raises(ConfigError, match=f"^--set: {message}$"):
         load_config(None, [override])
+
+
+def test_a_negative_onset_clock_is_named_with_its_value():
+    with pytest.raises(ConfigError, match=r"^--set: model.onset_clock must be >= 0 \(0 = off\), got -1$"):
+        load_config(None, ["model.onset_clock=-1"])

@@ -246,6 +246,12 @@ class ModelConfig:
         "steps: how much the music moves; 0 = off (measured: the answers then follow their prompt's activity, but the "
         "sampling temperatures decide how busy they get; docs/model.md, round 5)",
     )
+    onset_clock: int = setting(
+        0,
+        "the model also sees beside each frame the frames since the last onset (a row that jumps from the one before) "
+        "and the interval before it, counted up to this many steps: where the picking's pulse is; 0 = off "
+        "(docs/model.md, round 8)",
+    )
     skip: bool = setting(
         True,
         "the head sees the current frame beside the LSTM's output: a linear path from input to output (a VAR(1) inside "
@@ -262,6 +268,8 @@ class ModelConfig:
             raise ConfigError(f"model.level_steps must be >= 0 (0 = off), got {self.level_steps}")
         if self.activity_steps < 0:
             raise ConfigError(f"model.activity_steps must be >= 0 (0 = off), got {self.activity_steps}")
+        if self.onset_clock < 0:
+            raise ConfigError(f"model.onset_clock must be >= 0 (0 = off), got {self.onset_clock}")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"model.dropout must be in [0, 1), got {self.dropout}")
         if self.sigma_floor <= 0:
@@ -273,7 +281,7 @@ class ModelConfig:
 
 
 #: the paper's MDRNN (IMPSY's size s): means from the LSTM alone, no running level, no skip path
-PAPER_MODEL = ModelConfig(size="s", residual=False, skip=False, level_steps=0, activity_steps=0)
+PAPER_MODEL = ModelConfig(size="s", residual=False, skip=False, level_steps=0, activity_steps=0, onset_clock=0)
 
 
 #: the interaction modes (antiphon.realtime.modes.MODES says what each does)

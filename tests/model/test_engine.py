@@ -16,12 +16,14 @@ from antiphon.model.engine import Engine
 from antiphon.model.sampling import sample_mixture
 
 
-@pytest.fixture(params=["constant_hop", "timed", "residual", "level", "scaled", "activity"])
-def any_model_dir(request, model_dir, timed_model_dir, residual_model_dir, level_model_dir, scaled_model_dir, activity_model_dir):
+@pytest.fixture(params=["constant_hop", "timed", "residual", "level", "scaled", "activity", "onset"])
+def any_model_dir(
+    request, model_dir, timed_model_dir, residual_model_dir, level_model_dir, scaled_model_dir, activity_model_dir, onset_model_dir
+):
     """Every kind of model: frames at a fixed hop (no dt dimension), irregular frames (dt modelled),
     means as offsets from the current frame, one that sees the running level (with a skip path),
-    one trained at IMPSY's scale factor 10 (which the engine folds into its weights), and one that
-    sees the running activity too (at scale 10)."""
+    one trained at IMPSY's scale factor 10 (which the engine folds into its weights), one that
+    sees the running activity too (at scale 10), and one that sees an onset clock (at scale 10)."""
     models = {
         "constant_hop": model_dir,
         "timed": timed_model_dir,
@@ -29,6 +31,7 @@ def any_model_dir(request, model_dir, timed_model_dir, residual_model_dir, level
         "level": level_model_dir,
         "scaled": scaled_model_dir,
         "activity": activity_model_dir,
+        "onset": onset_model_dir,
     }
     return models[request.param]
 
@@ -169,6 +172,30 @@ def test_the_level_is_the_running_mean_of_the_frames_fed(level_model_dir):
     engine.feed_normalised(rows[:5])
     engine.set_state(snapshot)
     np.testing.assert_allclose(engine.input_row()[3:], expected, rtol=1e-5, atol=1e-6)  # the level is part of the state
+
+
+def test_the_onset_clock_counts_the_frames_since_the_fed_rows_last_jumped(onset_model_dir):
+    from antiphon.model.level import model_inputs
+    from tests.model.test_onset import _picked
+
+    engine = Engine.from_model_dir(onset_model_dir)
+    d = engine.dimension
+    assert engine.input_size == 2 * d + 2 and engine.scale == 10.0
+    rows = np.clip(_picked(40, [10, 19, 28])[:, :d], 0.0, 1.0)  # dt (s), then features, jumping every 9 frames
+    engine.feed_normalised(rows[:1])
+    np.testing.assert_allclose(engine.input_row()[2 * d :], [1.0, 1.0], rtol=1e-6)  # nothing heard yet: at the cap
+    engine.feed_normalised(rows[1:])
+    expected = model_inputs(rows * 10.0, 8, 0, 12)[-1]  # as training computes it, on the scaled rows
+    np.testing.assert_allclose(engine.input_row(), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(expected[2 * d :], [11 / 12, 9 / 12], rtol=1e-6)  # 11 frames since the last jump, 9 before
+    snapshot = engine.get_state()
+    engine.feed_normalised(rows[:1])  # a jump back: an onset
+    np.testing.assert_allclose(engine.input_row()[2 * d :], [0.0, 12 / 12], rtol=1e-6)
+    engine.set_state(snapshot)  # the clock is part of the state
+    np.testing.assert_allclose(engine.input_row(), expected, rtol=1e-5, atol=1e-5)
+    engine.reset()
+    engine.feed_normalised(rows[:30])  # a reset starts the clock again
+    np.testing.assert_allclose(engine.input_row()[2 * d :], [1 / 12, 9 / 12], rtol=1e-6)
 
 
 def test_the_activity_is_the_running_mean_step_of_the_frames_fed(activity_model_dir):

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from antiphon.model.level import activity_input, level_decay, model_inputs, running_activity, running_level
+from antiphon.model.onset import onset_clock
 from antiphon.training.windows import make_windows
 
 
@@ -61,19 +62,21 @@ def test_windows_carry_the_level_of_everything_before_them():
     np.testing.assert_allclose(x[first_of_second, 0, 2:].numpy(), segment[0], rtol=1e-6)
 
 
-def test_windows_carry_the_activity_of_everything_before_them_and_transpose_it():
+def test_windows_carry_the_activity_and_clock_of_everything_before_them_and_transpose_them():
     rng = np.random.default_rng(2)
     segment = (rng.random((40, 12)) * np.linspace(0.01, 1.0, 12)).astype(np.float32)  # every class moves by a different amount
-    windows = make_windows([segment], sequence_length=5, stride=5, level_steps=8, activity_steps=6)
-    assert windows.rows.shape == (40, 36)
+    windows = make_windows([segment], sequence_length=5, stride=5, level_steps=8, activity_steps=6, onset_clock=10)
+    assert windows.rows.shape == (40, 38)
     x, _ = windows.batch(torch.arange(len(windows)))
-    np.testing.assert_allclose(x[3, 0, 24:].numpy(), running_activity(segment, 6)[15], rtol=1e-5)  # rows 0..15
+    np.testing.assert_allclose(x[3, 0, 24:36].numpy(), running_activity(segment, 6)[15], rtol=1e-5)  # rows 0..15
+    np.testing.assert_allclose(x[3, 0, 36:].numpy(), onset_clock(segment, 10)[15], rtol=1e-6)
     moved, _ = windows.batch(torch.arange(len(windows)), generator=torch.Generator().manual_seed(0), chroma=slice(0, 12))
     shifts = [int(np.argmax(moved[w, 0, :12].numpy() == x[w, 0, 0].numpy())) for w in range(len(windows))]  # where class 0 went
     w = int(np.argmax(shifts))
     assert shifts[w] > 0
     for block in (0, 12, 24):  # the frame, its level and its activity are rotated alike
         np.testing.assert_allclose(np.roll(x[w, :, block : block + 12].numpy(), shifts[w], axis=1), moved[w, :, block : block + 12].numpy())
+    np.testing.assert_array_equal(moved[..., 36:].numpy(), x[..., 36:].numpy())  # the onset clock has no key
 
 
 def test_windows_hear_their_context_rows_but_keep_their_own_frames():

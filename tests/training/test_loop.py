@@ -245,11 +245,13 @@ def test_input_noise_and_rollouts_change_the_inputs_never_the_targets(tiny_corpu
     assert trained.stopped == "epochs" and np.isfinite(trained.best_val_loss)
 
 
-def test_scheduled_sampling_refuses_a_model_with_an_activity_input_before_training(tiny_corpus, tmp_path):
-    """A rollout would have to continue the activity's running mean, which the windows hold only as its log."""
+@pytest.mark.parametrize("seen", [{"activity_steps": 6}, {"onset_clock": 12}])
+def test_scheduled_sampling_refuses_a_model_with_an_activity_input_or_a_clock_before_training(tiny_corpus, tmp_path, seen):
+    """A rollout would have to continue the activity's running mean or the clock's counts, which the windows
+    hold only as their inputs."""
     config = tiny_config(epochs=1, rollout_steps=4)
-    config = dataclasses.replace(config, model=dataclasses.replace(config.model, activity_steps=6))
-    with pytest.raises(ConfigError, match="rollout_steps.*activity_steps"):
+    config = dataclasses.replace(config, model=dataclasses.replace(config.model, **seen))
+    with pytest.raises(ConfigError, match=f"rollout_steps.*{next(iter(seen))}"):
         train(tiny_corpus, config, tmp_path / "m")
     assert not (tmp_path / "m").exists()
 

@@ -132,7 +132,9 @@ def teacher_forced(model, info, corpus: Corpus, config: EvaluateConfig) -> dict[
     joint, marginal = [], []
     with torch.no_grad():
         for rows in tests:
-            x = torch.as_tensor(model_inputs(rows[:-1], info.model.level_steps, info.model.activity_steps)).unsqueeze(0)
+            x = torch.as_tensor(
+                model_inputs(rows[:-1], info.model.level_steps, info.model.activity_steps, info.model.onset_clock)
+            ).unsqueeze(0)
             y = torch.as_tensor(rows[1:]).unsqueeze(0)
             (mu, sigma, logits), _ = model(x)
             joint.append(mdn_log_likelihood(mu, sigma, logits, y)[0, skip - 1 :].numpy())

@@ -40,8 +40,8 @@ MODEL_FORMAT_VERSION = (
     3  # 3: model.residual, skip, level_steps, analysis; 2: features without dt, "timing" and "resolution" (1: dt_s always first)
 )
 #: the model settings a folder was trained with where its model.json is silent: older than format 3, the paper's
-#: MDRNN; older than model.activity_steps, no activity input
-UNSAID_MODEL_SETTINGS = {"residual": False, "skip": False, "level_steps": 0, "activity_steps": 0}
+#: MDRNN; older than model.activity_steps, no activity input; older than model.onset_clock, no clock
+UNSAID_MODEL_SETTINGS = {"residual": False, "skip": False, "level_steps": 0, "activity_steps": 0, "onset_clock": 0}
 WEIGHTS_FILE = "model.safetensors"
 META_FILE = "model.json"
 CHECKPOINT_FILE = "checkpoint.safetensors"

@@ -21,6 +21,7 @@ from antiphon.feature_names import chroma_columns
 from antiphon.model import engine_kernels as kernels
 from antiphon.model.directory import WEIGHTS_FILE, ModelInfo, read_weights
 from antiphon.model.level import ACTIVITY_FLOOR, ACTIVITY_OFFSET, input_width, level_decay
+from antiphon.model.onset import onset_settings
 
 
 class Temperatures(Protocol):
@@ -58,9 +59,9 @@ class Engine:
     seconds; scaling, clipping and the model's scale factor are applied inside. A model that does
     not model dt (frames at a fixed hop, ``info.timing``) ignores the ``dt_s`` it is fed and answers
     at its hop; one that does samples dt with its own temperature, within the training range.
-    Where the model sees a running level and activity (``model.level_steps``,
-    ``model.activity_steps``), the engine updates them with every frame fed, the performer's or
-    its own; with ``model.skip`` the head also reads the input row,
+    Where the model sees a running level, activity or onset clock (``model.level_steps``,
+    ``model.activity_steps``, ``model.onset_clock``), the engine updates them with every frame fed,
+    the performer's or its own; with ``model.skip`` the head also reads the input row,
     with ``model.residual`` its means are offsets from the frame. Every sampled frame is a frame of
     the format, the nearest to the draw: clipped to the training range, chroma max-normalised, or
     silence (every feature 0) where the model learned silence and the draw lies nearer it. Each
@@ -76,8 +77,8 @@ class Engine:
       ``[h_0, 1, h_1]``, ...). Each layer's weights hold its bias (the row facing a 1) and the
       model's scale factor, and its output goes where the next layer and the head read it;
     - the head's weights span the whole state (zeros where it does not look), with its bias;
-    - the state, the layers' gates and cells and the activity's running values are one buffer, so a
-      snapshot is one copy.
+    - the state, the layers' gates and cells and the activity's and the onset clock's running values
+      are one buffer, so a snapshot is one copy.
     """
 
     def __init__(self, info: ModelInfo, weights: dict[str, np.ndarray]) -> None:
@@ -88,9 +89,9 @@ class Engine:
         self.n_mixtures, self.sigma_floor = info.model.n_mixtures, info.model.sigma_floor
         self.scale = info.training.scale_factor
         self.residual, self.skip = info.model.residual, info.model.skip
-        #: values per input row: the frame, then its running level and activity where the model sees them
-        #: (model.level_steps, model.activity_steps)
-        self.input_size = input_width(self.dimension, info.model.level_steps, info.model.activity_steps)
+        #: values per input row: the frame, then its running level, activity and onset clock where the model
+        #: sees them (model.level_steps, model.activity_steps, model.onset_clock)
+        self.input_size = input_width(self.dimension, info.model.level_steps, info.model.activity_steps, info.model.onset_clock)
         self._level_decay = level_decay(info.model.level_steps) if info.model.level_steps else None
         h, d, k, n_in = self.n_units, self.dimension, self.n_mixtures, self.input_size
         expected = {
@@ -157,6 +158,15 @@ class Engine:
                 ACTIVITY_OFFSET,
             ]
         )
+        # the kernels' onset clock: its settings (a cap of 0: none), where its inputs start in the state, where
+        # its running values start in the buffer (after the activity's), the scale factor
+        activity_values = 2 * self.dimension + 1 if info.model.activity_steps else 0
+        self._onset = np.r_[
+            onset_settings(info.model.onset_clock) if info.model.onset_clock else np.zeros(4),
+            input_width(self.dimension, info.model.level_steps, info.model.activity_steps),
+            self._state_size + 5 * h * self.n_layers + activity_values,
+            self.scale,
+        ]
         self._minimum = info.scaler.minimum
         self._inv_span = 1.0 / info.scaler.span
         self._span = info.scaler.maximum - info.scaler.minimum
@@ -243,8 +253,9 @@ class Engine:
         """Zero the LSTM state; the next prediction is the model's first step from nothing."""
         h, d, size = self.n_units, self.dimension, self._state_size
         # One buffer: the state vector (S), then per layer its gates and cell [o, i, f, g, c] (5 H), then the
-        # activity's running values where the model has one (the previous row, the mean step, its weight: 2 D + 1).
-        running = 2 * d + 1 if self.info.model.activity_steps else 0
+        # activity's running values where the model has one (the previous row, the mean step, its weight: 2 D + 1),
+        # then the onset clock's where it has one (the previous row, the mean step, its weight, the two counts: D + 4)
+        running = (2 * d + 1 if self.info.model.activity_steps else 0) + (d + 4 if self.info.model.onset_clock else 0)
         self._memory = np.zeros(size + 5 * h * self.n_layers + running, dtype=DTYPE)
         self._fed = False  # whether a frame was fed since the reset (the head reads nothing before)
         state = self._state = self._memory[:size]
@@ -271,7 +282,7 @@ class Engine:
         kernels.feed(
             np.asarray(features, dtype=np.float64), float(dt_s), self._offset, self._minimum, self._inv_span, self._constant,
             self._memory, self._state_size, self.n_units, self._weights_t, self._layers, self.dimension, self._decay,
-            self._activity, self._fed,
+            self._activity, self._onset, self._fed,
         )  # fmt: skip
         self._fed = True
 
@@ -289,14 +300,16 @@ class Engine:
         return self.params()
 
     def input_row(self) -> np.ndarray:
-        """The model's input row (:attr:`input_size`,) of the last step: the frame (and its level and activity), scaled."""
+        """The model's input row (:attr:`input_size`,) of the last step: the frame (and its level, activity and
+        onset clock), scaled."""
         return self._state[: self.input_size] * self.scale
 
     def _advance(self) -> None:
-        """One LSTM step on the frame in the state (its level and activity updated first, where the model has them)."""
+        """One LSTM step on the frame in the state (its level, activity and onset clock updated first, where the
+        model has them)."""
         kernels.advance(
             self._memory, self._state_size, self.n_units, self._weights_t, self._layers, self.dimension, self._decay, self._activity,
-            self._fed,
+            self._onset, self._fed,
         )  # fmt: skip
         self._fed = True
 

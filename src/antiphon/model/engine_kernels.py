@@ -9,7 +9,7 @@ NumPy calls needs about forty of them, so it took 48 µs of which the arithmetic
 Layout (see :class:`antiphon.model.engine.Engine`): ``memory`` is one float32 buffer, the state
 vector ``[x | h_0 | 1 | h_1 | 1 | ...]`` (S values) followed by each layer's gates and cell
 ``[o, i, f, g, c]`` (5 H) and, where the model sees an activity input, its running values
-(2 D + 1). Layer ``l`` reads ``n_reads`` consecutive state values from ``read_start`` and writes its output h at ``hidden_start``; its weights are stored transposed
+(2 D + 1), then, where it has an onset clock, the clock's (D + 4). Layer ``l`` reads ``n_reads`` consecutive state values from ``read_start`` and writes its output h at ``hidden_start``; its weights are stored transposed
 (``n_reads`` rows of 4 H, bias and scale factor folded in) at ``weight_offset`` of one flat array,
 so each product is a sum of scaled rows, four at a time: every gate accumulates in its own lane,
 in the same order every step (deterministic), and LLVM vectorises it without reassociating sums.
@@ -27,9 +27,11 @@ import math
 import numpy as np
 from numba import njit
 
+from antiphon.model.onset import onset_update
+
 
 @njit(cache=True, nogil=True)
-def advance(memory, state_size, n_units, weights, layers, frame_size, level_decay, activity, fed):
+def advance(memory, state_size, n_units, weights, layers, frame_size, level_decay, activity, onset, fed):
     """One LSTM step on the input row already in ``memory[:frame_size]``.
 
     ``layers`` (L, 4) int64: per layer, where its weights start in ``weights``, where its reads
@@ -38,7 +40,8 @@ def advance(memory, state_size, n_units, weights, layers, frame_size, level_deca
     ``level_decay`` in (0, 1): the row is followed by its running level (``memory[frame_size:2
     frame_size]``), updated first as level = (1 - a) row + a level, or set to the row when nothing
     was ``fed`` since the reset; a negative ``level_decay``: no level. ``activity`` (6,) float64:
-    see :func:`update_activity` (a negative decay: no activity).
+    see :func:`update_activity` (a negative decay: no activity). ``onset`` (7,) float64: see
+    :func:`update_onset` (a cap of 0: no onset clock).
     """
     if level_decay >= 0.0:
         for j in range(frame_size):
@@ -48,6 +51,8 @@ def advance(memory, state_size, n_units, weights, layers, frame_size, level_deca
                 memory[frame_size + j] = memory[j]
     if activity[0] >= 0.0:
         update_activity(memory, frame_size, activity, fed)
+    if onset[0] > 0.0:
+        update_onset(memory, frame_size, onset, fed)
     h = n_units
     for layer in range(layers.shape[0]):
         w0, r0, n_reads, out = layers[layer, 0], layers[layer, 1], layers[layer, 2], layers[layer, 3]
@@ -80,6 +85,25 @@ def update_activity(memory, frame_size, activity, fed):
         steps = memory[mean] / weight if fed else 0.0
         memory[inputs + j] = (math.log10(scale * steps + floor) + offset) / scale
         memory[previous] = memory[j]
+
+
+@njit(cache=True, nogil=True)
+def update_onset(memory, frame_size, onset, fed):
+    """The input row's onset clock (:mod:`antiphon.model.onset`) updated with the row in ``memory[:frame_size]``.
+
+    ``onset`` holds the clock's settings (:func:`~antiphon.model.onset.onset_settings`: the cap, the
+    ratio, the gap, the running mean's decay), where its two inputs start in the state, where its
+    running values start in ``memory`` (frame_size + 4 values, after the gates and the activity's), and
+    the model's scale factor s. The
+    rows in memory are unscaled and the layer's weights carry the scale factor s, so the inputs written
+    are the clock's over s. Training computes the same step on the scaled rows: its onsets are a ratio of
+    steps, the same at any scale.
+    """
+    inputs, running = int(onset[4]), int(onset[5])
+    values = memory[running : running + frame_size + 4]
+    onset_update(memory[:frame_size], values, fed, onset[:4])
+    memory[inputs] = values[frame_size + 2] / (onset[0] * onset[6])
+    memory[inputs + 1] = values[frame_size + 3] / (onset[0] * onset[6])
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -153,6 +177,7 @@ def feed(
     frame_size,
     level_decay,
     activity,
+    onset,
     fed,
 ):
     """Scale ``features`` (F,) in instrument units into the input row (to [0, 1], clipped; constant
@@ -162,7 +187,7 @@ def feed(
         memory[offset + j] = value
     if offset:
         memory[0] = dt_s
-    advance(memory, state_size, n_units, weights, layers, frame_size, level_decay, activity, fed)
+    advance(memory, state_size, n_units, weights, layers, frame_size, level_decay, activity, onset, fed)
 
 
 @njit(cache=True, nogil=True)

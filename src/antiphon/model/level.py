@@ -32,6 +32,8 @@ import math
 
 import numpy as np
 
+from antiphon.model.onset import onset_clock as onset_inputs
+
 
 def level_decay(steps: int) -> float:
     """a = exp(-1 / steps): the weight of the previous level at each step."""
@@ -78,17 +80,25 @@ def running_activity(rows: np.ndarray, steps: int) -> np.ndarray:
     return activity_input(means)
 
 
-def model_inputs(rows: np.ndarray, level_steps: int = 0, activity_steps: int = 0) -> np.ndarray:
+def model_inputs(rows: np.ndarray, level_steps: int = 0, activity_steps: int = 0, onset_clock: int = 0) -> np.ndarray:
     """The model's input rows, float32: ``rows`` (n, D), then their running level where ``level_steps``
-    is set, then their activity where ``activity_steps`` is: (n, D), (n, 2D) or (n, 3D)."""
+    is set, their activity where ``activity_steps`` is, and their onset clock (2 values,
+    :mod:`antiphon.model.onset`) where ``onset_clock`` is: (n, :func:`input_width`)."""
     parts = [np.asarray(rows, dtype=np.float64)]
     if level_steps:
         parts.append(running_level(rows, level_steps))
     if activity_steps:
         parts.append(running_activity(rows, activity_steps))
+    if onset_clock:
+        parts.append(onset_inputs(rows, onset_clock))
     return np.concatenate(parts, axis=1).astype(np.float32)
 
 
-def input_width(dimension: int, level_steps: int = 0, activity_steps: int = 0) -> int:
-    """Values per input row of a model of ``dimension`` D: the frame, its level and its activity where it sees them."""
-    return dimension * (1 + bool(level_steps) + bool(activity_steps))
+#: values the onset clock adds to an input row (frames since the last onset, and the interval before it)
+ONSET_INPUTS = 2
+
+
+def input_width(dimension: int, level_steps: int = 0, activity_steps: int = 0, onset_clock: int = 0) -> int:
+    """Values per input row of a model of ``dimension`` D: the frame, its level and its activity where it sees
+    them (D each), and its onset clock where it has one (:data:`ONSET_INPUTS`)."""
+    return dimension * (1 + bool(level_steps) + bool(activity_steps)) + (ONSET_INPUTS if onset_clock else 0)

@@ -14,7 +14,9 @@ from antiphon.model.mdn import MDNHead, sample_mixture_torch
 State = tuple[torch.Tensor, torch.Tensor]
 
 #: why :meth:`MDRNN.rollout` refuses a model with an activity input (training checks it before it starts)
-ROLLOUT_WITH_ACTIVITY = "training.rollout_steps cannot train a model with model.activity_steps (set one of them to 0)"
+ROLLOUT_WITH_ACTIVITY = (
+    "training.rollout_steps cannot train a model with model.activity_steps or model.onset_clock (set rollout_steps or those to 0)"
+)
 
 
 class MDRNN(nn.Module):
@@ -28,9 +30,9 @@ class MDRNN(nn.Module):
         super().__init__()
         cfg = config or ModelConfig()
         self.config, self.dimension = cfg, dimension
-        #: values per input row: the frame, then its running level and activity where the model sees them
-        #: (model.level_steps, model.activity_steps)
-        self.input_size = input_width(dimension, cfg.level_steps, cfg.activity_steps)
+        #: values per input row: the frame, then its running level, activity and onset clock where the model
+        #: sees them (model.level_steps, model.activity_steps, model.onset_clock)
+        self.input_size = input_width(dimension, cfg.level_steps, cfg.activity_steps, cfg.onset_clock)
         self.lstm = nn.LSTM(
             self.input_size, cfg.n_units, num_layers=cfg.n_layers, batch_first=True, dropout=cfg.dropout if cfg.n_layers > 1 else 0.0
         )
@@ -42,7 +44,8 @@ class MDRNN(nn.Module):
         """x (B, T, :attr:`input_size`) -> ((mu (B, T, K, D), sigma (B, T, K, D), logits (B, T, K)), state).
 
         Each input row is the frame (D values), followed by its running level when
-        ``config.level_steps`` is set and its activity when ``config.activity_steps`` is
+        ``config.level_steps`` is set, its activity when ``config.activity_steps`` is and its onset
+        clock when ``config.onset_clock`` is
         (:func:`antiphon.model.level.model_inputs` makes such rows).
         With ``config.skip`` the head sees each step's input beside the LSTM output; with
         ``config.residual`` its means are offsets from that step's frame. Under autocast
@@ -69,10 +72,10 @@ class MDRNN(nn.Module):
         lead it into (scheduled sampling).
 
         Raises:
-            ConfigError: the model sees an activity input (the rows hold its log, not the running
+            ConfigError: the model sees an activity input or an onset clock (the rows hold their inputs, not the running
                 mean a rollout would continue).
         """
-        if self.config.activity_steps:
+        if self.config.activity_steps or self.config.onset_clock:
             raise ConfigError(ROLLOUT_WITH_ACTIVITY)
         teacher = x.shape[1] - free_steps
         (mu, sigma, logits), state = self.forward(x[:, :teacher])

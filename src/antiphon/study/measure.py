@@ -151,7 +151,8 @@ def sharpness(trained: TrainedModel, corpus: Corpus, settings: MeasureSettings) 
     scale, length = info.training.scale_factor, info.training.sequence_length
     batches = {}
     for split in ("train", "validation"):
-        windows = make_windows(corpus.segments(split, scale), length, 1, info.model.level_steps)
+        seen = (info.model.level_steps, info.model.activity_steps, info.model.onset_clock)
+        windows = make_windows(corpus.segments(split, scale), length, 1, *seen)
         picked = torch.from_numpy(evenly_spaced(len(windows), settings.windows))
         x, y = windows.batch(picked)
         batches[split] = (x.double(), y.double())

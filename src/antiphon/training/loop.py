@@ -114,19 +114,20 @@ def train(
         DataError: the corpus gives no training or no validation window.
         ModelError: ``folder`` already holds a model (without ``resume``), or its checkpoint is
             missing, corrupt, or was made with other settings or another corpus.
-        ConfigError: scheduled sampling (``training.rollout_steps``) asked of a model with an activity input.
+        ConfigError: scheduled sampling (``training.rollout_steps``) asked of a model with an activity input or an onset clock.
     """
     cfg = config.training
-    if cfg.rollout_steps and config.model.activity_steps:  # MDRNN.rollout would refuse at the first batch
+    if cfg.rollout_steps and (config.model.activity_steps or config.model.onset_clock):  # MDRNN.rollout would refuse at the first batch
         raise ConfigError(ROLLOUT_WITH_ACTIVITY)
     folder = Path(folder)
     report = progress or _Silent()
     widths = corpus.resolution() * cfg.scale_factor if cfg.dequantise else np.zeros(corpus.dimension)
-    seen = (config.model.level_steps, config.model.activity_steps)  # what the model sees beside each row
-    # where the model sees an activity, the training rows' level and activity are computed on them dequantised once,
-    # as the validation rows are (a step size hears the noise; a level, a mean of 86 rows, hardly does: without an
-    # activity the model trains as before)
-    heard = corpus.held_out_segments("train", cfg.scale_factor, widths) if config.model.activity_steps else None
+    seen = (config.model.level_steps, config.model.activity_steps, config.model.onset_clock)  # what the model sees beside each row
+    # where the model sees an activity or an onset clock, the training rows' level, activity and clock are computed on
+    # them dequantised once, as the validation rows are (a step size hears the noise; a level, a mean of 86 rows,
+    # hardly does: without either the model trains as before)
+    steps_heard = config.model.activity_steps or config.model.onset_clock
+    heard = corpus.held_out_segments("train", cfg.scale_factor, widths) if steps_heard else None
     train_windows = make_windows(corpus.segments("train", cfg.scale_factor), cfg.sequence_length, cfg.window_stride, *seen, heard)
     val_windows = make_windows(corpus.held_out_segments("validation", cfg.scale_factor, widths), cfg.sequence_length, 1, *seen)
     test_windows = make_windows(corpus.held_out_segments("test", cfg.scale_factor, widths), cfg.sequence_length, 1, *seen)

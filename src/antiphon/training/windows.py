@@ -51,7 +51,7 @@ class Windows:
             width = chroma.stop - chroma.start
             shifts = torch.randint(0, width, (window.shape[0], 1, 1), generator=generator)
             rotated = (torch.arange(width).view(1, 1, -1) - shifts) % width  # column c takes class c - shift
-            for offset in range(0, window.shape[-1], d):  # the rows' chroma, then the level's and the activity's
+            for offset in range(0, window.shape[-1] // d * d, d):  # the rows' chroma, then the level's and the activity's
                 columns = slice(offset + chroma.start, offset + chroma.stop)
                 window[..., columns] = torch.gather(window[..., columns], 2, rotated.expand(*window.shape[:2], width))
         if noise_widths is not None:
@@ -69,13 +69,14 @@ def make_windows(
     stride: int = 1,
     level_steps: int = 0,
     activity_steps: int = 0,
+    onset_clock: int = 0,
     heard: list[np.ndarray] | None = None,
 ) -> Windows:
     """Windows of ``sequence_length + 1`` rows every ``stride`` rows inside each segment (n_i, D);
-    with ``level_steps`` and ``activity_steps``, each row carries its running level and activity
-    computed over its whole segment -- over ``heard`` (the same shapes) where given: training
-    gives its rows dequantised once, so that the activity, which measures steps, hears the noise
-    that the model's inputs carry (as the validation rows and the model's own draws do)."""
+    with ``level_steps``, ``activity_steps`` and ``onset_clock``, each row carries its running level,
+    activity and onset clock computed over its whole segment -- over ``heard`` (the same shapes) where
+    given: training gives its rows dequantised once, so that the activity and the clock, which measure
+    steps, hear the noise that the model's inputs carry (as the validation rows and the model's own draws do)."""
     length = sequence_length + 1
     dimension = segments[0].shape[1] if segments else 0
     starts, offset = [], 0
@@ -83,9 +84,10 @@ def make_windows(
         if segment.shape[0] >= length:
             starts.append(offset + np.arange(0, segment.shape[0] - length + 1, stride))
         offset += segment.shape[0]
-    width = input_width(dimension, level_steps, activity_steps)
+    seen = (level_steps, activity_steps, onset_clock)
+    width = input_width(dimension, *seen)
     rows = (
-        np.concatenate([np.c_[s, model_inputs(h, level_steps, activity_steps)[:, dimension:]] for s, h in zip(segments, heard or segments)])
+        np.concatenate([np.c_[s, model_inputs(h, *seen)[:, dimension:]] for s, h in zip(segments, heard or segments)])
         if segments
         else np.empty((0, width), dtype=np.float32)
     )
