@@ -94,10 +94,9 @@ def update_onset(memory, frame_size, onset, fed):
     ``onset`` holds the clock's settings (:func:`~antiphon.model.onset.onset_settings`: the cap, the
     ratio, the gap, the running mean's decay), where its two inputs start in the state, where its
     running values start in ``memory`` (frame_size + 4 values, after the gates and the activity's), and
-    the model's scale factor s. The
-    rows in memory are unscaled and the layer's weights carry the scale factor s, so the inputs written
-    are the clock's over s. Training computes the same step on the scaled rows: its onsets are a ratio of
-    steps, the same at any scale.
+    the model's scale factor s. The rows in memory are unscaled and the layer's weights carry s, so the
+    inputs written are the clock's over s. Training computes the same step on the scaled rows: its
+    onsets are a ratio of steps, the same at any scale.
     """
     inputs, running = int(onset[4]), int(onset[5])
     values = memory[running : running + frame_size + 4]

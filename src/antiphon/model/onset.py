@@ -7,8 +7,9 @@ variation rises by 0.019 to 0.024 a frame (normalised) on average. Teacher-force
 sees only its rows predicts 0.002 there, and its answers' autocorrelation falls smoothly at every
 lag. With ``model.onset_clock = N`` each input row is followed by two values: the frames since
 the last onset and the frames between the two onsets before it, each capped at N and divided by N
-(so both lie in [0, 1]). Measured and off by default: given the clock, the model still predicted
-0.003 to 0.004 there, and its answers were worse on every measure (docs/model.md, round 8).
+(so both lie in [0, 1]). Measured and off by default: given the clock, three trainings predicted
+-0.006 to 0.008 there, and their answers' autocorrelation, step sizes and energy score at 1 s got
+worse on every seed (docs/model.md, round 8).
 
 An onset is a row whose step from the row before (the mean absolute difference over its D
 values, normalised units) is more than :data:`ONSET_RATIO` times the running mean of the steps

@@ -15,7 +15,8 @@ class Windows:
     """All windows of ``length`` = sequence_length + 1 rows from a set of segments.
 
     ``rows`` (N, D) holds the segments end to end -- (N, 2D) or (N, 3D) where the model sees the
-    running level and activity beside each row (:mod:`antiphon.model.level`) -- and ``starts`` (W,) the first row of
+    running level and activity beside each row (:mod:`antiphon.model.level`), and 2 more values where
+    it sees an onset clock (:mod:`antiphon.model.onset`) -- and ``starts`` (W,) the first row of
     each window. A batch is gathered on demand, so memory is the rows, not W x length copies.
     """
 
@@ -35,7 +36,7 @@ class Windows:
         input_noise: torch.Tensor | None = None,
         chroma: slice | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Inputs (B, sequence_length, D, 2D or 3D) and targets (B, sequence_length, D): the targets are
+        """Inputs (B, sequence_length, the rows' width) and targets (B, sequence_length, D): the targets are
         the rows one step later (without their level and activity).
 
         With ``noise_widths`` (D,), every value of the window gets uniform noise in [-w/2, w/2)
@@ -43,7 +44,8 @@ class Windows:
         With ``input_noise`` (D,), the inputs alone then get Gaussian noise of that standard deviation
         (the targets stay as they were), so the model learns to pull a perturbed state back to the music.
         With ``chroma`` (the 12 chroma columns), each window is transposed by a random number of
-        semitones (its chroma, and its level's and activity's, rotated, input and target alike): the same playing in another key.
+        semitones (its chroma, and its level's and activity's, rotated, input and target alike; the onset clock has no
+        key): the same playing in another key.
         """
         d = self.n_targets
         window = self.rows[self.starts[indices].unsqueeze(1) + torch.arange(self.length)]  # (B, L + 1, D or 2D), a copy
