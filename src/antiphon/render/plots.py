@@ -16,7 +16,7 @@ from matplotlib.lines import Line2D
 
 from antiphon.atomic import atomic_path
 from antiphon.data.analysis_json import AnalysisDocument
-from antiphon.features import CHROMA_NAMES, CHROMA_ORDER
+from antiphon.feature_names import CHROMA_NAMES, CHROMA_ORDER  # the names alone: not the extractor, which imports scipy.signal
 
 #: panels of the analysis overview: (title, features drawn together, y label)
 OVERVIEW_PANELS: tuple[tuple[str, tuple[str, ...], str], ...] = (
