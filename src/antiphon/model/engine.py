@@ -21,7 +21,7 @@ from antiphon.feature_names import chroma_columns
 from antiphon.model import engine_kernels as kernels
 from antiphon.model.directory import WEIGHTS_FILE, ModelInfo, read_weights
 from antiphon.model.level import ACTIVITY_FLOOR, ACTIVITY_OFFSET, input_width, level_decay
-from antiphon.model.onset import onset_settings
+from antiphon.model.onset import onset_settings, running_size
 
 
 class Temperatures(Protocol):
@@ -158,9 +158,12 @@ class Engine:
                 ACTIVITY_OFFSET,
             ]
         )
+        # the running values after the gates: the activity's (the previous row, the mean step, its weight: 2 D + 1)
+        # and the onset clock's (D + 4), each where the model has it
+        activity_values = 2 * self.dimension + 1 if info.model.activity_steps else 0
+        self._running_values = activity_values + (running_size(self.dimension) if info.model.onset_clock else 0)
         # the kernels' onset clock: its settings (a cap of 0: none), where its inputs start in the state, where
         # its running values start in the buffer (after the activity's), the scale factor
-        activity_values = 2 * self.dimension + 1 if info.model.activity_steps else 0
         self._onset = np.r_[
             onset_settings(info.model.onset_clock) if info.model.onset_clock else np.zeros(4),
             input_width(self.dimension, info.model.level_steps, info.model.activity_steps),
@@ -253,10 +256,8 @@ class Engine:
         """Zero the LSTM state; the next prediction is the model's first step from nothing."""
         h, d, size = self.n_units, self.dimension, self._state_size
         # One buffer: the state vector (S), then per layer its gates and cell [o, i, f, g, c] (5 H), then the
-        # activity's running values where the model has one (the previous row, the mean step, its weight: 2 D + 1),
-        # then the onset clock's where it has one (the previous row, the mean step, its weight, the two counts: D + 4)
-        running = (2 * d + 1 if self.info.model.activity_steps else 0) + (d + 4 if self.info.model.onset_clock else 0)
-        self._memory = np.zeros(size + 5 * h * self.n_layers + running, dtype=DTYPE)
+        # activity's and the onset clock's running values where the model has them (see __init__)
+        self._memory = np.zeros(size + 5 * h * self.n_layers + self._running_values, dtype=DTYPE)
         self._fed = False  # whether a frame was fed since the reset (the head reads nothing before)
         state = self._state = self._memory[:size]
         for start in self._hidden:

@@ -32,6 +32,7 @@ import math
 
 import numpy as np
 
+from antiphon.model.onset import ONSET_INPUTS
 from antiphon.model.onset import onset_clock as onset_inputs
 
 
@@ -92,10 +93,6 @@ def model_inputs(rows: np.ndarray, level_steps: int = 0, activity_steps: int = 0
     if onset_clock:
         parts.append(onset_inputs(rows, onset_clock))
     return np.concatenate(parts, axis=1).astype(np.float32)
-
-
-#: values the onset clock adds to an input row (frames since the last onset, and the interval before it)
-ONSET_INPUTS = 2
 
 
 def input_width(dimension: int, level_steps: int = 0, activity_steps: int = 0, onset_clock: int = 0) -> int:

@@ -36,6 +36,14 @@ ONSET_RATIO = 2.0
 ONSET_GAP = 6
 #: time constant of the running mean step, rows (86 = 1 s at the analysis hop)
 ONSET_MEAN_STEPS = 86
+#: values the clock adds to an input row (frames since the last onset, and the interval before it)
+ONSET_INPUTS = 2
+
+
+def running_size(dimension: int) -> int:
+    """Running values the clock keeps for rows of ``dimension`` D: the previous row, the running mean step,
+    its total weight and the two counts (D + 4; :func:`onset_update`)."""
+    return dimension + 4
 
 
 def onset_settings(cap: int) -> np.ndarray:
@@ -77,10 +85,9 @@ def onset_update(row, running, fed, settings):
 
 
 @njit(cache=True, nogil=True)
-def _clock(rows, settings):
+def _clock(rows, settings, running):
     n, d = rows.shape
     out = np.empty((n, 2))
-    running = np.zeros(d + 4, dtype=np.float32)
     for t in range(n):
         onset_update(rows[t], running, t > 0, settings)
         out[t, 0] = running[d + 2] / settings[0]
@@ -94,4 +101,4 @@ def onset_clock(rows: np.ndarray, cap: int) -> np.ndarray:
     rows = np.ascontiguousarray(rows, dtype=np.float32)  # as the engine holds them, so both decide alike
     if rows.shape[0] == 0:
         return np.zeros((0, 2))
-    return _clock(rows, onset_settings(cap))
+    return _clock(rows, onset_settings(cap), np.zeros(running_size(rows.shape[1]), dtype=np.float32))
