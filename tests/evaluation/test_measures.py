@@ -296,6 +296,23 @@ def test_step_distance_counts_decades():
     assert measures.step_distance(0.1 * real, reference) == pytest.approx(np.log10((1 + floor) / (0.1 + floor)), abs=1e-12)
 
 
+def test_the_wasserstein_distance_is_scipys():
+    """measures.wasserstein_1d against scipy.stats.wasserstein_distance: samples of other sizes, ties,
+    an empty overlap, and the reference's log steps as the evaluation gives them (sorted)."""
+    from scipy.stats import wasserstein_distance
+
+    rng = np.random.default_rng(4)
+    pairs = [
+        (rng.normal(size=300), rng.normal(0.5, 2.0, size=1000)),
+        (rng.integers(0, 4, 50).astype(float), rng.integers(0, 6, 80).astype(float)),  # ties within and across
+        (np.zeros(10), np.ones(3)),  # apart: the distance is the gap
+        (rng.normal(size=7), np.sort(rng.normal(size=5000))),
+    ]
+    for u, v in pairs:
+        assert measures.wasserstein_1d(u, v) == pytest.approx(wasserstein_distance(u, v), rel=1e-12, abs=1e-15)
+    assert measures.wasserstein_1d(np.zeros(10), np.ones(3)) == 1.0
+
+
 def test_the_nll_of_the_linear_baselines_is_the_gaussian_entropy():
     """On a random walk with N(0, 0.2^2) steps in 3 dimensions, persistence's NLL per step is the
     entropy of its innovations, 3 (1/2 log(2 pi e 0.04)); an AR(1) on white noise has the entropy of the noise."""

@@ -297,7 +297,7 @@ class Reference:
         try:
             return cls(
                 measures.DescriptorReference.fit(windows, f"window(s) of {window} frames"),
-                [steps[:, f] for f in range(steps.shape[1])],
+                [np.sort(steps[:, f]) for f in range(steps.shape[1])],  # sorted once, not at every answer
                 measures.DescriptorReference.fit(profiles, f"stretch(es) of {rows} frames"),
                 rows,
             )
