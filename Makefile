@@ -18,10 +18,13 @@ demo: $(STAMP)
 
 LINTED := src tests benchmarks tools
 
+# The suite runs in two processes (pytest-xdist), a test file to each at a time, so a file's module fixtures are built
+# once; each torch process (and every process a test starts) computes on one thread, or the two would fight over the
+# 2 cores (a sharpness test took 6 s alone and 37 s beside another with two threads each). `pytest` alone runs it serially.
 test: $(STAMP) peers
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
-	$(BIN)/python -m pytest -q
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # Real peers for the interop tests: liblo's oscsend/oscdump (Debian liblo-tools), Pure Data (puredata-core, run
 # headless), and a JACK server with its dummy backend (jackd2) that gives PortAudio (libportaudio2) devices without a sound card
