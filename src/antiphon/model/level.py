@@ -61,8 +61,9 @@ def _exponential_mean(rows, decay, before):
 
     Written here, not taken from ``scipy.signal.lfilter`` (which computes the same recursion, the same way):
     every training process and the study's Dask workers call this, and importing scipy.signal cost each of
-    them 1.8 s; Numba is imported already (:mod:`antiphon.model.onset`), and its cached kernel loads in
-    milliseconds."""
+    them 1 to 1.8 s. Numba is imported already (:mod:`antiphon.model.onset`); the first compiled call in a
+    process costs about half a second, which training pays anyway for the engine's kernels that judge
+    each epoch's answers (measured: ``antiphon train`` 2 s sooner on a tiny corpus)."""
     n, d = rows.shape
     out = np.empty((n, d))
     level = before.copy()
