@@ -67,7 +67,9 @@ def factors(items: list[str]) -> dict[str, float]:
 
 class HeldComponent:
     """The compiled draw behind a choice of component: with probability ``hold`` the previous frame's
-    component (the middle of its share of the uniform draw), else the engine's own uniform draw."""
+    component (the middle of its share of the uniform draw), else the engine's own uniform draw. The
+    previous component is not forgotten between answers: an answer's first frame may keep the last
+    answer's (one frame in 430 of `make demo`'s 5 s answers)."""
 
     def __init__(self, draw: Callable[..., float], hold: float, seed: int = 123) -> None:
         self.draw, self.hold, self.rng = draw, hold, np.random.default_rng(seed)
