@@ -98,7 +98,18 @@ class HeldComponent:
 
 
 def probe(model_dir: Path, corpus_dir: Path, played: dict[str, float], fed: dict[str, float], hold: float = 0.0) -> str:
-    """One evaluation of the model's answers with the given noise scales and held components; its summary line."""
+    """One evaluation of the model's answers with the given noise scales and held components; its summary line.
+
+    Raises:
+        SystemExit: a scaled feature is not one of the model's.
+    """
+    trained = load_model(model_dir)
+    unknown = sorted((set(played) | set(fed)) - set(trained.info.feature_names))
+    if unknown:
+        raise SystemExit(
+            f"{model_dir}: the model has no feature {', '.join(unknown)} (groups: {', '.join(GROUPS)}; "
+            f"features: {', '.join(trained.info.feature_names)})"
+        )
     original, draw = engine_module.Engine._scale_sigmas, engine_module.kernels.draw
     held = HeldComponent(draw, hold)
 
@@ -112,7 +123,7 @@ def probe(model_dir: Path, corpus_dir: Path, played: dict[str, float], fed: dict
 
     engine_module.Engine._scale_sigmas, engine_module.kernels.draw = scaled, held
     try:
-        report = evaluate(load_model(model_dir), load_corpus(corpus_dir), load_config(None, []).evaluate, None, systems=("model",))
+        report = evaluate(trained, load_corpus(corpus_dir), load_config(None, []).evaluate, None, systems=("model",))
     finally:
         engine_module.Engine._scale_sigmas, engine_module.kernels.draw = original, draw
     m = report.free_running["model"]
