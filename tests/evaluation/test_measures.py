@@ -355,7 +355,7 @@ def test_each_real_continuation_is_another_passage_exactly_once():
     as a perfect match in the MMD measures' within term (on the demo corpus it lifted real music's
     autocorrelation MMD^2 from 0.165 to 0.292). Half-way round the prompts is another block when
     no block holds more than half of them."""
-    from antiphon.evaluation.evaluate import Prompt, _other_passages
+    from antiphon.evaluation.evaluate import Prompt, other_passages
 
     def prompts(blocks: list[int]) -> list[Prompt]:
         empty = np.zeros((0, 1))
@@ -363,8 +363,8 @@ def test_each_real_continuation_is_another_passage_exactly_once():
 
     for blocks in ([30, 20, 25], [7, 7], [40]):
         found = prompts(blocks)
-        partners = _other_passages(found)
+        partners = other_passages(found)
         assert sorted(partners) == list(range(len(found))) and all(j != i for i, j in enumerate(partners))
         if len(blocks) > 1:
             assert all(found[i].segment != found[j].segment for i, j in enumerate(partners)), blocks
-    assert _other_passages(prompts([1])) == [0]
+    assert other_passages(prompts([1])) == [0]

@@ -204,7 +204,7 @@ def answer_all(
     mean = pool.mean(axis=0)
     rng = np.random.default_rng(config.seed)
     out = {system: Answers([], []) for system in (*systems, REFERENCE)}
-    others = _other_passages(prompts)
+    others = other_passages(prompts)
     m = config.n_samples
     for i, prompt in enumerate(prompts):
         features = features_of(prompt.rows, dt_modelled)
@@ -245,7 +245,7 @@ def answer_all(
     return out
 
 
-def _other_passages(prompts: Sequence[Prompt]) -> list[int]:
+def other_passages(prompts: Sequence[Prompt]) -> list[int]:
     """For each prompt, the prompt half-way round the list (in order of block and time): its real
     continuation is 'real music from another passage'.
 
@@ -361,7 +361,7 @@ def _blocks(descriptors: list[np.ndarray], reference: measures.DescriptorReferen
     return usable, (measures.mmd_blocks([descriptors[i] for i in usable], reference) if usable else None)
 
 
-def _reference(music: Sequence[np.ndarray], config: EvaluateConfig, hop_s: float, split: str) -> tuple[int, Reference]:
+def reference_music(music: Sequence[np.ndarray], config: EvaluateConfig, hop_s: float, split: str) -> tuple[int, Reference]:
     """The realism window in rows (``window_s`` at the hop, at least 2) and the :class:`Reference`
     of ``music`` (feature rows of ``split``) for answers of ``horizon_s``: evaluate's and the judge's."""
     window = max(2, round(config.window_s / hop_s))
@@ -402,7 +402,7 @@ class AnswerJudge:
         except DataError as exc:
             raise DataError(f"judging answers on the {split} split: {exc}") from exc
         music = [features_of(r, dt) for r in segments]
-        window, reference = _reference(music, config, timing.hop_s, split)
+        window, reference = reference_music(music, config, timing.hop_s, split)
         training = [features_of(r, dt).astype(np.float64) for r in corpus.segments("train", 1.0)]
         return cls(prompts, reference, training, timing, config, window)
 
@@ -600,7 +600,7 @@ def evaluate(
 
     training, held_out = feature_rows("train"), feature_rows("validation")
     real_music = held_out if config.reference == "validation" else feature_rows("test")
-    window, reference = _reference(real_music, config, hop, config.reference)
+    window, reference = reference_music(real_music, config, hop, config.reference)
     var = linear.choose_var(training, held_out, config.var_max_order)[0] if "var" in systems else None
     answers = answer_all(systems, prompts, info.timing, training, var, config, engine, on_prompt)
     per_prompt = {s: score_answers(a, prompts, reference, training, config, window) for s, a in answers.items()}
