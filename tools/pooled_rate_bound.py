@@ -1,10 +1,10 @@
-"""What a model at a lower frame rate could score at best: real music pooled and rendered back at the hop
-(docs/model.md, round 10).
+"""What a model at a lower frame rate would score if it forecast perfectly: real music pooled and
+rendered back at the hop (docs/model.md, round 10).
 
 A model of every k-th hop (each modelled frame the mean of k analysis frames) answers at the hop
 only by rendering its frames there: holding each for k hops, or joining their centres by straight
-lines. However well such a model forecasts, its answers cannot move more like the music than the
-real music does when pooled and rendered the same way. So this tool takes the yardstick of
+lines. One that forecast perfectly would answer with real music pooled and rendered the same way.
+So this tool takes the yardstick of
 `antiphon evaluate` -- for each test prompt, the real continuation of another passage, each used
 once (`other_passage`) -- pools it by each k and renders it both ways, and scores every version with
 evaluate's measures of motion (realism, step sizes, autocorrelation, against the reference split
