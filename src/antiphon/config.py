@@ -197,6 +197,11 @@ class CorpusConfig:
         "files held out entirely as the test split (a name, or a part of one, per entry: e.g. ['feelings']); the other "
         "files are cut into train and validation blocks in the ratio train_fraction : validation_fraction",
     )
+    train_files: tuple[str, ...] = setting(
+        (),
+        "files given entirely to the training split (a name, or a part of one, per entry: e.g. ['song.ogg'] for backing "
+        "tracks that should add music to learn from but never be prompted or judged); the others split as without them",
+    )
 
     def __post_init__(self) -> None:
         if self.quiet_margin_db is not None and not self.quiet_margin_db > 0:

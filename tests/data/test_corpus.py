@@ -110,6 +110,34 @@ def test_a_held_out_song_is_the_whole_test_split():
         build_corpus(docs, CorpusConfig(features=FEATURES, test_files=("song",)))
 
 
+def test_training_only_files_add_music_to_learn_from_and_leave_the_others_split_as_before():
+    docs = [synthetic_document(101, float(i), name) for i, name in enumerate(["song_a.json", "band_a.json", "song_b.json", "song_c.json"])]
+    band = docs[1]  # a brighter recording: its centroid 2,000 Hz above the songs'
+    docs[1] = new_document(
+        band.times_ms, {**band.features, "SpectralCentroid": band.features["SpectralCentroid"] + 2000.0}, {}, "band_a.json"
+    )
+    alone = build_corpus([docs[0], docs[2], docs[3]], CorpusConfig(features=FEATURES, test_files=("_b",)))
+    corpus = build_corpus(docs, CorpusConfig(features=FEATURES, test_files=("_b",), train_files=("band",)))
+    assert [f.segments for f in corpus.files] == [
+        alone.files[0].segments,
+        {"train": (0, 100), "validation": (0, 0), "test": (0, 0)},  # every row of the band's file, and nothing held out
+        alone.files[1].segments,
+        alone.files[2].segments,
+    ]
+    assert corpus.files[0].segments == {"train": (0, 89), "validation": (89, 100), "test": (100, 100)}
+    band_max = corpus.files[1].values[:, 0].max()
+    assert band_max > alone.scaler.maximum[0] and corpus.scaler.maximum[0] == band_max  # the scaler learns from it too
+    blocks = build_corpus(docs, CorpusConfig(features=FEATURES, train_files=("band",)))
+    assert blocks.files[1].segments == {"train": (0, 100), "validation": (0, 0), "test": (0, 0)}
+    assert [blocks.files[i].segments for i in (0, 2, 3)] == [{"train": (0, 80), "validation": (80, 90), "test": (90, 100)}] * 3
+    with pytest.raises(DataError, match=r"corpus.train_files: no file's name contains 'drums' \(files: song_a.json, band_a.json"):
+        build_corpus(docs, CorpusConfig(features=FEATURES, train_files=("drums",)))
+    with pytest.raises(DataError, match="corpus.train_files and corpus.test_files both take band_a.json: a file belongs to one split"):
+        build_corpus(docs, CorpusConfig(features=FEATURES, train_files=("band",), test_files=("_a",)))
+    with pytest.raises(DataError, match="corpus.train_files takes every file"):
+        build_corpus(docs, CorpusConfig(features=FEATURES, train_files=(".json",)))
+
+
 def test_constant_feature_and_clipping():
     # rows are frames 1..19; training rows are frames 1..15, where B rises to 1
     doc = new_document(np.arange(20.0), {"A": np.full(20, 3.0), "B": np.r_[np.linspace(0, 1, 16), np.full(4, 9.0)]}, {})

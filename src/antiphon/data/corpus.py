@@ -273,13 +273,30 @@ def resplit(corpus: Corpus, config: CorpusConfig) -> Corpus:
     return dataclasses.replace(split, files=files)
 
 
+def _matching(names: list[str], parts: tuple[str, ...], setting: str) -> list[bool]:
+    """Which of ``names`` contain any of ``parts`` (the ``corpus.<setting>`` entries); an entry that matches no name is an error."""
+    unmatched = [part for part in parts if not any(part in name for name in names)]
+    if unmatched:
+        raise DataError(f"corpus.{setting}: no file's name contains {unmatched[0]!r} (files: {', '.join(names)})")
+    return [any(part in name for part in parts) for name in names]
+
+
 def _split(names: list[str], rows: list[tuple[np.ndarray, np.ndarray]], cfg: CorpusConfig) -> Corpus:
-    """Assign rows to splits (block or file, or the held-out ``test_files``) and fit the scaler on the training rows."""
-    if cfg.test_files:
-        held_out = [any(part in name for part in cfg.test_files) for name in names]
-        unmatched = [part for part in cfg.test_files if not any(part in name for name in names)]
-        if unmatched:
-            raise DataError(f"corpus.test_files: no file's name contains {unmatched[0]!r} (files: {', '.join(names)})")
+    """Assign rows to splits (block or file, the held-out ``test_files``, the training-only ``train_files``) and fit
+    the scaler on the training rows."""
+    trained_only = _matching(names, cfg.train_files, "train_files")
+    held_out = _matching(names, cfg.test_files, "test_files")
+    both = [name for name, a, b in zip(names, trained_only, held_out) if a and b]
+    if both:
+        raise DataError(f"corpus.train_files and corpus.test_files both take {both[0]}: a file belongs to one split")
+    if all(trained_only):
+        raise DataError(f"corpus.train_files takes every file ({', '.join(names)}): nothing is left to validate or test on")
+    if any(trained_only):  # split the others as without them, then put them back in their place
+        others = [i for i, t in enumerate(trained_only) if not t]
+        placed = _split([names[i] for i in others], [rows[i] for i in others], dataclasses.replace(cfg, train_files=()))
+        segments_of = dict(zip(others, (f.segments for f in placed.files)))
+        segments = [_whole("train", dt.size) if t else segments_of[i] for i, (t, (dt, _)) in enumerate(zip(trained_only, rows))]
+    elif cfg.test_files:
         if all(held_out):
             raise DataError(f"corpus.test_files holds out every file ({', '.join(names)}): nothing is left to train on")
         share = cfg.train_fraction / (cfg.train_fraction + cfg.validation_fraction)
