@@ -19,6 +19,9 @@ OUT_DIR/NAME/seedK) and the table gives each measure's mean over the seeds with 
 training run is not enough to tell most levers apart, since on the demo corpus three seeds of the
 same settings ranged 0.08-0.32 on realism and 0.40-0.72 on autocorrelation (docs/model.md, round 4).
 
+The corpus is split as it was built (its `[corpus]` settings, e.g. `corpus.train_files`); a
+variant or `--base` that sets `corpus.KEY` re-splits it with that one setting changed.
+
 A variant folder that already holds a report is read, and one that holds a trained model is only
 evaluated: an interrupted ablation continues where it stopped.
 """
@@ -26,6 +29,7 @@ evaluated: an interrupted ablation continues where it stopped.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +61,9 @@ def run_variant(corpus_dir: Path, folder: Path, name: str, overrides: list[str])
         return read_evaluation_report(report_path)
     config = load_config(None, overrides)
     corpus = load_corpus(corpus_dir)
+    # the corpus's own settings (its split, its training-only files), changed only where an override names corpus.KEY
+    changed = {o.partition("=")[0].strip().removeprefix("corpus.") for o in overrides if o.strip().startswith("corpus.")}
+    config = dataclasses.replace(config, corpus=dataclasses.replace(corpus.config, **{k: getattr(config.corpus, k) for k in changed}))
     if config.corpus != corpus.config:
         corpus = resplit(corpus, config.corpus)
     if not (folder / "model" / "model.json").exists():
