@@ -11,6 +11,11 @@ into src/antiphon/demo_corpus/:
 Each is downmixed to mono, peak-normalised to -1 dBFS and stored as Ogg Vorbis.
 
     python tools/make_demo_corpus.py ../shared/data/audio/sectoid
+
+With ``--mixes DIR`` it also writes each song's full mix (its guitar stem and backing track,
+`song.ogg`, each downmixed to mono and summed, peak-normalised to -1 dBFS) to DIR as 16-bit WAV,
+`sectoid_<song>_mix.wav`: the music docs/model.md round 10 trained on beside the stems
+(`corpus.train_files = ["_mix"]`). They are not shipped.
 """
 
 from __future__ import annotations
@@ -45,6 +50,21 @@ def write_ogg(samples: np.ndarray, sample_rate_hz: int, dst: Path) -> str:
     return hashlib.sha256(dst.read_bytes()).hexdigest()
 
 
+def write_mix(song_dir: Path, dst: Path) -> float:
+    """The full mix of one song folder (guitar.ogg + song.ogg, each downmixed to mono, summed, the shorter padded
+    with silence, peak-normalised) as 16-bit WAV at ``dst``; returns its length in seconds."""
+    guitar, sr = sf.read(song_dir / "guitar.ogg", always_2d=True)
+    backing, backing_sr = sf.read(song_dir / "song.ogg", always_2d=True)
+    if backing_sr != sr:
+        raise SystemExit(f"{song_dir}: guitar.ogg is at {sr} Hz and song.ogg at {backing_sr} Hz")
+    mix = np.zeros(max(len(guitar), len(backing)))
+    mix[: len(guitar)] += guitar.mean(axis=1)
+    mix[: len(backing)] += backing.mean(axis=1)
+    mix *= 10 ** (PEAK_DBFS / 20) / np.max(np.abs(mix))
+    sf.write(dst, mix.astype(np.float32), sr, subtype="PCM_16")
+    return len(mix) / sr
+
+
 def sources(title: str, what: str, rows: list[str]) -> str:
     return (
         f"# {title}\n\n"
@@ -60,7 +80,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", type=Path, help="folder holding <song>/guitar.ogg and COPYRIGHT")
     parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "src/antiphon/demo_corpus")
+    parser.add_argument("--mixes", type=Path, help="also write each song's full mix here (16-bit WAV; not shipped)")
     args = parser.parse_args()
+    if args.mixes is not None:
+        args.mixes.mkdir(parents=True, exist_ok=True)
+        for song in EXCERPTS:
+            seconds = write_mix(args.source / song, args.mixes / f"sectoid_{song}_mix.wav")
+            print(f"{args.mixes / f'sectoid_{song}_mix.wav'}: {seconds:.1f} s")
     excerpts = args.out / "excerpts"
     excerpts.mkdir(parents=True, exist_ok=True)
     whole_rows, excerpt_rows = [], []
