@@ -199,8 +199,8 @@ class CorpusConfig:
     )
     train_files: tuple[str, ...] = setting(
         (),
-        "files given entirely to the training split (a name, or a part of one, per entry: e.g. ['song.ogg'] for backing "
-        "tracks that should add music to learn from but never be prompted or judged); the others split as without them",
+        "files given entirely to the training split (a name, or a part of one, per entry: e.g. ['_mix'] for a band's"
+        " full mixes, music to learn from that is never prompted or judged); the others split as without them",
     )
 
     def __post_init__(self) -> None:
