@@ -25,10 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from antiphon.config import load_config
-from antiphon.data.corpus import load_corpus
-from antiphon.evaluation.evaluate import answer_all, draw_prompts, features_of
-from antiphon.model.directory import load_model
+from antiphon.evaluation.evaluate import answer_all
+from judged_music import load_judged_music
 
 LAGS = (1, 4, 16)
 
@@ -47,34 +45,27 @@ def main() -> None:
     parser.add_argument("corpus_dir", type=Path, help="the corpus the model was trained on")
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="an evaluate setting")
     args = parser.parse_args()
-    config = load_config(None, args.set).evaluate
-    trained = load_model(args.model_dir)
-    info = trained.info
-    corpus = load_corpus(args.corpus_dir)
-    dt, hop = info.timing.dt_modelled, info.timing.hop_s
-    if dt:
-        raise SystemExit(f"{args.model_dir}: models dt (irregular frames); this tool compares frames at a fixed hop")
-
-    def rows(split: str) -> list[np.ndarray]:
-        return [features_of(r, dt).astype(np.float64) for r in corpus.segments(split, 1.0, info.scaler)]
-
-    n = int(np.ceil(config.horizon_s / hop - 1e-9))
-    prompts = draw_prompts([r.astype(np.float64) for r in corpus.segments("test", 1.0, info.scaler)], config, dt, hop)
-    engine = trained.engine()
+    music = load_judged_music(args.model_dir, args.corpus_dir, args.set)
+    config, n = music.config, music.answer_rows
+    engine = music.trained.engine()
     engine.use_temperatures(config)
-    answers = answer_all(("model",), prompts, info.timing, rows("train"), None, dataclasses.replace(config, n_samples=2), engine)["model"]
+    replies = answer_all(
+        ("model",), music.prompts, music.trained.info.timing, music.rows("train"), None, dataclasses.replace(config, n_samples=2), engine
+    )
     stretches = {
-        "answers": [member[:n] for values in answers.values for member in values],
-        "real continuations": [p.future[:n] for p in prompts if p.future.shape[0] >= n],
-        f"{config.reference} music": [s[k : k + n] for s in rows(config.reference) for k in range(0, s.shape[0] - n + 1, n // 2)],
+        "answers": [member[:n] for values in replies["model"].values for member in values],
+        "real continuations": [p.future[:n] for p in music.prompts if p.future.shape[0] >= n],
+        f"{config.reference} music": [s[k : k + n] for s in music.rows(config.reference) for k in range(0, s.shape[0] - n + 1, n // 2)],
     }
-    names = info.feature_names
+    names = music.trained.info.feature_names
     groups = {
         "shape": [i for i, f in enumerate(names) if f.startswith("Spectral") and f != "SpectralVariation"],
         "flux": [i for i, f in enumerate(names) if f == "SpectralVariation"],
         "chroma": [i for i, f in enumerate(names) if f.startswith("Chroma")],
     }
-    print(f"{len(prompts)} prompts; 5 s stretches; gamma(1), gamma(4), gamma(16) / variance within a stretch, normalised units x 1000")
+    print(
+        f"{len(music.prompts)} prompts; 5 s stretches; gamma(1), gamma(4), gamma(16) / variance within a stretch, normalised units x 1000"
+    )
     for group, columns in groups.items():
         if not columns:
             continue

@@ -25,11 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from antiphon.config import load_config
-from antiphon.data.corpus import load_corpus
 from antiphon.evaluation import baselines
-from antiphon.evaluation.evaluate import Answers, draw_prompts, features_of, other_passages, reference_music, score_answers, summarise
-from antiphon.model.directory import load_model
+from antiphon.evaluation.evaluate import Answers, other_passages, reference_music, score_answers, summarise
+from judged_music import load_judged_music
 
 
 def pooled(values: np.ndarray, k: int, render: str) -> np.ndarray:
@@ -63,20 +61,10 @@ def main() -> None:
     args = parser.parse_args()
     if any(k < 2 for k in args.factors):
         parser.error(f"--factors must be >= 2, got {args.factors}")
-    config = load_config(None, args.set).evaluate
-    info = load_model(args.model_dir).info
-    corpus = load_corpus(args.corpus_dir)
-    dt, hop = info.timing.dt_modelled, info.timing.hop_s
-    if dt:
-        raise SystemExit(f"{args.model_dir}: models dt (irregular frames); pooling k hops needs frames at a fixed hop")
-
-    def rows(split: str) -> list[np.ndarray]:
-        return [features_of(r, dt).astype(np.float64) for r in corpus.segments(split, 1.0, info.scaler)]
-
-    prompts = draw_prompts([r.astype(np.float64) for r in corpus.segments("test", 1.0, info.scaler)], config, dt, hop)
-    training = rows("train")
-    window, reference = reference_music(rows(config.reference), config, hop, config.reference)
-    n = int(np.ceil(config.horizon_s / hop - 1e-9))
+    music = load_judged_music(args.model_dir, args.corpus_dir, args.set)
+    config, prompts, hop, n = music.config, music.prompts, music.hop_s, music.answer_rows
+    training = music.rows("train")
+    window, reference = reference_music(music.rows(config.reference), config, hop, config.reference)
     partner = other_passages(prompts)
     rng = np.random.default_rng(config.seed)
     long_enough = [t for t in training if t.shape[0] > n]
@@ -92,7 +80,7 @@ def main() -> None:
     for k in args.factors:
         for render in ("hold", "linear"):
             systems[f"pooled by {k}, {render}"] = lambda i, k=k, render=render: pooled(prompts[partner[i]].future[:n], k, render)
-    systems["copied nearest neighbour"] = lambda i: baselines.nearest_neighbour(features_of(prompts[i].rows, dt), n, training)
+    systems["copied nearest neighbour"] = lambda i: baselines.nearest_neighbour(prompts[i].rows, n, training)
     systems["training music at random"] = training_passage
     scored = {}
     for name, answer in systems.items():
