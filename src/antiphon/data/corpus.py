@@ -282,38 +282,8 @@ def _matching(names: list[str], parts: tuple[str, ...], setting: str) -> list[bo
 
 
 def _split(names: list[str], rows: list[tuple[np.ndarray, np.ndarray]], cfg: CorpusConfig) -> Corpus:
-    """Assign rows to splits (block or file, the held-out ``test_files``, the training-only ``train_files``) and fit
-    the scaler on the training rows."""
-    trained_only = _matching(names, cfg.train_files, "train_files")
-    held_out = _matching(names, cfg.test_files, "test_files")
-    both = [name for name, a, b in zip(names, trained_only, held_out) if a and b]
-    if both:
-        raise DataError(f"corpus.train_files and corpus.test_files both take {both[0]}: a file belongs to one split")
-    if all(trained_only):
-        raise DataError(f"corpus.train_files takes every file ({', '.join(names)}): nothing is left to validate or test on")
-    if any(trained_only):  # split the others as without them, then put them back in their place
-        others = [i for i, t in enumerate(trained_only) if not t]
-        placed = _split([names[i] for i in others], [rows[i] for i in others], dataclasses.replace(cfg, train_files=()))
-        segments_of = dict(zip(others, (f.segments for f in placed.files)))
-        segments = [_whole("train", dt.size) if t else segments_of[i] for i, (t, (dt, _)) in enumerate(zip(trained_only, rows))]
-    elif cfg.test_files:
-        if all(held_out):
-            raise DataError(f"corpus.test_files holds out every file ({', '.join(names)}): nothing is left to train on")
-        share = cfg.train_fraction / (cfg.train_fraction + cfg.validation_fraction)
-        segments = [_whole("test", dt.size) if out else _blocks(dt.size, share, 1.0 - share) for out, (dt, _) in zip(held_out, rows)]
-    elif cfg.split == "file":
-        n = len(rows)
-        n_train = max(1, round(n * cfg.train_fraction))
-        n_validation = max(1, round(n * cfg.validation_fraction))
-        if n_train + n_validation > n:
-            raise DataError(
-                f"a file split needs at least {n_train + n_validation} files "
-                f"(train {cfg.train_fraction:g}, validation {cfg.validation_fraction:g}); got {n}: use split = 'block'"
-            )
-        owner = ["train"] * n_train + ["validation"] * n_validation + ["test"] * (n - n_train - n_validation)
-        segments = [_whole(split, dt.size) for split, (dt, _) in zip(owner, rows)]
-    else:
-        segments = [_blocks(dt.size, cfg.train_fraction, cfg.validation_fraction) for dt, _ in rows]
+    """Assign rows to splits (:func:`_segments`) and fit the scaler on the training rows."""
+    segments = _segments(names, [dt.size for dt, _ in rows], cfg)
     train_rows = [values[s["train"][0] : s["train"][1]] for (_, values), s in zip(rows, segments)]
     train = np.concatenate(train_rows) if train_rows else np.empty((0, len(cfg.features)))
     if train.shape[0] == 0:
@@ -321,6 +291,39 @@ def _split(names: list[str], rows: list[tuple[np.ndarray, np.ndarray]], cfg: Cor
     scaler = MinMaxScaler.fit(train, cfg.features)
     files = tuple(CorpusFile(name, dt, values, seg) for name, (dt, values), seg in zip(names, rows, segments))
     return Corpus(tuple(cfg.features), files, scaler, cfg)
+
+
+def _segments(names: list[str], sizes: list[int], cfg: CorpusConfig) -> list[dict[str, tuple[int, int]]]:
+    """Each file's (start, stop) rows per split, for files of ``sizes`` rows: block or file split, the held-out
+    ``test_files``, and the training-only ``train_files`` (the others split as they would be without them)."""
+    trained_only = _matching(names, cfg.train_files, "train_files")
+    held_out = _matching(names, cfg.test_files, "test_files")
+    both = [name for name, a, b in zip(names, trained_only, held_out) if a and b]
+    if both:
+        raise DataError(f"corpus.train_files and corpus.test_files both take {both[0]}: a file belongs to one split")
+    if all(trained_only):
+        raise DataError(f"corpus.train_files takes every file ({', '.join(names)}): nothing is left to validate or test on")
+    if any(trained_only):
+        others = [i for i, t in enumerate(trained_only) if not t]
+        placed = iter(_segments([names[i] for i in others], [sizes[i] for i in others], dataclasses.replace(cfg, train_files=())))
+        return [_whole("train", n) if t else next(placed) for t, n in zip(trained_only, sizes)]
+    if cfg.test_files:
+        if all(held_out):
+            raise DataError(f"corpus.test_files holds out every file ({', '.join(names)}): nothing is left to train on")
+        share = cfg.train_fraction / (cfg.train_fraction + cfg.validation_fraction)
+        return [_whole("test", n) if out else _blocks(n, share, 1.0 - share) for out, n in zip(held_out, sizes)]
+    if cfg.split == "file":
+        n_files = len(sizes)
+        n_train = max(1, round(n_files * cfg.train_fraction))
+        n_validation = max(1, round(n_files * cfg.validation_fraction))
+        if n_train + n_validation > n_files:
+            raise DataError(
+                f"a file split needs at least {n_train + n_validation} files "
+                f"(train {cfg.train_fraction:g}, validation {cfg.validation_fraction:g}); got {n_files}: use split = 'block'"
+            )
+        owner = ["train"] * n_train + ["validation"] * n_validation + ["test"] * (n_files - n_train - n_validation)
+        return [_whole(split, n) for split, n in zip(owner, sizes)]
+    return [_blocks(n, cfg.train_fraction, cfg.validation_fraction) for n in sizes]
 
 
 def corpus_fingerprint(corpus: Corpus) -> str:
