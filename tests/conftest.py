@@ -86,8 +86,8 @@ def tiny_corpus():
 # ------------------------------------------------------------------ tiny trained models (engine, real time, generate)
 
 
-def _trained_model(folder: Path, jitter: float = 0.0, scale_factor: float = 1.0, **model) -> Path:
-    """A tiny model (:func:`tiny_config`, 2 epochs, ``model`` settings changed) trained on three
+def _trained_model(folder: Path, jitter: float = 0.0, scale_factor: float = 1.0, corpus: dict | None = None, **model) -> Path:
+    """A tiny model (:func:`tiny_config`, 2 epochs, ``corpus`` and ``model`` settings changed) trained on three
     synthetic takes (times irregular by ``jitter`` of a hop when not 0: dt becomes a dimension)."""
     import dataclasses
 
@@ -96,7 +96,9 @@ def _trained_model(folder: Path, jitter: float = 0.0, scale_factor: float = 1.0,
 
     documents = [synthetic_document(300, phase, f"take{i}.json", jitter=jitter) for i, phase in enumerate((0.0, 1.0, 2.0))]
     config = tiny_config(epochs=2, scale_factor=scale_factor)
-    config = dataclasses.replace(config, model=dataclasses.replace(config.model, **model))
+    config = dataclasses.replace(
+        config, corpus=dataclasses.replace(config.corpus, **(corpus or {})), model=dataclasses.replace(config.model, **model)
+    )
     train(build_corpus(documents, config.corpus), config, folder)
     return folder
 
@@ -163,6 +165,15 @@ def onset_model_dir(tmp_path_factory) -> Path:
     """A model that sees each frame's running level and onset clock, of irregular frames (dt a dimension) at
     IMPSY's scale factor 10 (the engine runs the clock on unscaled rows, training on scaled ones)."""
     return _trained_model(tmp_path_factory.mktemp("rt") / "onset", jitter=0.4, scale_factor=10.0, level_steps=8, onset_clock=12)
+
+
+@pytest.fixture(scope="session")
+def log_frequency_model_dir(tmp_path_factory) -> Path:
+    """A model that learned the centroid (Hz) on a log-frequency scale (corpus.log_frequency_knee_hz), of irregular
+    frames at IMPSY's scale factor 10, seeing the running level: the engine warps what it is fed and unwarps what it plays."""
+    return _trained_model(
+        tmp_path_factory.mktemp("rt") / "log", jitter=0.4, scale_factor=10.0, corpus={"log_frequency_knee_hz": 100.0}, level_steps=8
+    )
 
 
 @pytest.fixture(scope="session")

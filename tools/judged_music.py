@@ -29,7 +29,7 @@ class JudgedMusic:
 
     def rows(self, split: str) -> list[np.ndarray]:
         """The features of ``split``'s blocks (n_i, F), normalised by the model's scaler."""
-        return [features_of(r, False).astype(np.float64) for r in self.corpus.segments(split, 1.0, self.trained.info.scaler)]
+        return [features_of(r, False).astype(np.float64) for r in self.corpus.segments(split, 1.0, self.trained.info.scaler.linear)]
 
 
 def load_judged_music(model_dir: Path, corpus_dir: Path, overrides: list[str]) -> JudgedMusic:
@@ -44,6 +44,6 @@ def load_judged_music(model_dir: Path, corpus_dir: Path, overrides: list[str]) -
     if timing.dt_modelled:
         raise SystemExit(f"{model_dir}: models dt (irregular frames); this tool compares frames at a fixed hop")
     corpus = load_corpus(corpus_dir)
-    segments = [r.astype(np.float64) for r in corpus.segments("test", 1.0, trained.info.scaler)]
+    segments = [r.astype(np.float64) for r in corpus.segments("test", 1.0, trained.info.scaler.linear)]
     prompts = draw_prompts(segments, config, False, timing.hop_s)
     return JudgedMusic(trained, corpus, config, prompts, timing.hop_s, int(np.ceil(config.horizon_s / timing.hop_s - 1e-9)))

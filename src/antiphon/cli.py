@@ -247,6 +247,8 @@ def _print_corpus_summary(summary: dict, folder: Path) -> None:
     unchecked = [name for name, n in quiet.items() if n is None]
     if unchecked:
         print(f"  quiet frames not checked (no TotalEnergy in the analysis): {', '.join(unchecked)}")
+    for identity in summary.get("identities", ()):
+        print(f"  exact on every sounding training frame, so every answer frame obeys it: {identity}")
     for name, r in summary["features"].items():
         print(f"  {name:24s} min {r['min']:<12.5g} max {r['max']:<12.5g} (training range {r['train_min']:.5g} .. {r['train_max']:.5g})")
 
@@ -772,7 +774,9 @@ COMMANDS: tuple[Command, ...] = (
         "Baselines: repeat_last, training_mean, sampled var, iid_frames, shuffled_real (what really\n"
         "followed, in random order), nearest_neighbour (a copy); other_passage (real music that\n"
         "followed another prompt) is the yardstick. Bootstrap intervals over prompts, and for each\n"
-        "baseline a verdict per measure: the model beats, ties or loses.",
+        "baseline a verdict per measure: the model beats, ties or loses. Free-running figures are on\n"
+        "the linear scale for every model, one trained on log frequencies (corpus.log_frequency_knee_hz)\n"
+        "too, so they compare; the NLLs are on the model's own scale.",
         epilog="example:\n  antiphon evaluate model/ corpus/ -o report/      report.json, answers.png, measures.png",
         run=_cmd_evaluate,
         arguments=(

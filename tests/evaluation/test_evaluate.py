@@ -10,7 +10,7 @@ import pytest
 from antiphon.atomic import json_safe
 from antiphon.cli import main
 from antiphon.config import CorpusConfig, EvaluateConfig
-from antiphon.data.corpus import build_corpus, save_corpus
+from antiphon.data.corpus import build_corpus, resplit, save_corpus
 from antiphon.errors import DataError
 from antiphon.evaluation.evaluate import REFERENCE, SYSTEMS, EvaluationReport, evaluate, headline, read_evaluation_report
 from antiphon.model.directory import load_model
@@ -190,3 +190,22 @@ def test_the_answer_judge_measures_as_evaluate_does(trained):
     assert judged["score"] == judged["realism"] + judged["acf"] > 0
     with pytest.raises(DataError, match="judging answers on the validation split: the longest validation block lasts"):
         AnswerJudge.from_corpus(corpus, model.info.timing, "validation", dataclasses.replace(config, prompt_ms=5000))
+
+
+def test_a_model_on_log_frequencies_is_prompted_and_judged_on_the_linear_scale(trained, tmp_path):
+    """Its corpus scales the centroid on a log-frequency scale, yet evaluate draws the same prompts, and the
+    baselines (which do not depend on the model) score exactly as they do beside a model on the linear scale."""
+    folder, corpus = trained
+    settings = dataclasses.replace(corpus.config, log_frequency_knee_hz=100.0)
+    log_corpus = resplit(corpus, settings)
+    assert log_corpus.scaler.warped
+    config = dataclasses.replace(tiny_config(epochs=2), corpus=settings)
+    train(log_corpus, config, tmp_path / "log")
+    linear = evaluate(load_model(folder / "model"), corpus, SMALL)
+    log = evaluate(load_model(tmp_path / "log"), log_corpus, SMALL)
+    assert log.prompts == linear.prompts
+    for system in (*SYSTEMS[1:], REFERENCE):
+        assert json_safe(log.free_running[system]) == json_safe(linear.free_running[system]), system
+    assert log.free_running["model"] != linear.free_running["model"]
+    # the teacher-forced NLLs are densities on each model's own scale: the baselines there differ
+    assert log.teacher_forced["systems"]["var"]["nll"] != linear.teacher_forced["systems"]["var"]["nll"]

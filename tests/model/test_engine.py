@@ -16,15 +16,25 @@ from antiphon.model.engine import Engine
 from antiphon.model.sampling import sample_mixture
 
 
-@pytest.fixture(params=["constant_hop", "timed", "residual", "level", "scaled", "activity", "onset"])
+@pytest.fixture(params=["constant_hop", "timed", "residual", "level", "scaled", "activity", "onset", "log_frequency"])
 def any_model_dir(
-    request, model_dir, timed_model_dir, residual_model_dir, level_model_dir, scaled_model_dir, activity_model_dir, onset_model_dir
+    request,
+    model_dir,
+    timed_model_dir,
+    residual_model_dir,
+    level_model_dir,
+    scaled_model_dir,
+    activity_model_dir,
+    onset_model_dir,
+    log_frequency_model_dir,
 ):
     """Every kind of model: frames at a fixed hop (no dt dimension), irregular frames (dt modelled),
     means as offsets from the current frame, one that sees the running level (with a skip path),
     one trained at IMPSY's scale factor 10 (which the engine folds into its weights), one that
-    sees the running activity too (at scale 10), and one that sees an onset clock (at scale 10)."""
+    sees the running activity too (at scale 10), one that sees an onset clock (at scale 10), and
+    one that learned the centroid on a log-frequency scale."""
     models = {
+        "log_frequency": log_frequency_model_dir,
         "constant_hop": model_dir,
         "timed": timed_model_dir,
         "residual": residual_model_dir,
@@ -347,3 +357,69 @@ def test_an_answer_pauses_where_its_draw_lies_nearer_silence(tmp_path_factory):
     deaf.feed(faint, 0.0)  # clipped to its training range, but never silence: the largest class rises to 1
     _, answer = deaf.sample(rng)
     assert answer[columns].max() == 1.0 and np.all(answer[shape] >= deaf.info.scaler.minimum[shape] - 1e-9)
+
+
+def test_a_log_frequency_model_is_prompted_and_answers_in_evaluations_linear_units(log_frequency_model_dir):
+    """The engine learns on the log scale but evaluation feeds it, and reads its answers, on the linear scale:
+    the same state as feeding the frames in instrument units, and answers the linear scaler maps them to."""
+    fed, normalised = Engine.from_model_dir(log_frequency_model_dir), Engine.from_model_dir(log_frequency_model_dir)
+    scaler = fed.info.scaler
+    assert scaler.warped
+    rng = np.random.default_rng(5)
+    frames = scaler.minimum + rng.random((20, 3)) * (scaler.maximum - scaler.minimum)
+    rows = np.c_[np.full(20, 0.01), scaler.linear.transform(frames)[0]]  # dt (s), then features on the linear scale
+    for frame in frames:
+        fed.feed(frame, 0.01)
+    normalised.feed_normalised(rows)
+    np.testing.assert_allclose(normalised.input_row(), fed.input_row(), rtol=1e-6, atol=1e-6)
+    snapshot = fed.get_state()
+    times, values = fed.continue_normalised(0.3, np.random.default_rng(1))
+    fed.set_state(snapshot)
+    steps, played = fed.continue_for(0.3, np.random.default_rng(1))
+    np.testing.assert_allclose(values, scaler.linear.transform(played)[0], rtol=1e-12)
+    np.testing.assert_allclose(times, np.cumsum(steps))
+    assert np.all((played >= scaler.minimum - 1e-9) & (played <= scaler.maximum + 1e-9))  # in range, instrument units
+
+
+def test_answers_keep_the_slope_their_centroid_gives_it(tmp_path):
+    """Peeters' slope is affine in the centroid: a model trained on frames that obey it plays and feeds back only frames
+    that do (the slope derived from the drawn centroid), silence included; drawn freely, its slope would not."""
+    import dataclasses
+
+    from antiphon.config import CorpusConfig
+    from antiphon.data.analysis_json import new_document
+    from antiphon.data.corpus import build_corpus
+    from antiphon.training.loop import train
+    from tests.conftest import tiny_config
+
+    gain, offset = 2.4e-11, -2.65e-7  # the demo corpus's, in 1/Hz per Hz and 1/Hz
+    documents = []
+    for i, phase in enumerate((0.0, 1.0, 2.0)):
+        t = np.arange(300)
+        centroid = np.where(t % 50 < 45, 1500 + 900 * np.sin(2 * np.pi * t / 37 + phase), 0.0)  # pauses: silent frames
+        features = {"SpectralCentroid": centroid, "SpectralSlope": np.where(centroid > 0, gain * centroid + offset, 0.0)}
+        features["Chroma01"] = np.where(centroid > 0, 1.0, 0.0)
+        documents.append(new_document(10.0 + 10.0 * t, features, {"kind": "test"}, source=f"take{i}.json"))
+    config = tiny_config(epochs=2)
+    config = dataclasses.replace(config, corpus=CorpusConfig(features=("SpectralCentroid", "SpectralSlope", "Chroma01")))
+    train(build_corpus(documents, config.corpus), config, tmp_path / "model")
+    engine = Engine.from_model_dir(tmp_path / "model")
+    (identity,) = engine.info.scaler.identities
+    assert (identity.target, identity.source) == ("SpectralSlope", "SpectralCentroid")
+    np.testing.assert_allclose([identity.gain, identity.offset], [gain, offset], rtol=1e-6)
+    engine.feed(np.array([1200.0, gain * 1200.0 + offset, 1.0]), 0.01)
+    played, fed = [], []
+    rng = np.random.default_rng(2)
+    for _ in range(300):
+        played.append(engine.answer(rng)[1])
+        fed.append(engine.input_row()[:3] / engine.scale)
+    played = np.array(played)
+    sounding = played.any(axis=1)
+    assert sounding.any() and np.all(played[sounding, 0] >= engine.info.scaler.minimum[0])
+    np.testing.assert_allclose(played[sounding, 1], gain * played[sounding, 0] + offset, rtol=1e-9, atol=1e-18)
+    # in range: a centroid drawn under the lowest sounding one (600 Hz) rises to it, where the slope's range ends
+    assert np.all((played[sounding, 1] >= engine.info.scaler.minimum[1]) & (played[sounding, 1] <= engine.info.scaler.maximum[1]))
+    assert np.all(played[sounding, 0] >= 600.0 - 1e-6)
+    # the frame fed back obeys it too: its slope column, normalised, is its centroid's affine image
+    fed = engine.info.scaler.inverse(np.array(fed))
+    np.testing.assert_allclose(fed[sounding, 1], gain * fed[sounding, 0] + offset, rtol=1e-6, atol=1e-15)

@@ -36,7 +36,7 @@ from antiphon.config import CorpusConfig, from_dict, to_dict
 from antiphon.data.analysis_json import AnalysisDocument
 from antiphon.data.description import read_description
 from antiphon.data.quiet import LEVEL_FEATURE, quiet_mask
-from antiphon.data.scaler import MinMaxScaler
+from antiphon.data.scaler import MinMaxScaler, find_identities, frequency_knees
 from antiphon.errors import DataError
 from antiphon.fingerprint import fingerprint
 
@@ -163,6 +163,8 @@ class Corpus:
             "dt_s": {"min": float(all_dt.min()), "median": float(np.median(all_dt)), "max": float(all_dt.max())},
             "dt_modelled": self.dt_modelled,
             "quiet_rows": {f.name: f.n_quiet for f in self.files},
+            # the identities the training rows obey, which every answer frame is made to obey (MinMaxScaler.derive)
+            "identities": [f"{i.target} = {i.gain:.6g} * {i.source} + {i.offset:.6g}" for i in self.scaler.identities],
             "features": {
                 name: {
                     "min": float(all_values[:, i].min()),
@@ -288,7 +290,7 @@ def _split(names: list[str], rows: list[tuple[np.ndarray, np.ndarray]], cfg: Cor
     train = np.concatenate(train_rows) if train_rows else np.empty((0, len(cfg.features)))
     if train.shape[0] == 0:
         raise DataError("the training split is empty: give more frames or a larger corpus.train_fraction")
-    scaler = MinMaxScaler.fit(train, cfg.features)
+    scaler = MinMaxScaler.fit(train, cfg.features, cfg.log_frequency_knee_hz)
     files = tuple(CorpusFile(name, dt, values, seg) for name, (dt, values), seg in zip(names, rows, segments))
     return Corpus(tuple(cfg.features), files, scaler, cfg)
 
@@ -425,4 +427,10 @@ def load_corpus(folder: Path | str) -> Corpus:
         raise DataError(f"{npz_path}: corrupt or not matching {meta_path.name} ({exc})") from exc
     if scaler.names != tuple(config.features):
         raise DataError(f"{meta_path}: scaler features differ from the corpus features")
+    if "identities" not in meta["scaler"]:  # written before identities were looked for: look on the training rows
+        train = np.concatenate([f.values[f.segments["train"][0] : f.segments["train"][1]] for f in files])
+        scaler = dataclasses.replace(scaler, identities=find_identities(train, scaler.names))
+    knees = frequency_knees(config.features, config.log_frequency_knee_hz)
+    if not np.array_equal(np.zeros_like(knees) if scaler.knee_hz is None else scaler.knee_hz, knees):
+        raise DataError(f"{meta_path}: the scaler's log-frequency knees differ from corpus.log_frequency_knee_hz")
     return Corpus(tuple(config.features), tuple(files), scaler, config)

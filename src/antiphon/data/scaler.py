@@ -1,62 +1,224 @@
-"""Min-max scaling of features to [0, 1] (paper eq. 5), fitted on the training split only."""
+"""Min-max scaling of features to [0, 1] (paper eq. 5), fitted on the training split only; optionally
+on a log-frequency scale for the features measured in Hz (``corpus.log_frequency_knee_hz``); and the
+identities between features that the training rows obey exactly, which make an answer's frame one a
+spectrum could have."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from antiphon.errors import DataError
+from antiphon.feature_names import UNITS
+
+#: (target, source) pairs that may be exact affine functions of each other: Peeters' slope is a regression of the
+#: sum-normalised spectrum on frequency, (K sum f p - sum f sum p) / (K sum f^2 - (sum f)^2) with sum p = 1, so it is
+#: affine in the centroid sum f p (docs/features.md); whether the analyser that made a corpus computes it so is checked
+#: on its rows (:func:`find_identities`)
+AFFINE_CANDIDATES: tuple[tuple[str, str], ...] = (("SpectralSlope", "SpectralCentroid"),)
+#: how exact an identity must be: its residuals' RMS at most this fraction of the target's training range
+IDENTITY_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class AffineIdentity:
+    """``target`` = ``gain`` * ``source`` + ``offset`` on every frame that is not silent, in instrument units; a
+    silent frame (every feature 0) has both at 0."""
+
+    target: str
+    source: str
+    gain: float
+    offset: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "source": self.source, "gain": self.gain, "offset": self.offset}
+
+
+def find_identities(values: np.ndarray, names: Sequence[str]) -> tuple[AffineIdentity, ...]:
+    """The :data:`AFFINE_CANDIDATES` that ``values`` (N, F), training rows in instrument units, obey to
+    :data:`IDENTITY_TOLERANCE` on their non-silent rows (at least 3 of them, the source not constant)."""
+    found = []
+    for target, source in AFFINE_CANDIDATES:
+        if target not in names or source not in names:
+            continue
+        y, x = values[:, list(names).index(target)], values[:, list(names).index(source)]
+        sounding = x > 0
+        if np.count_nonzero(sounding) < 3 or np.ptp(x[sounding]) == 0:
+            continue
+        gain, offset = np.polyfit(x[sounding], y[sounding], 1)
+        residual = y[sounding] - (gain * x[sounding] + offset)
+        if np.sqrt(np.mean(residual**2)) <= IDENTITY_TOLERANCE * max(np.ptp(y), np.finfo(float).tiny):
+            found.append(AffineIdentity(target, source, float(gain), float(offset)))
+    return tuple(found)
+
+
+def frequency_knees(names: Sequence[str], knee_hz: float | None) -> np.ndarray:
+    """Per feature (F,): ``knee_hz`` for the features measured in Hz (centroid, spread, rolloff, ...), 0 for the
+    others and for every feature when ``knee_hz`` is None (a linear scale)."""
+    return np.array([knee_hz if knee_hz is not None and UNITS.get(n) == "Hz" else 0.0 for n in names], dtype=np.float64)
 
 
 @dataclass(frozen=True)
 class MinMaxScaler:
-    """x' = (x - min) / (max - min) per feature; ``minimum`` and ``maximum`` are (F,) in instrument units.
+    """x' = (w(x) - w(min)) / (w(max) - w(min)) per feature; ``minimum`` and ``maximum`` are (F,) in instrument units.
+
+    w is the identity, or, for a feature with a knee k > 0 in ``knee_hz`` (F,), the log-frequency scale
+    w(x) = ln(1 + x / k): ln 2 per octave well above k, nearly linear below it, and 0 at 0 Hz, so a
+    silent frame (every feature 0) stays one. The bounds stay in instrument units either way, so
+    everything that reads them (the chroma's range, whether silence is in range, the corpus summary)
+    means the same with a warp or without.
 
     A feature that was constant in the training data (max == min) maps to 0; values outside the
     fitted range are clipped to [0, 1] by :meth:`transform`, which also counts them.
+
+    ``identities`` are the :class:`AffineIdentity` the training rows obey: :meth:`derive` makes a frame
+    obey them too. The model still has every feature as a dimension; the engine derives each target
+    from its source in every frame it plays and feeds back. Drawn freely, the slope of the demo model's
+    answers missed its centroid's by half the slope's own spread (docs/model.md, round 11).
     """
 
     names: tuple[str, ...]
     minimum: np.ndarray
     maximum: np.ndarray
+    knee_hz: np.ndarray | None = field(default=None)
+    identities: tuple[AffineIdentity, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.knee_hz is not None and not np.any(self.knee_hz > 0):
+            object.__setattr__(self, "knee_hz", None)  # no feature warped: the linear scaler, one way to say it
 
     @classmethod
-    def fit(cls, values: np.ndarray, names: Sequence[str]) -> MinMaxScaler:
-        """Fit on ``values`` (N, F), N >= 1."""
+    def fit(cls, values: np.ndarray, names: Sequence[str], knee_hz: float | None = None) -> MinMaxScaler:
+        """Fit on ``values`` (N, F), N >= 1; ``knee_hz`` puts the features in Hz on the log-frequency scale."""
         if values.ndim != 2 or values.shape[0] == 0 or values.shape[1] != len(names):
             raise DataError(f"cannot fit a scaler on values of shape {values.shape} for {len(names)} features")
-        return cls(tuple(names), values.min(axis=0).astype(np.float64), values.max(axis=0).astype(np.float64))
+        values = np.asarray(values, dtype=np.float64)
+        minimum, maximum = values.min(axis=0), values.max(axis=0)
+        knees = frequency_knees(names, knee_hz)
+        if np.any(minimum[knees > 0] <= -knees[knees > 0]):
+            bad = names[int(np.flatnonzero((knees > 0) & (minimum <= -knees))[0])]
+            raise DataError(f"{bad} reaches {minimum[list(names).index(bad)]:g} Hz: a log-frequency scale needs values above -knee_hz")
+        return cls(tuple(names), minimum, maximum, knees, find_identities(values, names))
+
+    @property
+    def warped(self) -> bool:
+        """Whether any feature is on the log-frequency scale."""
+        return self.knee_hz is not None
+
+    @property
+    def linear(self) -> MinMaxScaler:
+        """The same bounds on a linear scale: evaluation's yardstick, the same for a model with a warp or without."""
+        return MinMaxScaler(self.names, self.minimum, self.maximum, None, self.identities) if self.warped else self
+
+    def warp(self, values: np.ndarray) -> np.ndarray:
+        """Instrument units (..., F) -> the scale the min-max runs on (a new array; the identity without knees)."""
+        out = np.array(values, dtype=np.float64)
+        if self.knee_hz is not None:
+            on = self.knee_hz > 0
+            out[..., on] = np.log1p(out[..., on] / self.knee_hz[on])
+        return out
+
+    def unwarp(self, values: np.ndarray) -> np.ndarray:
+        """The inverse of :meth:`warp` (a new array)."""
+        out = np.array(values, dtype=np.float64)
+        if self.knee_hz is not None:
+            on = self.knee_hz > 0
+            out[..., on] = np.expm1(out[..., on]) * self.knee_hz[on]
+        return out
+
+    def derive(self, frame: np.ndarray, warped: bool = False) -> None:
+        """Make ``frame`` (F,) obey the identities, in place, unless it is silent (every feature 0): each target
+        from its source. A target that would leave its training range is held at its bound and the source moved
+        to match (a centroid drawn between silence and the lowest sounding one rises to that one), so the frame
+        stays in range and obeys the identity. ``warped``: the frame is on the scale the min-max runs on (the
+        engine's fed-back frame), not in instrument units. Scalar arithmetic on a plan made once: the engine calls
+        it twice a frame."""
+        if not self._derivations or not frame.any():
+            return
+        for i, j, gain, offset, low, high, knee_i, knee_j in self._derivations:
+            source = math.expm1(frame[i]) * knee_i if warped and knee_i else float(frame[i])
+            value = gain * source + offset
+            held = min(max(value, low), high)
+            if held != value and gain != 0.0:
+                source = (held - offset) / gain
+                frame[i] = math.log1p(source / knee_i) if warped and knee_i else source
+            frame[j] = math.log1p(held / knee_j) if warped and knee_j else held
+
+    @cached_property
+    def _derivations(self) -> tuple[tuple[int, int, float, float, float, float, float, float], ...]:
+        """Per identity: the source's and target's columns, gain, offset, the target's bounds and both knees (0: linear)."""
+        knees = np.zeros(len(self.names)) if self.knee_hz is None else self.knee_hz
+        plan = []
+        for identity in self.identities:
+            i, j = self.names.index(identity.source), self.names.index(identity.target)
+            bounds = float(self.minimum[j]), float(self.maximum[j])
+            plan.append((i, j, identity.gain, identity.offset, *bounds, float(knees[i]), float(knees[j])))
+        return tuple(plan)
+
+    @property
+    def warped_minimum(self) -> np.ndarray:
+        """:attr:`minimum` on the scale the min-max runs on (F,)."""
+        return self.warp(self.minimum)
+
+    @property
+    def warped_maximum(self) -> np.ndarray:
+        return self.warp(self.maximum)
 
     @property
     def span(self) -> np.ndarray:
-        span = self.maximum - self.minimum
+        """w(max) - w(min), 1 where that is 0 (F,)."""
+        span = self.warped_maximum - self.warped_minimum
         return np.where(span > 0, span, 1.0)
 
     def transform(self, values: np.ndarray) -> tuple[np.ndarray, int]:
         """Scale (..., F) to [0, 1]; returns the scaled values and how many were clipped."""
-        scaled = (values - self.minimum) / self.span
+        low = self.warped_minimum
+        scaled = (self.warp(values) - low) / self.span
         scaled = np.where(self.maximum > self.minimum, scaled, 0.0)
         outside = int(np.count_nonzero((scaled < 0.0) | (scaled > 1.0)))
         return np.clip(scaled, 0.0, 1.0), outside
 
     def inverse(self, scaled: np.ndarray) -> np.ndarray:
         """Back to instrument units: (..., F) -> (..., F)."""
-        return self.minimum + np.asarray(scaled) * (self.maximum - self.minimum)
+        low, high = self.warped_minimum, self.warped_maximum
+        return self.unwarp(low + np.asarray(scaled) * (high - low))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"names": list(self.names), "minimum": self.minimum.tolist(), "maximum": self.maximum.tolist()}
+        out = {"names": list(self.names), "minimum": self.minimum.tolist(), "maximum": self.maximum.tolist()}
+        if self.knee_hz is not None:
+            out["knee_hz"] = self.knee_hz.tolist()
+        out["identities"] = [identity.to_dict() for identity in self.identities]
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str) -> MinMaxScaler:
+        """From :meth:`to_dict`'s dict. One written before the log-frequency scale has no ``knee_hz`` (linear), one
+        written before identities were looked for has none (:func:`~antiphon.data.corpus.load_corpus` looks for them
+        on the corpus's training rows; a model folder's scaler keeps none, and its answers are drawn as before)."""
         try:
             names = tuple(str(n) for n in data["names"])
             minimum = np.asarray(data["minimum"], dtype=np.float64)
             maximum = np.asarray(data["maximum"], dtype=np.float64)
+            knees = None if data.get("knee_hz") is None else np.asarray(data["knee_hz"], dtype=np.float64)
+            identities = tuple(
+                AffineIdentity(str(i["target"]), str(i["source"]), float(i["gain"]), float(i["offset"])) for i in data.get("identities", ())
+            )
         except (KeyError, TypeError, ValueError) as exc:
-            raise DataError(f"{source}: scaler must have names, minimum and maximum ({exc})") from exc
+            raise DataError(
+                f"{source}: scaler must have names, minimum and maximum, and identities of target, source, gain and offset ({exc})"
+            ) from exc
         if not (len(names) == minimum.size == maximum.size) or not np.all(np.isfinite(minimum) & np.isfinite(maximum)):
             raise DataError(f"{source}: scaler lists {len(names)} names, {minimum.size} minima, {maximum.size} maxima")
-        return cls(names, minimum, maximum)
+        if knees is not None and (knees.shape != minimum.shape or not np.all(np.isfinite(knees) & (knees >= 0))):
+            raise DataError(f"{source}: scaler's knee_hz must be {len(names)} values >= 0 (0: a linear scale)")
+        for i in identities:
+            if i.target not in names or i.source not in names or not math.isfinite(i.gain) or not math.isfinite(i.offset):
+                raise DataError(
+                    f"{source}: the scaler's identity {i.target} = {i.gain:g} * {i.source} + {i.offset:g} names a feature it does not have, or is not finite"
+                )
+        return cls(names, minimum, maximum, knees, identities)

@@ -4,7 +4,9 @@ Teacher-forced: the NLL of every test step (dequantised as in training, in the m
 in total and per dimension, beside three linear Gaussian baselines fitted on the training split
 (persistence, per-dimension AR(1), VAR(p) with p chosen on validation), as a gain over the best.
 
-Free-running: back-to-back prompts over the test blocks; each system answers each prompt
+Free-running, on the linear scale whatever scale the model learned on (a model with frequencies on a
+log scale, ``corpus.log_frequency_knee_hz``, is prompted and judged in the same units as one without,
+so their figures compare): back-to-back prompts over the test blocks; each system answers each prompt
 (``n_samples`` times where it is random) for ``horizon_s``; then
 - the energy score at each lead time of ``horizons_s`` against what really followed;
 - realism: MMD^2 between descriptors of the answers' windows and of held-out (validation) windows;
@@ -53,7 +55,7 @@ SWAPS = 16
 
 @dataclass(frozen=True)
 class Prompt:
-    """A prompt and what followed it, as model rows at scale 1 (features in [0, 1])."""
+    """A prompt and what followed it, as rows at scale 1 (features in [0, 1] on the linear scale)."""
 
     segment: int
     start_s: float
@@ -390,20 +392,22 @@ class AnswerJudge:
 
     @classmethod
     def from_corpus(cls, corpus: Corpus, timing: Timing, split: str, config: EvaluateConfig) -> AnswerJudge:
-        """Prompts and reference music from ``split`` of ``corpus`` (features scaled by its own scaler).
+        """Prompts and reference music from ``split`` of ``corpus`` (features scaled by its own scaler on
+        the linear scale, evaluation's units).
 
         Raises:
             DataError: the split has no block long enough for a prompt, a window or the longest lag.
         """
         dt = corpus.dt_modelled
-        segments = [r.astype(np.float64) for r in corpus.segments(split, 1.0)]
+        scaler = corpus.scaler.linear
+        segments = [r.astype(np.float64) for r in corpus.segments(split, 1.0, scaler)]
         try:
             prompts = draw_prompts(segments, config, dt, timing.hop_s, split)
         except DataError as exc:
             raise DataError(f"judging answers on the {split} split: {exc}") from exc
         music = [features_of(r, dt) for r in segments]
         window, reference = reference_music(music, config, timing.hop_s, split)
-        training = [features_of(r, dt).astype(np.float64) for r in corpus.segments("train", 1.0)]
+        training = [features_of(r, dt).astype(np.float64) for r in corpus.segments("train", 1.0, scaler)]
         return cls(prompts, reference, training, timing, config, window)
 
     def judge(self, engine) -> dict[str, float]:
@@ -592,11 +596,13 @@ def evaluate(
     if corpus.dt_modelled != info.timing.dt_modelled:
         corpus = _with_timing(corpus, info.timing.dt_modelled)
     dt_modelled, hop = info.timing.dt_modelled, info.timing.hop_s
-    prompts = draw_prompts([r.astype(np.float64) for r in corpus.segments("test", 1.0, info.scaler)], config, dt_modelled, hop)
+    # free-running, every model is judged on the linear scale (a model on a log-frequency scale too)
+    scaler = info.scaler.linear
+    prompts = draw_prompts([r.astype(np.float64) for r in corpus.segments("test", 1.0, scaler)], config, dt_modelled, hop)
     tf = teacher_forced(trained.network, info, corpus, config)
 
     def feature_rows(split: str) -> list[np.ndarray]:
-        return [features_of(rows, dt_modelled).astype(np.float64) for rows in corpus.segments(split, 1.0, info.scaler)]
+        return [features_of(rows, dt_modelled).astype(np.float64) for rows in corpus.segments(split, 1.0, scaler)]
 
     training, held_out = feature_rows("train"), feature_rows("validation")
     real_music = held_out if config.reference == "validation" else feature_rows("test")

@@ -1,6 +1,6 @@
 """Measures of free-running answers, as pure functions (docs/evaluation.md).
 
-A sequence is ``values`` (N, F): features normalised to [0, 1] by the model's scaler, one row
+A sequence is ``values`` (N, F): features normalised to [0, 1] by the model's scaler (on the linear scale), one row
 per frame, with frame times ``times_s`` (N,) counted from the end of the prompt (the first answer
 frame is at one time step). None of these measures is a distance to the one real future except
 the energy score, which is proper: in expectation only the true predictive distribution

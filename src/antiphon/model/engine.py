@@ -170,11 +170,12 @@ class Engine:
             self._state_size + 5 * h * self.n_layers + activity_values,
             self.scale,
         ]
-        self._minimum = info.scaler.minimum
+        # the kernels scale on the scaler's scale (log-frequency where it warps: feed warps, sample unwarps)
+        self._scaler = info.scaler
+        self._minimum = info.scaler.warped_minimum
         self._inv_span = 1.0 / info.scaler.span
-        self._span = info.scaler.maximum - info.scaler.minimum
+        self._span = info.scaler.warped_maximum - self._minimum
         self._constant = info.scaler.maximum <= info.scaler.minimum  # such features scale to 0
-        self._any_constant = bool(self._constant.any())
         #: the chroma columns, where the model has the whole vector: answers keep its format (max = 1)
         self._chroma = chroma_columns(info.feature_names)
         # a clipped answer's chroma is already within [0, 1] when the training range is
@@ -198,7 +199,8 @@ class Engine:
         self._sigma_scale = np.ones(self.dimension, dtype=DTYPE)
         self._played_scale = np.ones(self.dimension, dtype=DTYPE)
         self._split = False  # whether the two differ
-        self._fed_frame = np.empty(len(self._minimum))  # the last draw's frame to feed back (instrument units)
+        # the last draw's frame to feed back (instrument units, on the log-frequency scale where the scaler warps)
+        self._fed_frame = np.empty(len(self._minimum))
         self._scale_sigmas()
         self.pi_temperature = PI_TEMPERATURE
         self.reset()
@@ -207,8 +209,8 @@ class Engine:
     def _compile(self) -> None:
         """Compile the kernels (or load them from Numba's cache) now, not on the first frame a performer plays."""
         snapshot = self.get_state()
-        self.feed(self._minimum, 0.0)
-        self.sample(np.random.default_rng(0))
+        self.feed(self._scaler.minimum, 0.0)
+        self.answer(np.random.default_rng(0))
         self.set_state(snapshot)
 
     @classmethod
@@ -280,6 +282,10 @@ class Engine:
     def feed(self, features: np.ndarray, dt_s: float) -> None:
         """Update the state with one frame (F,) in instrument units that came ``dt_s`` after the last
         (ignored when the model does not model dt)."""
+        self._feed_warped(self._scaler.warp(features) if self._scaler.warped else features, dt_s)
+
+    def _feed_warped(self, features: np.ndarray, dt_s: float) -> None:
+        """:meth:`feed` a frame already on the scaler's scale (instrument units where it does not warp)."""
         kernels.feed(
             np.asarray(features, dtype=np.float64), float(dt_s), self._offset, self._minimum, self._inv_span, self._constant,
             self._memory, self._state_size, self.n_units, self._weights_t, self._layers, self.dimension, self._decay,
@@ -288,9 +294,17 @@ class Engine:
         self._fed = True
 
     def feed_normalised(self, rows: np.ndarray) -> None:
-        """Feed model rows (N, D) as :meth:`segments <antiphon.data.corpus.Corpus.segments>` gives them
-        at scale 1 ([dt_s,] features in [0, 1]), one step each (evaluation's path: no round trip to instrument units)."""
-        for row in np.asarray(rows):
+        """Feed rows (N, D) in evaluation's units, one step each: [dt_s,] features in [0, 1] as
+        :meth:`segments <antiphon.data.corpus.Corpus.segments>` gives them at scale 1 with the scaler's
+        :attr:`~antiphon.data.scaler.MinMaxScaler.linear` twin, which is the scaler itself unless it puts
+        frequencies on a log scale (then each row is moved onto that scale first). Evaluation's path: no round
+        trip to instrument units where the scales agree."""
+        rows = np.asarray(rows)
+        if self._scaler.warped:
+            rows = rows.astype(np.float64)  # a copy: the features move from the linear scale to the model's
+            features = rows[:, self._offset :]
+            features[:] = self._scaler.transform(self._scaler.linear.inverse(features))[0]
+        for row in rows:
             self._frame[:] = row
             self._advance()
 
@@ -346,7 +360,9 @@ class Engine:
         dt_s is the hop when the model does not model dt; otherwise it is sampled with
         ``dt_temperature`` and kept within the training range and >= ``min_dt_s``. Features are
         clipped to the training range unless ``clip`` is False; the chroma is max-normalised, and a
-        clipped draw nearer silence than music is silence (:func:`~antiphon.model.engine_kernels.to_instrument`). Same draws as
+        clipped draw nearer silence than music is silence (:func:`~antiphon.model.engine_kernels.to_instrument`); a feature
+        that the training rows showed to be a function of another (the slope of the centroid) is derived from it
+        (:meth:`~antiphon.data.scaler.MinMaxScaler.derive`). Same draws as
         :func:`~antiphon.model.sampling.sample_mixture` (one uniform, then D normals), using the
         engine's temperatures. Does not feed the frame back (call :meth:`feed`, or :meth:`answer`).
 
@@ -367,13 +383,18 @@ class Engine:
             self._minimum, *self._chroma_span, clip and self._chroma_in_range, self._silence, clip and self._silence_reachable,
             self._fed_frame, played,
         )  # fmt: skip
+        if self._scaler.warped:
+            played = self._scaler.unwarp(played)
+        if self._scaler.identities:  # a frame a spectrum could have: the slope its centroid's (MinMaxScaler.derive)
+            self._scaler.derive(played)
+            self._scaler.derive(self._fed_frame, warped=True)
         return self._dt(dt, min_dt_s), played
 
     def answer(self, rng: np.random.Generator, min_dt_s: float = 0.001, clip: bool = True) -> tuple[float, np.ndarray]:
         """:meth:`sample` the next frame and feed its course back, as every answer does (``serve``,
         ``generate``, ``evaluate``). Returns (dt_s, the frame played (F,) in instrument units), as :meth:`sample`."""
         dt, played = self.sample(rng, min_dt_s, clip)
-        self.feed(self._fed_frame, dt)
+        self._feed_warped(self._fed_frame, dt)
         return dt, played
 
     def _instrument(self, normalised: np.ndarray, clip: bool) -> np.ndarray:
@@ -384,6 +405,8 @@ class Engine:
             np.asarray(normalised, dtype=np.float64), self._offset, clip, self._span, self._minimum, *self._chroma_span,
             clip and self._chroma_in_range, self._silence, clip and self._silence_reachable, features,
         )  # fmt: skip
+        features = self._scaler.unwarp(features) if self._scaler.warped else features
+        self._scaler.derive(features)
         return features
 
     def mean_frame(self, min_dt_s: float = 0.001) -> tuple[float, np.ndarray]:
@@ -417,10 +440,7 @@ class Engine:
         """Sample on from the current state, each frame fed back, until ``duration_s`` is covered.
 
         Returns frame times (N,) in seconds from the current state (the first at one step) and the
-        features (N, F) normalised to [0, 1] (evaluation's units).
+        features (N, F) normalised to [0, 1] on the linear scale (evaluation's units, as :meth:`feed_normalised`).
         """
         steps, frames = self.continue_for(duration_s, rng)
-        values = (frames - self._minimum) * self._inv_span
-        if self._any_constant:
-            values[:, self._constant] = 0.0
-        return np.cumsum(steps), values
+        return np.cumsum(steps), self._scaler.linear.transform(frames)[0]

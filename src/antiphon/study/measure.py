@@ -251,14 +251,14 @@ def prediction_example(trained: TrainedModel, corpus: Corpus, config: EvaluateCo
     names, scaler = info.feature_names, info.scaler
     dt_modelled, hop = info.timing.dt_modelled, info.timing.hop_s
     shown = [f for f in features if f in names] or list(names[:4])
-    segments = [rows.astype(np.float64) for rows in corpus.segments("test", 1.0, scaler)]
+    segments = [rows.astype(np.float64) for rows in corpus.segments("test", 1.0, scaler.linear)]
     prompt = draw_prompts(segments, config, dt_modelled, hop)[0]
     engine.reset()
     engine.feed_normalised(prompt.rows)
     answer_s, answer = engine.continue_normalised(config.horizon_s, np.random.default_rng(config.seed))
 
     def columns(times_s: np.ndarray, values: np.ndarray) -> tuple[list[float], dict[str, list[float]]]:
-        unscaled = scaler.inverse(values)
+        unscaled = scaler.linear.inverse(values)
         return (times_s * 1000.0).tolist(), {name: unscaled[:, names.index(name)].tolist() for name in shown}
 
     prompt_s = times_of(prompt.rows, dt_modelled, hop)

@@ -1,0 +1,110 @@
+"""The min-max scaler, on the linear scale and on the log-frequency scale (corpus.log_frequency_knee_hz)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from antiphon.config import CorpusConfig
+from antiphon.data.corpus import build_corpus, load_corpus, save_corpus
+from antiphon.data.scaler import MinMaxScaler
+from antiphon.errors import ConfigError, DataError
+from tests.conftest import FEATURES, synthetic_document
+
+NAMES = ("SpectralCentroid", "SpectralSkewness", "SpectralRolloff")  # Hz, a ratio, Hz
+
+
+def _fitted(knee_hz: float | None) -> MinMaxScaler:
+    values = np.array([[0.0, -1.0, 0.0], [100.0, 0.0, 500.0], [12_700.0, 4.0, 20_000.0]])
+    return MinMaxScaler.fit(values, NAMES, knee_hz)
+
+
+def test_the_log_frequency_scale_gives_equal_ratios_equal_steps_and_keeps_silence_at_zero():
+    log, linear = _fitted(100.0), _fitted(None)
+    assert log.warped and not linear.warped and log.linear.knee_hz is None
+    np.testing.assert_array_equal(log.knee_hz, [100.0, 0.0, 100.0])  # only the features in Hz
+    np.testing.assert_array_equal(log.linear.minimum, log.minimum)  # the same bounds, in instrument units
+    frames = np.array([[0.0, 2.0, 0.0], [3_100.0, 2.0, 3_100.0], [6_300.0, 2.0, 6_300.0], [12_700.0, 2.0, 12_700.0]])
+    scaled, _ = log.transform(frames)
+    # octaves above the knee: 3.1 -> 6.3 -> 12.7 kHz are (1 + f / 100) = 32, 64, 128: equal steps, 1/7 of ln(128) each
+    np.testing.assert_allclose(np.diff(scaled[1:, 0]), np.log(2) / np.log(128), rtol=1e-12)
+    assert scaled[0, 0] == 0.0 and scaled[0, 2] == 0.0  # a silent frame is still at the bottom of the range
+    np.testing.assert_allclose(scaled[:, 1], linear.transform(frames)[0][:, 1])  # skewness: linear either way
+    np.testing.assert_allclose(log.inverse(scaled), frames, rtol=1e-12, atol=1e-9)
+    # the linear scale would squeeze the music under 3 kHz into its bottom quarter
+    assert linear.transform(frames)[0][1, 0] < 0.25 < scaled[1, 0]
+
+
+def test_a_scaler_is_written_with_its_knees_and_an_old_one_without_reads_as_linear():
+    log = _fitted(100.0)
+    again = MinMaxScaler.from_dict(log.to_dict(), "model.json")
+    np.testing.assert_array_equal(again.knee_hz, log.knee_hz)
+    old = {k: v for k, v in log.to_dict().items() if k != "knee_hz"}
+    assert not MinMaxScaler.from_dict(old, "model.json").warped
+    assert "knee_hz" not in _fitted(None).to_dict()
+    with pytest.raises(DataError, match=r"model.json: scaler's knee_hz must be 3 values >= 0"):
+        MinMaxScaler.from_dict({**log.to_dict(), "knee_hz": [100.0, -1.0, 0.0]}, "model.json")
+
+
+def test_frequencies_below_minus_the_knee_cannot_be_put_on_the_log_scale():
+    with pytest.raises(DataError, match=r"SpectralCentroid reaches -200 Hz"):
+        MinMaxScaler.fit(np.array([[-200.0, 0.0, 1.0], [300.0, 1.0, 2.0]]), NAMES, 100.0)
+    with pytest.raises(ConfigError, match=r"corpus.log_frequency_knee_hz must be a frequency > 0 Hz"):
+        CorpusConfig(log_frequency_knee_hz=0.0)
+
+
+def test_a_corpus_on_the_log_frequency_scale_is_saved_and_checked_against_its_settings(tmp_path):
+    documents = [synthetic_document(300, phase, f"take{i}.json") for i, phase in enumerate((0.0, 1.0))]
+    corpus = build_corpus(documents, CorpusConfig(features=FEATURES, log_frequency_knee_hz=250.0))
+    assert corpus.scaler.warped and corpus.scaler.knee_hz.tolist() == [250.0, 0.0, 0.0]
+    rows = np.concatenate(corpus.segments("train"))
+    assert rows.min() == 0.0 and rows.max() == 1.0  # the model's units: [0, 1] on the log scale
+    linear = np.concatenate(corpus.segments("train", 1.0, corpus.scaler.linear))
+    assert not np.allclose(rows[:, 0], linear[:, 0]) and np.allclose(rows[:, 1:], linear[:, 1:])
+    folder = save_corpus(corpus, tmp_path / "corpus")
+    np.testing.assert_array_equal(load_corpus(folder).scaler.knee_hz, corpus.scaler.knee_hz)
+    meta = json.loads((folder / "corpus.json").read_text())
+    del meta["corpus"]["log_frequency_knee_hz"]  # settings that say linear, a scaler that warps
+    (folder / "corpus.json").write_text(json.dumps(meta))
+    with pytest.raises(DataError, match=r"corpus.json: the scaler's log-frequency knees differ from corpus.log_frequency_knee_hz"):
+        load_corpus(folder)
+
+
+def test_an_exact_affine_identity_is_found_and_derived_and_a_near_one_is_not():
+    rng = np.random.default_rng(0)
+    centroid = np.r_[0.0, rng.uniform(300, 5000, 200)]  # a silent frame first: both 0
+    slope = np.where(centroid > 0, 2.4e-11 * centroid - 2.65e-7, 0.0)
+    names = ("SpectralCentroid", "SpectralSlope")
+    scaler = MinMaxScaler.fit(np.c_[centroid, slope], names, 100.0)
+    (identity,) = scaler.identities
+    np.testing.assert_allclose([identity.gain, identity.offset], [2.4e-11, -2.65e-7], rtol=1e-9)
+    frame = np.array([2000.0, 0.0])
+    scaler.derive(frame)
+    np.testing.assert_allclose(frame[1], 2.4e-11 * 2000 - 2.65e-7, rtol=1e-9)
+    warped = scaler.warp(np.array([2000.0, 0.0]))  # the engine's fed-back frame: the centroid on the log scale
+    scaler.derive(warped, warped=True)
+    np.testing.assert_allclose(scaler.unwarp(warped), [2000.0, 2.4e-11 * 2000 - 2.65e-7], rtol=1e-9)
+    silent = np.zeros(2)
+    scaler.derive(silent)
+    assert silent.tolist() == [0.0, 0.0]
+    again = MinMaxScaler.from_dict(scaler.to_dict(), "corpus.json")
+    assert again.identities == scaler.identities
+    noisy = slope + rng.normal(0, 1e-3 * np.ptp(slope), slope.size)  # a slope computed some other way
+    assert MinMaxScaler.fit(np.c_[centroid, noisy], names).identities == ()
+    with pytest.raises(DataError, match=r"identity SpectralSlope = 2.4e-11 \* Loudness"):
+        MinMaxScaler.from_dict({**scaler.to_dict(), "identities": [{**identity.to_dict(), "source": "Loudness"}]}, "corpus.json")
+
+
+def test_a_corpus_written_before_identities_finds_them_on_its_training_rows(tmp_path):
+    from antiphon.data.analysis_json import new_document
+
+    t = np.arange(200)
+    centroid = 1500 + 900 * np.sin(t / 7)
+    documents = [new_document(10.0 * t, {"SpectralCentroid": centroid, "SpectralSlope": 2e-11 * centroid - 2e-7}, {}, source="a.json")]
+    folder = save_corpus(build_corpus(documents, CorpusConfig(features=("SpectralCentroid", "SpectralSlope"))), tmp_path / "c")
+    meta = json.loads((folder / "corpus.json").read_text())
+    assert len(meta["scaler"].pop("identities")) == 1
+    (folder / "corpus.json").write_text(json.dumps(meta))
+    assert [i.target for i in load_corpus(folder).scaler.identities] == ["SpectralSlope"]
