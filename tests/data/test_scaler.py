@@ -11,6 +11,7 @@ from antiphon.config import CorpusConfig
 from antiphon.data.corpus import build_corpus, load_corpus, save_corpus
 from antiphon.data.scaler import MinMaxScaler
 from antiphon.errors import ConfigError, DataError
+from antiphon.model.engine_kernels import derive
 from tests.conftest import FEATURES, synthetic_document
 
 NAMES = ("SpectralCentroid", "SpectralSkewness", "SpectralRolloff")  # Hz, a ratio, Hz
@@ -80,20 +81,27 @@ def test_an_exact_affine_identity_is_found_and_derived_and_a_near_one_is_not():
     scaler = MinMaxScaler.fit(np.c_[centroid, slope], names, 100.0)
     (identity,) = scaler.identities
     np.testing.assert_allclose([identity.gain, identity.offset], [2.4e-11, -2.65e-7], rtol=1e-9)
+    # the engine's compiled step derives the slope on the scaler's scale: instrument units where it is linear ...
     frame = np.array([2000.0, 0.0])
-    scaler.derive(frame)
+    derive(frame, scaler.linear.derivation_plan)
     np.testing.assert_allclose(frame[1], 2.4e-11 * 2000 - 2.65e-7, rtol=1e-9)
-    warped = scaler.warp(np.array([2000.0, 0.0]))  # the engine's fed-back frame: the centroid on the log scale
-    scaler.derive(warped, warped=True)
+    # ... and the centroid on the log scale where it warps
+    warped = scaler.warp(np.array([2000.0, 0.0]))
+    derive(warped, scaler.derivation_plan)
     np.testing.assert_allclose(scaler.unwarp(warped), [2000.0, 2.4e-11 * 2000 - 2.65e-7], rtol=1e-9)
+    # a centroid under the lowest sounding one (300 Hz and up here) rises to it, where the slope's range ends
+    low = np.array([50.0, 0.0])
+    derive(low, scaler.linear.derivation_plan)
+    assert low[0] == pytest.approx(centroid[1:].min()) and low[1] == pytest.approx(slope[1:].min())
     silent = np.zeros(2)
-    scaler.derive(silent)
+    derive(silent, scaler.derivation_plan)
     assert silent.tolist() == [0.0, 0.0]
     again = MinMaxScaler.from_dict(scaler.to_dict(), "corpus.json")
     assert again.identities == scaler.identities
     noisy = slope + rng.normal(0, 1e-3 * np.ptp(slope), slope.size)  # a slope computed some other way
     assert MinMaxScaler.fit(np.c_[centroid, noisy], names).identities == ()
-    with pytest.raises(DataError, match=r"identity SpectralSlope = 2.4e-11 \* Loudness"):
+    assert str(identity) == "SpectralSlope = 2.4e-11 * SpectralCentroid - 2.65e-07"
+    with pytest.raises(DataError, match=r"identity SpectralSlope = 2.4e-11 \* Loudness - 2.65e-07 names a feature it does not have"):
         MinMaxScaler.from_dict({**scaler.to_dict(), "identities": [{**identity.to_dict(), "source": "Loudness"}]}, "corpus.json")
 
 
@@ -103,7 +111,9 @@ def test_a_corpus_written_before_identities_finds_them_on_its_training_rows(tmp_
     t = np.arange(200)
     centroid = 1500 + 900 * np.sin(t / 7)
     documents = [new_document(10.0 * t, {"SpectralCentroid": centroid, "SpectralSlope": 2e-11 * centroid - 2e-7}, {}, source="a.json")]
-    folder = save_corpus(build_corpus(documents, CorpusConfig(features=("SpectralCentroid", "SpectralSlope"))), tmp_path / "c")
+    corpus = build_corpus(documents, CorpusConfig(features=("SpectralCentroid", "SpectralSlope")))
+    assert corpus.summary()["identities"] == ["SpectralSlope = 2e-11 * SpectralCentroid - 2e-07"]  # dataset prints it
+    folder = save_corpus(corpus, tmp_path / "c")
     meta = json.loads((folder / "corpus.json").read_text())
     assert len(meta["scaler"].pop("identities")) == 1
     (folder / "corpus.json").write_text(json.dumps(meta))

@@ -163,8 +163,8 @@ class Corpus:
             "dt_s": {"min": float(all_dt.min()), "median": float(np.median(all_dt)), "max": float(all_dt.max())},
             "dt_modelled": self.dt_modelled,
             "quiet_rows": {f.name: f.n_quiet for f in self.files},
-            # the identities the training rows obey, which every answer frame is made to obey (MinMaxScaler.derive)
-            "identities": [f"{i.target} = {i.gain:.6g} * {i.source} + {i.offset:.6g}" for i in self.scaler.identities],
+            # the identities the training rows obey, which every answer frame is made to obey (the engine derives them)
+            "identities": [str(identity) for identity in self.scaler.identities],
             "features": {
                 name: {
                     "min": float(all_values[:, i].min()),

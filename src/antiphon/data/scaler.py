@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -36,7 +36,11 @@ class AffineIdentity:
     offset: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"target": self.target, "source": self.source, "gain": self.gain, "offset": self.offset}
+        return asdict(self)
+
+    def __str__(self) -> str:
+        sign = "-" if self.offset < 0 else "+"
+        return f"{self.target} = {self.gain:.6g} * {self.source} {sign} {abs(self.offset):.6g}"
 
 
 def find_identities(values: np.ndarray, names: Sequence[str]) -> tuple[AffineIdentity, ...]:
@@ -76,9 +80,9 @@ class MinMaxScaler:
     A feature that was constant in the training data (max == min) maps to 0; values outside the
     fitted range are clipped to [0, 1] by :meth:`transform`, which also counts them.
 
-    ``identities`` are the :class:`AffineIdentity` the training rows obey: :meth:`derive` makes a frame
-    obey them too. The model still has every feature as a dimension; the engine derives each target
-    from its source in every frame it plays and feeds back. Drawn freely, the slope of the demo model's
+    ``identities`` are the :class:`AffineIdentity` the training rows obey. The model still has every
+    feature as a dimension; the engine derives each target from its source in every frame it plays and
+    feeds back (:attr:`derivation_plan`). Drawn freely, the slope of the demo model's
     answers missed its centroid's by half the slope's own spread (docs/model.md, round 11).
     """
 
@@ -131,34 +135,17 @@ class MinMaxScaler:
             out[..., on] = np.expm1(out[..., on]) * self.knee_hz[on]
         return out
 
-    def derive(self, frame: np.ndarray, warped: bool = False) -> None:
-        """Make ``frame`` (F,) obey the identities, in place, unless it is silent (every feature 0): each target
-        from its source. A target that would leave its training range is held at its bound and the source moved
-        to match (a centroid drawn between silence and the lowest sounding one rises to that one), so the frame
-        stays in range and obeys the identity. ``warped``: the frame is on the scale the min-max runs on (the
-        engine's fed-back frame), not in instrument units. Scalar arithmetic on a plan made once: the engine calls
-        it twice a frame."""
-        if not self._derivations or not frame.any():
-            return
-        for i, j, gain, offset, low, high, knee_i, knee_j in self._derivations:
-            source = math.expm1(frame[i]) * knee_i if warped and knee_i else float(frame[i])
-            value = gain * source + offset
-            held = min(max(value, low), high)
-            if held != value and gain != 0.0:
-                source = (held - offset) / gain
-                frame[i] = math.log1p(source / knee_i) if warped and knee_i else source
-            frame[j] = math.log1p(held / knee_j) if warped and knee_j else held
-
     @cached_property
-    def _derivations(self) -> tuple[tuple[int, int, float, float, float, float, float, float], ...]:
-        """Per identity: the source's and target's columns, gain, offset, the target's bounds and both knees (0: linear)."""
+    def derivation_plan(self) -> np.ndarray:
+        """The identities as the engine's compiled step applies them (:func:`~antiphon.model.engine_kernels.derive`),
+        (n, 8) float64, one row each: the source's and target's columns, gain, offset, the target's training bounds
+        (instrument units), and the source's and target's knees (0: linear)."""
         knees = np.zeros(len(self.names)) if self.knee_hz is None else self.knee_hz
-        plan = []
-        for identity in self.identities:
+        plan = np.zeros((len(self.identities), 8))
+        for row, identity in zip(plan, self.identities):
             i, j = self.names.index(identity.source), self.names.index(identity.target)
-            bounds = float(self.minimum[j]), float(self.maximum[j])
-            plan.append((i, j, identity.gain, identity.offset, *bounds, float(knees[i]), float(knees[j])))
-        return tuple(plan)
+            row[:] = i, j, identity.gain, identity.offset, self.minimum[j], self.maximum[j], knees[i], knees[j]
+        return plan
 
     @property
     def warped_minimum(self) -> np.ndarray:
@@ -218,7 +205,5 @@ class MinMaxScaler:
             raise DataError(f"{source}: scaler's knee_hz must be {len(names)} values >= 0 (0: a linear scale)")
         for i in identities:
             if i.target not in names or i.source not in names or not math.isfinite(i.gain) or not math.isfinite(i.offset):
-                raise DataError(
-                    f"{source}: the scaler's identity {i.target} = {i.gain:g} * {i.source} + {i.offset:g} names a feature it does not have, or is not finite"
-                )
+                raise DataError(f"{source}: the scaler's identity {i} names a feature it does not have, or is not finite")
         return cls(names, minimum, maximum, knees, identities)

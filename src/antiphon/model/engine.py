@@ -175,6 +175,8 @@ class Engine:
         self._minimum = info.scaler.warped_minimum
         self._inv_span = 1.0 / info.scaler.span
         self._span = info.scaler.warped_maximum - self._minimum
+        #: the identities every frame played and fed back obeys (the slope its centroid gives), on that scale
+        self._derivations = info.scaler.derivation_plan
         self._constant = info.scaler.maximum <= info.scaler.minimum  # such features scale to 0
         #: the chroma columns, where the model has the whole vector: answers keep its format (max = 1)
         self._chroma = chroma_columns(info.feature_names)
@@ -362,7 +364,7 @@ class Engine:
         clipped to the training range unless ``clip`` is False; the chroma is max-normalised, and a
         clipped draw nearer silence than music is silence (:func:`~antiphon.model.engine_kernels.to_instrument`); a feature
         that the training rows showed to be a function of another (the slope of the centroid) is derived from it
-        (:meth:`~antiphon.data.scaler.MinMaxScaler.derive`). Same draws as
+        (:func:`~antiphon.model.engine_kernels.derive`). Same draws as
         :func:`~antiphon.model.sampling.sample_mixture` (one uniform, then D normals), using the
         engine's temperatures. Does not feed the frame back (call :meth:`feed`, or :meth:`answer`).
 
@@ -381,14 +383,9 @@ class Engine:
             self._memory, self._state_size, self._logit_wt, self._component_wt, 1.0 / self.pi_temperature, uniform, noise,
             self._sigma_scale, self._played_scale, self._split, self.sigma_floor, self.residual, self._offset, clip, self._span,
             self._minimum, *self._chroma_span, clip and self._chroma_in_range, self._silence, clip and self._silence_reachable,
-            self._fed_frame, played,
+            self._derivations, self._fed_frame, played,
         )  # fmt: skip
-        if self._scaler.warped:
-            played = self._scaler.unwarp(played)
-        if self._scaler.identities:  # a frame a spectrum could have: the slope its centroid's (MinMaxScaler.derive)
-            self._scaler.derive(played)
-            self._scaler.derive(self._fed_frame, warped=True)
-        return self._dt(dt, min_dt_s), played
+        return self._dt(dt, min_dt_s), (self._scaler.unwarp(played) if self._scaler.warped else played)
 
     def answer(self, rng: np.random.Generator, min_dt_s: float = 0.001, clip: bool = True) -> tuple[float, np.ndarray]:
         """:meth:`sample` the next frame and feed its course back, as every answer does (``serve``,
@@ -405,9 +402,8 @@ class Engine:
             np.asarray(normalised, dtype=np.float64), self._offset, clip, self._span, self._minimum, *self._chroma_span,
             clip and self._chroma_in_range, self._silence, clip and self._silence_reachable, features,
         )  # fmt: skip
-        features = self._scaler.unwarp(features) if self._scaler.warped else features
-        self._scaler.derive(features)
-        return features
+        kernels.derive(features, self._derivations)
+        return self._scaler.unwarp(features) if self._scaler.warped else features
 
     def mean_frame(self, min_dt_s: float = 0.001) -> tuple[float, np.ndarray]:
         """The mixture's mean as the next frame (dt_s as :meth:`sample` bounds it, features clipped, instrument units)."""
