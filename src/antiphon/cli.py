@@ -683,7 +683,10 @@ COMMANDS: tuple[Command, ...] = (
         "rows only. Features default to the 20 Spectral values (corpus.features). dt is a model\n"
         "dimension only where the time steps vary (session logs; corpus.timing): analysis frames at\n"
         "a fixed hop are modelled without it and answered at the hop. Each feature's resolution\n"
-        "(corpus.resolution) is what training dequantises within (docs/model.md).",
+        "(corpus.resolution) is what training dequantises within. An identity the training rows obey\n"
+        "exactly (Peeters' slope is affine in the centroid) is found, printed, and obeyed by every answer\n"
+        "frame; corpus.log_frequency_knee_hz puts the features in Hz on a log scale (off: measured worse)\n"
+        "(docs/model.md).",
         epilog="examples:\n"
         "  antiphon dataset analysis/ -o corpus/\n"
         "  antiphon dataset takes/*.wav -o corpus/ --set corpus.split=file\n"

@@ -50,7 +50,9 @@ def test_a_scaler_is_written_with_its_knees_and_an_old_one_without_reads_as_line
 
 
 def test_frequencies_below_minus_the_knee_cannot_be_put_on_the_log_scale():
-    with pytest.raises(DataError, match=r"SpectralCentroid reaches -200 Hz"):
+    with pytest.raises(
+        DataError, match=r"SpectralCentroid reaches -200 Hz in training: corpus.log_frequency_knee_hz = 100 needs values above -100 Hz"
+    ):
         MinMaxScaler.fit(np.array([[-200.0, 0.0, 1.0], [300.0, 1.0, 2.0]]), NAMES, 100.0)
     with pytest.raises(ConfigError, match=r"corpus.log_frequency_knee_hz must be a frequency > 0 Hz"):
         CorpusConfig(log_frequency_knee_hz=0.0)

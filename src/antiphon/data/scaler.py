@@ -104,9 +104,13 @@ class MinMaxScaler:
         values = np.asarray(values, dtype=np.float64)
         minimum, maximum = values.min(axis=0), values.max(axis=0)
         knees = frequency_knees(names, knee_hz)
-        if np.any(minimum[knees > 0] <= -knees[knees > 0]):
-            bad = names[int(np.flatnonzero((knees > 0) & (minimum <= -knees))[0])]
-            raise DataError(f"{bad} reaches {minimum[list(names).index(bad)]:g} Hz: a log-frequency scale needs values above -knee_hz")
+        below = np.flatnonzero((knees > 0) & (minimum <= -knees))
+        if below.size:
+            i = int(below[0])
+            raise DataError(
+                f"{names[i]} reaches {minimum[i]:g} Hz in training: corpus.log_frequency_knee_hz = {knees[i]:g} needs values above "
+                f"-{knees[i]:g} Hz"
+            )
         return cls(tuple(names), minimum, maximum, knees, find_identities(values, names))
 
     @property
