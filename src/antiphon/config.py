@@ -208,12 +208,20 @@ class CorpusConfig:
         " ln(1 + f / knee), octaves above the knee and linear below it, 0 Hz (silence) still 0; unset = linear Hz, the"
         " paper's scaling. Evaluation judges every model on the linear scale",
     )
+    log_chroma_knee: float | None = setting(
+        None,
+        "put the chroma on a log scale before min-max scaling: ln(1 + c / knee), where c is a class's share of the"
+        " strongest (1): the log of that ratio above the knee, linear below it, 0 (silence) still 0; unset = linear,"
+        " the paper's scaling. Evaluation judges every model on the linear scale",
+    )
 
     def __post_init__(self) -> None:
         if self.quiet_margin_db is not None and not self.quiet_margin_db > 0:
             raise ConfigError(f"corpus.quiet_margin_db must be > 0 (or unset), got {self.quiet_margin_db}")
         if self.log_frequency_knee_hz is not None and not (0 < self.log_frequency_knee_hz < float("inf")):
             raise ConfigError(f"corpus.log_frequency_knee_hz must be a frequency > 0 Hz (or unset), got {self.log_frequency_knee_hz}")
+        if self.log_chroma_knee is not None and not (0 < self.log_chroma_knee < float("inf")):
+            raise ConfigError(f"corpus.log_chroma_knee must be a share of the strongest class > 0 (or unset), got {self.log_chroma_knee}")
         if not 0 < self.resolution <= 0.25:
             raise ConfigError(f"corpus.resolution must be in (0, 0.25], got {self.resolution}")
         # a category's name stands for all its features: ["Spectral", "Perceptual"], ["Harmonic", "Loudness"]

@@ -1,4 +1,4 @@
-"""The min-max scaler, on the linear scale and on the log-frequency scale (corpus.log_frequency_knee_hz)."""
+"""The min-max scaler, on the linear scale and on the log scales (corpus.log_frequency_knee_hz, corpus.log_chroma_knee)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from antiphon.config import CorpusConfig
 from antiphon.data.corpus import build_corpus, load_corpus, save_corpus
-from antiphon.data.scaler import MinMaxScaler
+from antiphon.data.scaler import MinMaxScaler, scale_knees
 from antiphon.errors import ConfigError, DataError
 from antiphon.model.engine_kernels import derive
 from tests.conftest import FEATURES, synthetic_document
@@ -19,13 +19,13 @@ NAMES = ("SpectralCentroid", "SpectralSkewness", "SpectralRolloff")  # Hz, a rat
 
 def _fitted(knee_hz: float | None) -> MinMaxScaler:
     values = np.array([[0.0, -1.0, 0.0], [100.0, 0.0, 500.0], [12_700.0, 4.0, 20_000.0]])
-    return MinMaxScaler.fit(values, NAMES, knee_hz)
+    return MinMaxScaler.fit(values, NAMES, scale_knees(NAMES, knee_hz))
 
 
 def test_the_log_frequency_scale_gives_equal_ratios_equal_steps_and_keeps_silence_at_zero():
     log, linear = _fitted(100.0), _fitted(None)
-    assert log.warped and not linear.warped and log.linear.knee_hz is None
-    np.testing.assert_array_equal(log.knee_hz, [100.0, 0.0, 100.0])  # only the features in Hz
+    assert log.warped and not linear.warped and log.linear.knees is None
+    np.testing.assert_array_equal(log.knees, [100.0, 0.0, 100.0])  # only the features in Hz
     np.testing.assert_array_equal(log.linear.minimum, log.minimum)  # the same bounds, in instrument units
     frames = np.array([[0.0, 2.0, 0.0], [3_100.0, 2.0, 3_100.0], [6_300.0, 2.0, 6_300.0], [12_700.0, 2.0, 12_700.0]])
     scaled, _ = log.transform(frames)
@@ -41,37 +41,55 @@ def test_the_log_frequency_scale_gives_equal_ratios_equal_steps_and_keeps_silenc
 def test_a_scaler_is_written_with_its_knees_and_an_old_one_without_reads_as_linear():
     log = _fitted(100.0)
     again = MinMaxScaler.from_dict(log.to_dict(), "model.json")
-    np.testing.assert_array_equal(again.knee_hz, log.knee_hz)
-    old = {k: v for k, v in log.to_dict().items() if k != "knee_hz"}
+    np.testing.assert_array_equal(again.knees, log.knees)
+    old = {k: v for k, v in log.to_dict().items() if k != "knees"}
     assert not MinMaxScaler.from_dict(old, "model.json").warped
-    assert "knee_hz" not in _fitted(None).to_dict()
-    with pytest.raises(DataError, match=r"model.json: scaler's knee_hz must be 3 values >= 0"):
-        MinMaxScaler.from_dict({**log.to_dict(), "knee_hz": [100.0, -1.0, 0.0]}, "model.json")
+    # the first log-frequency scale wrote its knees as knee_hz
+    np.testing.assert_array_equal(MinMaxScaler.from_dict({**old, "knee_hz": log.knees.tolist()}, "model.json").knees, log.knees)
+    assert "knees" not in _fitted(None).to_dict()
+    with pytest.raises(DataError, match=r"model.json: scaler.s knees must be 3 values >= 0"):
+        MinMaxScaler.from_dict({**log.to_dict(), "knees": [100.0, -1.0, 0.0]}, "model.json")
 
 
 def test_frequencies_below_minus_the_knee_cannot_be_put_on_the_log_scale():
     with pytest.raises(
         DataError, match=r"SpectralCentroid reaches -200 Hz in training: corpus.log_frequency_knee_hz = 100 needs values above -100 Hz"
     ):
-        MinMaxScaler.fit(np.array([[-200.0, 0.0, 1.0], [300.0, 1.0, 2.0]]), NAMES, 100.0)
+        MinMaxScaler.fit(np.array([[-200.0, 0.0, 1.0], [300.0, 1.0, 2.0]]), NAMES, scale_knees(NAMES, 100.0))
     with pytest.raises(ConfigError, match=r"corpus.log_frequency_knee_hz must be a frequency > 0 Hz"):
         CorpusConfig(log_frequency_knee_hz=0.0)
+    with pytest.raises(ConfigError, match=r"corpus.log_chroma_knee must be a share of the strongest class > 0"):
+        CorpusConfig(log_chroma_knee=-0.1)
+
+
+def test_the_chroma_log_scale_is_the_log_of_each_class_s_ratio_to_the_strongest():
+    names = ("SpectralCentroid", "Chroma01", "Chroma02")
+    knees = scale_knees(names, None, 0.001)
+    np.testing.assert_array_equal(knees, [0.0, 0.001, 0.001])  # only the chroma
+    np.testing.assert_array_equal(scale_knees(names, 500.0, 0.01), [500.0, 0.01, 0.01])
+    scaler = MinMaxScaler.fit(np.array([[0.0, 0.0, 0.0], [900.0, 1.0, 0.5], [2000.0, 0.2, 1.0]]), names, knees)
+    scaled, _ = scaler.transform(np.array([[1000.0, 1.0, 0.1], [1000.0, 0.1, 0.01]]))
+    # a class at 1/10 of the strongest sits as far below it as one at 1/100 below one at 1/10 (nearly: the knee)
+    top, tenth, hundredth = scaled[0, 1], scaled[0, 2], scaled[1, 2]
+    assert tenth - hundredth == pytest.approx(top - tenth, rel=0.05) and 0 < hundredth < tenth < top == 1.0
+    assert scaled[0, 0] == pytest.approx(1000.0 / 2000.0)  # the centroid stays linear
+    np.testing.assert_allclose(scaler.inverse(scaled), [[1000.0, 1.0, 0.1], [1000.0, 0.1, 0.01]], rtol=1e-12)
 
 
 def test_a_corpus_on_the_log_frequency_scale_is_saved_and_checked_against_its_settings(tmp_path):
     documents = [synthetic_document(300, phase, f"take{i}.json") for i, phase in enumerate((0.0, 1.0))]
     corpus = build_corpus(documents, CorpusConfig(features=FEATURES, log_frequency_knee_hz=250.0))
-    assert corpus.scaler.warped and corpus.scaler.knee_hz.tolist() == [250.0, 0.0, 0.0]
+    assert corpus.scaler.warped and corpus.scaler.knees.tolist() == [250.0, 0.0, 0.0]
     rows = np.concatenate(corpus.segments("train"))
     assert rows.min() == 0.0 and rows.max() == 1.0  # the model's units: [0, 1] on the log scale
     linear = np.concatenate(corpus.segments("train", 1.0, corpus.scaler.linear))
     assert not np.allclose(rows[:, 0], linear[:, 0]) and np.allclose(rows[:, 1:], linear[:, 1:])
     folder = save_corpus(corpus, tmp_path / "corpus")
-    np.testing.assert_array_equal(load_corpus(folder).scaler.knee_hz, corpus.scaler.knee_hz)
+    np.testing.assert_array_equal(load_corpus(folder).scaler.knees, corpus.scaler.knees)
     meta = json.loads((folder / "corpus.json").read_text())
     del meta["corpus"]["log_frequency_knee_hz"]  # settings that say linear, a scaler that warps
     (folder / "corpus.json").write_text(json.dumps(meta))
-    with pytest.raises(DataError, match=r"corpus.json: the scaler's log-frequency knees differ from corpus.log_frequency_knee_hz"):
+    with pytest.raises(DataError, match=r"corpus.json: the scaler's log-scale knees differ from corpus.log_frequency_knee_hz and"):
         load_corpus(folder)
 
 
@@ -80,7 +98,7 @@ def test_an_exact_affine_identity_is_found_and_derived_and_a_near_one_is_not():
     centroid = np.r_[0.0, rng.uniform(300, 5000, 200)]  # a silent frame first: both 0
     slope = np.where(centroid > 0, 2.4e-11 * centroid - 2.65e-7, 0.0)
     names = ("SpectralCentroid", "SpectralSlope")
-    scaler = MinMaxScaler.fit(np.c_[centroid, slope], names, 100.0)
+    scaler = MinMaxScaler.fit(np.c_[centroid, slope], names, scale_knees(names, 100.0))
     (identity,) = scaler.identities
     np.testing.assert_allclose([identity.gain, identity.offset], [2.4e-11, -2.65e-7], rtol=1e-9)
     # the engine's compiled step derives the slope on the scaler's scale: instrument units where it is linear ...

@@ -242,10 +242,11 @@ def test_residual_means_are_offsets_from_the_frame_fed(residual_model_dir):
         np.testing.assert_allclose(mu - plain, np.broadcast_to(normalised * engine.scale, mu.shape), atol=1e-6)
 
 
-def _spectral_model(folder, pauses: bool = False):
+def _spectral_model(folder, pauses: bool = False, **corpus):
     """A tiny model of the 20 Spectral features (random max-normalised chroma, shape values near
-    1000) trained one epoch; with ``pauses``, every fifth frame of the take is silence (every feature
-    0, as the analyser and the quiet rule write it), so 0 is within every feature's training range."""
+    1000) trained one epoch, with ``corpus`` settings changed; with ``pauses``, every fifth frame of the take is
+    silence (every feature 0, as the analyser and the quiet rule write it), so 0 is within every feature's training
+    range."""
     import dataclasses
 
     from antiphon.data.analysis_json import new_document
@@ -265,7 +266,7 @@ def _spectral_model(folder, pauses: bool = False):
             values[name][::5] = 0.0
     document = new_document(10.0 * np.arange(1, n + 1), values, {}, source="c.json")
     config = tiny_config(epochs=1)
-    config = dataclasses.replace(config, corpus=dataclasses.replace(config.corpus, features=SPECTRAL_NAMES))
+    config = dataclasses.replace(config, corpus=dataclasses.replace(config.corpus, features=SPECTRAL_NAMES, **corpus))
     train(build_corpus([document], config.corpus), config, folder)
     return Engine.from_model_dir(folder)
 
@@ -321,7 +322,7 @@ def test_an_answer_pauses_where_its_draw_lies_nearer_silence(tmp_path_factory):
 
     def projected(frame: np.ndarray) -> np.ndarray:  # normalised units = instrument units, silence at 0
         out = np.empty(20)
-        kernels.to_instrument(frame, 0, True, np.ones(20), np.zeros(20), columns[0], columns[-1] + 1, True, np.zeros(20), True, out)
+        kernels.to_instrument(frame, 0, True, np.ones(20), np.zeros(20), columns[0], columns[-1] + 1, 1.0, True, np.zeros(20), True, out)
         return out
 
     frame = np.zeros(20)
@@ -379,6 +380,33 @@ def test_a_log_frequency_model_is_prompted_and_answers_in_evaluations_linear_uni
     np.testing.assert_allclose(values, scaler.linear.transform(played)[0], rtol=1e-12)
     np.testing.assert_allclose(times, np.cumsum(steps))
     assert np.all((played >= scaler.minimum - 1e-9) & (played <= scaler.maximum + 1e-9))  # in range, instrument units
+
+
+def test_a_model_of_the_chroma_on_its_log_scale_answers_max_normalised_chroma(tmp_path_factory):
+    """corpus.log_chroma_knee: the model learns each class as the log of its ratio to the strongest, and every frame it
+    plays is still one of the format (the strongest class exactly 1, the others in [0, 1]), also when evaluation reads
+    it on the linear scale."""
+    from antiphon.feature_names import CHROMA_NAMES, SPECTRAL_NAMES
+
+    engine = _spectral_model(tmp_path_factory.mktemp("fmt") / "log_chroma", log_chroma_knee=0.03)
+    columns = [SPECTRAL_NAMES.index(c) for c in CHROMA_NAMES]
+    scaler = engine.info.scaler
+    assert scaler.warped and np.all(scaler.knees[columns] == 0.03) and not np.any(np.delete(scaler.knees, columns))
+    engine.sigma_temperature = engine.played_sigma_temperature = 4.0  # wide draws: most would leave the format
+    snapshot = engine.get_state()
+    _, frames = engine.continue_for(1.0, np.random.default_rng(1))
+    assert np.all(frames[:, columns].max(axis=1) == 1.0) and frames[:, columns].min() >= 0.0
+    engine.set_state(snapshot)
+    _, values = engine.continue_normalised(1.0, np.random.default_rng(1))
+    np.testing.assert_allclose(values, scaler.linear.transform(frames)[0], rtol=1e-12)
+    assert np.all(values[:, columns].max(axis=1) == 1.0)  # chroma's range is [0, 1]: normalised as it is
+    # a normalised row's classes are where the scaler puts them (on the log scale), the strongest raised to 1
+    row = np.full(engine.dimension, 0.5)
+    row[columns] = np.linspace(0.9, 0.0, 12)
+    played = engine._instrument(row, clip=True)[columns]
+    expected = scaler.inverse(row)[columns]
+    assert played[0] == 1.0 and expected[0] < 0.9
+    np.testing.assert_allclose(played[1:], expected[1:], rtol=1e-12, atol=1e-15)
 
 
 def test_answers_keep_the_slope_their_centroid_gives_it(tmp_path):

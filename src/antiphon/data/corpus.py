@@ -36,7 +36,7 @@ from antiphon.config import CorpusConfig, from_dict, to_dict
 from antiphon.data.analysis_json import AnalysisDocument
 from antiphon.data.description import read_description
 from antiphon.data.quiet import LEVEL_FEATURE, quiet_mask
-from antiphon.data.scaler import MinMaxScaler, find_identities, frequency_knees
+from antiphon.data.scaler import MinMaxScaler, find_identities, scale_knees
 from antiphon.errors import DataError
 from antiphon.fingerprint import fingerprint
 
@@ -290,7 +290,7 @@ def _split(names: list[str], rows: list[tuple[np.ndarray, np.ndarray]], cfg: Cor
     train = np.concatenate(train_rows) if train_rows else np.empty((0, len(cfg.features)))
     if train.shape[0] == 0:
         raise DataError("the training split is empty: give more frames or a larger corpus.train_fraction")
-    scaler = MinMaxScaler.fit(train, cfg.features, cfg.log_frequency_knee_hz)
+    scaler = MinMaxScaler.fit(train, cfg.features, scale_knees(cfg.features, cfg.log_frequency_knee_hz, cfg.log_chroma_knee))
     files = tuple(CorpusFile(name, dt, values, seg) for name, (dt, values), seg in zip(names, rows, segments))
     return Corpus(tuple(cfg.features), files, scaler, cfg)
 
@@ -430,7 +430,9 @@ def load_corpus(folder: Path | str) -> Corpus:
     if "identities" not in meta["scaler"]:  # written before identities were looked for: look on the training rows
         train = np.concatenate([f.values[f.segments["train"][0] : f.segments["train"][1]] for f in files])
         scaler = dataclasses.replace(scaler, identities=find_identities(train, scaler.names))
-    knees = frequency_knees(config.features, config.log_frequency_knee_hz)
-    if not np.array_equal(np.zeros_like(knees) if scaler.knee_hz is None else scaler.knee_hz, knees):
-        raise DataError(f"{meta_path}: the scaler's log-frequency knees differ from corpus.log_frequency_knee_hz")
+    knees = scale_knees(config.features, config.log_frequency_knee_hz, config.log_chroma_knee)
+    if not np.array_equal(np.zeros_like(knees) if scaler.knees is None else scaler.knees, knees):
+        raise DataError(
+            f"{meta_path}: the scaler's log-scale knees differ from corpus.log_frequency_knee_hz and corpus.log_chroma_knee"
+        )
     return Corpus(tuple(config.features), tuple(files), scaler, config)

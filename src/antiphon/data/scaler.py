@@ -1,7 +1,7 @@
 """Min-max scaling of features to [0, 1] (paper eq. 5), fitted on the training split only; optionally
-on a log-frequency scale for the features measured in Hz (``corpus.log_frequency_knee_hz``); and the
-identities between features that the training rows obey exactly, which make an answer's frame one a
-spectrum could have."""
+on a log scale for the features measured in Hz (``corpus.log_frequency_knee_hz``) and for the chroma
+(``corpus.log_chroma_knee``); and the identities between features that the training rows obey exactly,
+which make an answer's frame one a spectrum could have."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from antiphon.errors import DataError
-from antiphon.feature_names import UNITS
+from antiphon.feature_names import CHROMA_NAMES, UNITS
 
 #: (target, source) pairs that may be exact affine functions of each other: Peeters' slope is a regression of the
 #: sum-normalised spectrum on frequency, (K sum f p - sum f sum p) / (K sum f^2 - (sum f)^2) with sum p = 1, so it is
@@ -61,19 +61,33 @@ def find_identities(values: np.ndarray, names: Sequence[str]) -> tuple[AffineIde
     return tuple(found)
 
 
-def frequency_knees(names: Sequence[str], knee_hz: float | None) -> np.ndarray:
-    """Per feature (F,): ``knee_hz`` for the features measured in Hz (centroid, spread, rolloff, ...), 0 for the
-    others and for every feature when ``knee_hz`` is None (a linear scale)."""
-    return np.array([knee_hz if knee_hz is not None and UNITS.get(n) == "Hz" else 0.0 for n in names], dtype=np.float64)
+def scale_knees(names: Sequence[str], knee_hz: float | None = None, chroma_knee: float | None = None) -> np.ndarray:
+    """Per feature (F,), the knee of its log scale in its own units, 0 for a linear one: ``knee_hz`` for the
+    features measured in Hz (centroid, spread, rolloff, ...), ``chroma_knee`` for the chroma classes (a share
+    of the strongest class, 1); None leaves those features linear."""
+    def knee(name: str) -> float:
+        if UNITS.get(name) == "Hz" and knee_hz is not None:
+            return knee_hz
+        if name in CHROMA_NAMES and chroma_knee is not None:
+            return chroma_knee
+        return 0.0
+
+    return np.array([knee(n) for n in names], dtype=np.float64)
+
+
+def _knee_setting(name: str) -> str:
+    """The setting that gives feature ``name`` its knee (for errors)."""
+    return "corpus.log_chroma_knee" if name in CHROMA_NAMES else "corpus.log_frequency_knee_hz"
 
 
 @dataclass(frozen=True)
 class MinMaxScaler:
     """x' = (w(x) - w(min)) / (w(max) - w(min)) per feature; ``minimum`` and ``maximum`` are (F,) in instrument units.
 
-    w is the identity, or, for a feature with a knee k > 0 in ``knee_hz`` (F,), the log-frequency scale
-    w(x) = ln(1 + x / k): ln 2 per octave well above k, nearly linear below it, and 0 at 0 Hz, so a
-    silent frame (every feature 0) stays one. The bounds stay in instrument units either way, so
+    w is the identity, or, for a feature with a knee k > 0 in ``knees`` (F,, in the feature's units), the log
+    scale w(x) = ln(1 + x / k): ln 2 per octave well above k for a frequency, the log of a class's ratio to the
+    strongest for the chroma (whose strongest is 1), nearly linear below k, and 0 at 0, so a silent frame
+    (every feature 0) stays one. The bounds stay in instrument units either way, so
     everything that reads them (the chroma's range, whether silence is in range, the corpus summary)
     means the same with a warp or without.
 
@@ -89,34 +103,35 @@ class MinMaxScaler:
     names: tuple[str, ...]
     minimum: np.ndarray
     maximum: np.ndarray
-    knee_hz: np.ndarray | None = field(default=None)
+    knees: np.ndarray | None = field(default=None)
     identities: tuple[AffineIdentity, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.knee_hz is not None and not np.any(self.knee_hz > 0):
-            object.__setattr__(self, "knee_hz", None)  # no feature warped: the linear scaler, one way to say it
+        if self.knees is not None and not np.any(self.knees > 0):
+            object.__setattr__(self, "knees", None)  # no feature warped: the linear scaler, one way to say it
 
     @classmethod
-    def fit(cls, values: np.ndarray, names: Sequence[str], knee_hz: float | None = None) -> MinMaxScaler:
-        """Fit on ``values`` (N, F), N >= 1; ``knee_hz`` puts the features in Hz on the log-frequency scale."""
+    def fit(cls, values: np.ndarray, names: Sequence[str], knees: np.ndarray | None = None) -> MinMaxScaler:
+        """Fit on ``values`` (N, F), N >= 1; ``knees`` (F,, :func:`scale_knees`) put features on a log scale."""
         if values.ndim != 2 or values.shape[0] == 0 or values.shape[1] != len(names):
             raise DataError(f"cannot fit a scaler on values of shape {values.shape} for {len(names)} features")
         values = np.asarray(values, dtype=np.float64)
         minimum, maximum = values.min(axis=0), values.max(axis=0)
-        knees = frequency_knees(names, knee_hz)
+        knees = np.zeros(len(names)) if knees is None else np.asarray(knees, dtype=np.float64)
         below = np.flatnonzero((knees > 0) & (minimum <= -knees))
         if below.size:
             i = int(below[0])
+            unit = f" {UNITS[names[i]]}" if UNITS.get(names[i]) else ""
             raise DataError(
-                f"{names[i]} reaches {minimum[i]:g} Hz in training: corpus.log_frequency_knee_hz = {knees[i]:g} needs values above "
-                f"-{knees[i]:g} Hz"
+                f"{names[i]} reaches {minimum[i]:g}{unit} in training: {_knee_setting(names[i])} = {knees[i]:g} needs values above "
+                f"-{knees[i]:g}{unit}"
             )
         return cls(tuple(names), minimum, maximum, knees, find_identities(values, names))
 
     @property
     def warped(self) -> bool:
-        """Whether any feature is on the log-frequency scale."""
-        return self.knee_hz is not None
+        """Whether any feature is on a log scale."""
+        return self.knees is not None
 
     @property
     def linear(self) -> MinMaxScaler:
@@ -126,17 +141,17 @@ class MinMaxScaler:
     def warp(self, values: np.ndarray) -> np.ndarray:
         """Instrument units (..., F) -> the scale the min-max runs on (a new array; the identity without knees)."""
         out = np.array(values, dtype=np.float64)
-        if self.knee_hz is not None:
-            on = self.knee_hz > 0
-            out[..., on] = np.log1p(out[..., on] / self.knee_hz[on])
+        if self.knees is not None:
+            on = self.knees > 0
+            out[..., on] = np.log1p(out[..., on] / self.knees[on])
         return out
 
     def unwarp(self, values: np.ndarray) -> np.ndarray:
         """The inverse of :meth:`warp` (a new array)."""
         out = np.array(values, dtype=np.float64)
-        if self.knee_hz is not None:
-            on = self.knee_hz > 0
-            out[..., on] = np.expm1(out[..., on]) * self.knee_hz[on]
+        if self.knees is not None:
+            on = self.knees > 0
+            out[..., on] = np.expm1(out[..., on]) * self.knees[on]
         return out
 
     @cached_property
@@ -144,7 +159,7 @@ class MinMaxScaler:
         """The identities as the engine's compiled step applies them (:func:`~antiphon.model.engine_kernels.derive`),
         (n, 8) float64, one row each: the source's and target's columns, gain, offset, the target's training bounds
         (instrument units), and the source's and target's knees (0: linear)."""
-        knees = np.zeros(len(self.names)) if self.knee_hz is None else self.knee_hz
+        knees = np.zeros(len(self.names)) if self.knees is None else self.knees
         plan = np.zeros((len(self.identities), 8))
         for row, identity in zip(plan, self.identities):
             i, j = self.names.index(identity.source), self.names.index(identity.target)
@@ -181,21 +196,23 @@ class MinMaxScaler:
 
     def to_dict(self) -> dict[str, Any]:
         out = {"names": list(self.names), "minimum": self.minimum.tolist(), "maximum": self.maximum.tolist()}
-        if self.knee_hz is not None:
-            out["knee_hz"] = self.knee_hz.tolist()
+        if self.knees is not None:
+            out["knees"] = self.knees.tolist()
         out["identities"] = [identity.to_dict() for identity in self.identities]
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str) -> MinMaxScaler:
-        """From :meth:`to_dict`'s dict. One written before the log-frequency scale has no ``knee_hz`` (linear), one
+        """From :meth:`to_dict`'s dict. One written before the log scales has no ``knees`` (linear; one from the first
+        log-frequency scale has them as ``knee_hz``), one
         written before identities were looked for has none (:func:`~antiphon.data.corpus.load_corpus` looks for them
         on the corpus's training rows; a model folder's scaler keeps none, and its answers are drawn as before)."""
         try:
             names = tuple(str(n) for n in data["names"])
             minimum = np.asarray(data["minimum"], dtype=np.float64)
             maximum = np.asarray(data["maximum"], dtype=np.float64)
-            knees = None if data.get("knee_hz") is None else np.asarray(data["knee_hz"], dtype=np.float64)
+            written = data.get("knees", data.get("knee_hz"))
+            knees = None if written is None else np.asarray(written, dtype=np.float64)
             identities = tuple(
                 AffineIdentity(str(i["target"]), str(i["source"]), float(i["gain"]), float(i["offset"])) for i in data.get("identities", ())
             )
@@ -206,7 +223,7 @@ class MinMaxScaler:
         if not (len(names) == minimum.size == maximum.size) or not np.all(np.isfinite(minimum) & np.isfinite(maximum)):
             raise DataError(f"{source}: scaler lists {len(names)} names, {minimum.size} minima, {maximum.size} maxima")
         if knees is not None and (knees.shape != minimum.shape or not np.all(np.isfinite(knees) & (knees >= 0))):
-            raise DataError(f"{source}: scaler's knee_hz must be {len(names)} values >= 0 (0: a linear scale)")
+            raise DataError(f"{source}: scaler's knees must be {len(names)} values >= 0 (0: a linear scale)")
         for i in identities:
             if i.target not in names or i.source not in names or not math.isfinite(i.gain) or not math.isfinite(i.offset):
                 raise DataError(f"{source}: the scaler's identity {i} names a feature it does not have, or is not finite")

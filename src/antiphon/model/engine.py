@@ -170,7 +170,7 @@ class Engine:
             self._state_size + 5 * h * self.n_layers + activity_values,
             self.scale,
         ]
-        # the kernels scale on the scaler's scale (log-frequency where it warps: feed warps, sample unwarps)
+        # the kernels scale on the scaler's scale (a log scale where it warps: feed warps, sample unwarps)
         self._scaler = info.scaler
         self._minimum = info.scaler.warped_minimum
         self._inv_span = 1.0 / info.scaler.span
@@ -180,8 +180,14 @@ class Engine:
         self._constant = info.scaler.maximum <= info.scaler.minimum  # such features scale to 0
         #: the chroma columns, where the model has the whole vector: answers keep its format (max = 1)
         self._chroma = chroma_columns(info.feature_names)
+        # the chroma's columns and its strongest class (1) on the scaler's scale (ln(1 + 1 / knee) on a log scale);
         # a clipped answer's chroma is already within [0, 1] when the training range is
-        self._chroma_span = (0, 0) if self._chroma is None else (self._chroma.start, self._chroma.stop)
+        self._chroma_span = (0, 0, 1.0)
+        self._chroma_warped = False
+        if self._chroma is not None:
+            top = info.scaler.warp(np.ones(len(self._minimum)))[self._chroma.start]
+            self._chroma_span = (self._chroma.start, self._chroma.stop, float(top))
+            self._chroma_warped = bool(top != 1.0)
         self._chroma_in_range = self._chroma is not None and bool(
             (self._minimum[self._chroma] >= 0.0).all() and (info.scaler.maximum[self._chroma] <= 1.0).all()
         )
@@ -201,7 +207,7 @@ class Engine:
         self._sigma_scale = np.ones(self.dimension, dtype=DTYPE)
         self._played_scale = np.ones(self.dimension, dtype=DTYPE)
         self._split = False  # whether the two differ
-        # the last draw's frame to feed back (instrument units, on the log-frequency scale where the scaler warps)
+        # the last draw's frame to feed back (instrument units, on the log scale where the scaler warps)
         self._fed_frame = np.empty(len(self._minimum))
         self._scale_sigmas()
         self.pi_temperature = PI_TEMPERATURE
@@ -299,7 +305,7 @@ class Engine:
         """Feed rows (N, D) in evaluation's units, one step each: [dt_s,] features in [0, 1] as
         :meth:`segments <antiphon.data.corpus.Corpus.segments>` gives them at scale 1 with the scaler's
         :attr:`~antiphon.data.scaler.MinMaxScaler.linear` twin, which is the scaler itself unless it puts
-        frequencies on a log scale (then each row is moved onto that scale first). Evaluation's path: no round
+        features on a log scale (then each row is moved onto that scale first). Evaluation's path: no round
         trip to instrument units where the scales agree."""
         rows = np.asarray(rows)
         if self._scaler.warped:
@@ -385,7 +391,7 @@ class Engine:
             self._minimum, *self._chroma_span, clip and self._chroma_in_range, self._silence, clip and self._silence_reachable,
             self._derivations, self._fed_frame, played,
         )  # fmt: skip
-        return self._dt(dt, min_dt_s), (self._scaler.unwarp(played) if self._scaler.warped else played)
+        return self._dt(dt, min_dt_s), (self._unwarp(played) if self._scaler.warped else played)
 
     def answer(self, rng: np.random.Generator, min_dt_s: float = 0.001, clip: bool = True) -> tuple[float, np.ndarray]:
         """:meth:`sample` the next frame and feed its course back, as every answer does (``serve``,
@@ -403,7 +409,18 @@ class Engine:
             clip and self._chroma_in_range, self._silence, clip and self._silence_reachable, features,
         )  # fmt: skip
         kernels.derive(features, self._derivations)
-        return self._scaler.unwarp(features) if self._scaler.warped else features
+        return self._unwarp(features) if self._scaler.warped else features
+
+    def _unwarp(self, frame: np.ndarray) -> np.ndarray:
+        """A frame on the scaler's log scale -> instrument units; a chroma on its log scale max-normalised again, as
+        expm1(ln(1 + 1 / knee)) * knee gives 1 only to within a unit in the last place."""
+        out = self._scaler.unwarp(frame)
+        if self._chroma_warped:
+            chroma = out[self._chroma]
+            strongest = chroma.max()
+            if strongest > 0.0:
+                chroma /= strongest
+        return out
 
     def mean_frame(self, min_dt_s: float = 0.001) -> tuple[float, np.ndarray]:
         """The mixture's mean as the next frame (dt_s as :meth:`sample` bounds it, features clipped, instrument units)."""

@@ -190,14 +190,15 @@ def feed(
 
 
 @njit(cache=True, nogil=True)
-def to_instrument(row, offset, clip, span, minimum, chroma_start, chroma_stop, chroma_in_range, silence, to_silence, out):
+def to_instrument(row, offset, clip, span, minimum, chroma_start, chroma_stop, chroma_top, chroma_in_range, silence, to_silence, out):
     """A normalised model row (D,) -> a frame of the format (F,) in instrument units, written to ``out``.
 
     Features (the row after its ``offset`` dt columns) are clipped to [0, 1] unless ``clip`` is
     False, and scaled back; the chroma (``chroma_start:chroma_stop``, empty for none) becomes the
-    nearest max-normalised chroma, as the analysis writes it: classes clipped to [0, 1] (unless
-    ``chroma_in_range`` says they are), the largest raised to 1; all-zero chroma, a silent
-    frame's, stays zero.
+    nearest max-normalised chroma, as the analysis writes it: classes clipped to [0, ``chroma_top``] (unless
+    ``chroma_in_range`` says they are), the largest raised to ``chroma_top``; all-zero chroma, a silent
+    frame's, stays zero. ``chroma_top`` is 1 on the scaler's scale: 1, or ln(1 + 1 / knee) on the chroma's
+    log scale (``corpus.log_chroma_knee``).
 
     The format has one other kind of frame, silence (every feature 0, as the analyser and the
     corpus's quiet rule write it). With ``to_silence``, a row nearer the silent frame
@@ -223,11 +224,11 @@ def to_instrument(row, offset, clip, span, minimum, chroma_start, chroma_stop, c
         best = chroma_start
         for j in range(chroma_start, chroma_stop):
             if not chroma_in_range:
-                out[j] = min(max(out[j], 0.0), 1.0)
+                out[j] = min(max(out[j], 0.0), chroma_top)
             if out[j] > out[best]:
                 best = j
         if out[best] > 0.0:
-            out[best] = 1.0
+            out[best] = chroma_top
     if to_silence:
         to_music, to_pause = 0.0, 0.0
         for j in range(out.shape[0]):
@@ -287,6 +288,7 @@ def draw(
     minimum,
     chroma_start,
     chroma_stop,
+    chroma_top,
     chroma_in_range,
     silence,
     to_silence,
@@ -333,13 +335,13 @@ def draw(
         sigma = (raw if raw > 0.0 else math.expm1(raw)) + 1.0 + sigma_floor
         row[j] = mean + sigma * noise[j] * sigma_scale[j]
         played_row[j] = mean + sigma * noise[j] * played_scale[j]
-    silent = to_instrument(row, offset, clip, span, minimum, chroma_start, chroma_stop, chroma_in_range, silence, to_silence, out)
+    silent = to_instrument(row, offset, clip, span, minimum, chroma_start, chroma_stop, chroma_top, chroma_in_range, silence, to_silence, out)
     derive(out, plan)
     if not split:
         played[:] = out
     elif silent:
         played[:] = 0.0
     else:
-        to_instrument(played_row, offset, clip, span, minimum, chroma_start, chroma_stop, chroma_in_range, silence, False, played)
+        to_instrument(played_row, offset, clip, span, minimum, chroma_start, chroma_stop, chroma_top, chroma_in_range, silence, False, played)
         derive(played, plan)
     return row[0] if offset else 0.0
