@@ -247,10 +247,15 @@ def _print_corpus_summary(summary: dict, folder: Path) -> None:
     unchecked = [name for name, n in quiet.items() if n is None]
     if unchecked:
         print(f"  quiet frames not checked (no TotalEnergy in the analysis): {', '.join(unchecked)}")
-    for identity in summary.get("identities", ()):
-        print(f"  exact on every sounding training frame, so every answer frame obeys it: {identity}")
+    for rule in (*summary.get("identities", ()), *summary.get("bounds", ())):
+        print(f"  true of every sounding training frame, so every answer frame obeys it: {rule}")
     for name, r in summary["features"].items():
-        print(f"  {name:24s} min {r['min']:<12.5g} max {r['max']:<12.5g} (training range {r['train_min']:.5g} .. {r['train_max']:.5g})")
+        low, high = r.get("train_sounding_min", r["train_min"]), r.get("train_sounding_max", r["train_max"])
+        sounding = f"; sounding {low:.5g} .. {high:.5g}" if (low, high) != (r["train_min"], r["train_max"]) else ""
+        print(
+            f"  {name:24s} min {r['min']:<12.5g} max {r['max']:<12.5g} (training range {r['train_min']:.5g} .. {r['train_max']:.5g}"
+            f"{sounding})"
+        )
 
 
 class _TrainingBar:
@@ -683,10 +688,11 @@ COMMANDS: tuple[Command, ...] = (
         "rows only. Features default to the 20 Spectral values (corpus.features). dt is a model\n"
         "dimension only where the time steps vary (session logs; corpus.timing): analysis frames at\n"
         "a fixed hop are modelled without it and answered at the hop. Each feature's resolution\n"
-        "(corpus.resolution) is what training dequantises within. An identity the training rows obey\n"
-        "exactly (Peeters' slope is affine in the centroid) is found, printed, and obeyed by every answer\n"
-        "frame; corpus.log_frequency_knee_hz puts the features in Hz on a log scale (off: measured worse)\n"
-        "(docs/model.md).",
+        "(corpus.resolution) is what training dequantises within. The rules every sounding training\n"
+        "frame obeys are found, printed, and obeyed by every answer frame: an exact identity (Peeters'\n"
+        "slope is affine in the centroid), Pearson's bound (kurtosis >= 1 + skewness^2), the range of the\n"
+        "frames that sound. corpus.log_frequency_knee_hz and corpus.log_chroma_knee put the features in\n"
+        "Hz and the chroma on log scales (off: both measured worse) (docs/model.md).",
         epilog="examples:\n"
         "  antiphon dataset analysis/ -o corpus/\n"
         "  antiphon dataset takes/*.wav -o corpus/ --set corpus.split=file\n"
@@ -778,8 +784,8 @@ COMMANDS: tuple[Command, ...] = (
         "followed, in random order), nearest_neighbour (a copy); other_passage (real music that\n"
         "followed another prompt) is the yardstick. Bootstrap intervals over prompts, and for each\n"
         "baseline a verdict per measure: the model beats, ties or loses. Free-running figures are on\n"
-        "the linear scale for every model, one trained on log frequencies (corpus.log_frequency_knee_hz)\n"
-        "too, so they compare; the NLLs are on the model's own scale.",
+        "the linear scale for every model, one trained on a log scale (corpus.log_frequency_knee_hz,\n"
+        "corpus.log_chroma_knee) too, so they compare; the NLLs are on the model's own scale.",
         epilog="example:\n  antiphon evaluate model/ corpus/ -o report/      report.json, answers.png, measures.png",
         run=_cmd_evaluate,
         arguments=(

@@ -14,6 +14,9 @@ SPECTRAL_SHAPE_NAMES: tuple[str, ...] = (
     "SpectralDecrease",
     "SpectralSlope",
 )
+#: features that compare a frame with the one before: the frame where the sound stops has a silent spectrum and these
+#: not 0 (the spectral variation is 1)
+BETWEEN_FRAMES: frozenset[str] = frozenset({"SpectralVariation"})
 #: the 20 values of the instrument's Spectral category, the paper's model input
 SPECTRAL_NAMES: tuple[str, ...] = SPECTRAL_SHAPE_NAMES + CHROMA_NAMES
 SIGNAL_NAMES: tuple[str, ...] = ("ZeroCrossingRate", "TotalEnergy")

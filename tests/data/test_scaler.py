@@ -136,5 +136,55 @@ def test_a_corpus_written_before_identities_finds_them_on_its_training_rows(tmp_
     folder = save_corpus(corpus, tmp_path / "c")
     meta = json.loads((folder / "corpus.json").read_text())
     assert len(meta["scaler"].pop("identities")) == 1
+    for key in ("bounds", "sounding_minimum", "sounding_maximum"):
+        meta["scaler"].pop(key)
     (folder / "corpus.json").write_text(json.dumps(meta))
-    assert [i.target for i in load_corpus(folder).scaler.identities] == ["SpectralSlope"]
+    again = load_corpus(folder).scaler
+    assert [i.target for i in again.identities] == ["SpectralSlope"]
+    np.testing.assert_array_equal(again.sounding_minimum, corpus.scaler.sounding_minimum)
+
+
+def test_pearson_s_bound_and_the_sounding_range_are_found_and_kept_by_every_frame():
+    """The moments of any spectrum have kurtosis >= 1 + skewness^2; a corpus whose sounding frames obey it (and not one
+    of excess kurtosis, 3 less) gives answers that do, held within the range of the frames that sound."""
+    rng = np.random.default_rng(1)
+    skewness = rng.uniform(0.2, 3.0, 300)
+    kurtosis = (1 + skewness**2) * rng.uniform(1.1, 3.0, 300)
+    rolloff = rng.uniform(130.0, 5000.0, 300)
+    values = np.c_[skewness, kurtosis, rolloff]
+    values[::10] = 0.0  # silent frames: every feature 0
+    names = ("SpectralSkewness", "SpectralKurtosis", "SpectralRolloff")
+    scaler = MinMaxScaler.fit(values, names)
+    assert [str(b) for b in scaler.bounds] == ["SpectralKurtosis >= 1 + SpectralSkewness^2"]
+    np.testing.assert_array_equal(scaler.minimum, [0.0, 0.0, 0.0])
+    assert scaler.sounding_minimum[2] == values[values[:, 2] > 0, 2].min() >= 130.0
+    excess = values.copy()
+    excess[:, 1] = np.where(excess[:, 1] > 0, excess[:, 1] - 3.0, 0.0)
+    assert MinMaxScaler.fit(excess, names).bounds == ()
+    # a sounding frame drawn under the bound, its rolloff at 0 Hz: the kurtosis rises to the bound, the rolloff to the
+    # lowest sounding one; one above the bound and within range is left as it was; a silent frame stays silent
+    frame = np.array([2.0, 0.5, 0.0])
+    derive(frame, scaler.derivation_plan)
+    assert frame.tolist() == [2.0, 5.0, scaler.sounding_minimum[2]]
+    kept = np.array([1.0, 4.0, 1000.0])
+    derive(kept, scaler.derivation_plan)
+    assert kept.tolist() == [1.0, 4.0, 1000.0]
+    silent = np.zeros(3)
+    derive(silent, scaler.derivation_plan)
+    assert silent.tolist() == [0.0, 0.0, 0.0]
+    # on a log scale for the kurtosis too
+    warped = MinMaxScaler.fit(values, names, np.array([0.0, 4.0, 0.0]))
+    frame = warped.warp(np.array([2.0, 0.5, 1000.0]))
+    derive(frame, warped.derivation_plan)
+    np.testing.assert_allclose(warped.unwarp(frame), [2.0, 5.0, 1000.0], rtol=1e-12)
+    steep = np.array([50.0, 0.5, 1000.0])  # a skewness beyond the music's: held at its greatest, then the bound
+    derive(steep, scaler.derivation_plan)
+    assert steep.tolist() == [scaler.sounding_maximum[0], 1 + scaler.sounding_maximum[0] ** 2, 1000.0]
+    again = MinMaxScaler.from_dict(scaler.to_dict(), "model.json")
+    assert again.bounds == scaler.bounds and np.array_equal(again.derivation_plan, scaler.derivation_plan)
+    old = {k: v for k, v in scaler.to_dict().items() if k not in ("bounds", "sounding_minimum", "sounding_maximum")}
+    assert MinMaxScaler.from_dict(old, "model.json").derivation_plan.shape == (0, 9)  # a model from before plays as it did
+    with pytest.raises(DataError, match=r"model.json: the scaler's bound SpectralKurtosis >= 1 \+ Loudness\^2 names a feature"):
+        MinMaxScaler.from_dict({**scaler.to_dict(), "bounds": [{"kurtosis": "SpectralKurtosis", "skewness": "Loudness"}]}, "model.json")
+    with pytest.raises(DataError, match=r"model.json: scaler's sounding_minimum must be 3 finite values"):
+        MinMaxScaler.from_dict({**scaler.to_dict(), "sounding_minimum": [0.0, 1.0]}, "model.json")

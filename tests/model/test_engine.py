@@ -339,7 +339,7 @@ def test_an_answer_pauses_where_its_draw_lies_nearer_silence(tmp_path_factory):
     deaf = _spectral_model(tmp_path_factory.mktemp("no_pauses") / "model")
     scaler = heard.info.scaler
     np.testing.assert_array_equal(scaler.minimum[shape], 0.0)  # the pauses are in the training range
-    music = scaler.minimum + 0.5 * (scaler.maximum - scaler.minimum)
+    music = scaler.sounding_minimum + 0.5 * (scaler.sounding_maximum - scaler.sounding_minimum)  # a frame of the sounding range
     music[columns] = np.linspace(0.1, 1.0, 12)
     faint = 0.02 * scaler.maximum  # 2 % of the way from silence in every feature, the chroma's largest class 0.02
     for engine in (heard, deaf):
@@ -407,6 +407,26 @@ def test_a_model_of_the_chroma_on_its_log_scale_answers_max_normalised_chroma(tm
     expected = scaler.inverse(row)[columns]
     assert played[0] == 1.0 and expected[0] < 0.9
     np.testing.assert_allclose(played[1:], expected[1:], rtol=1e-12, atol=1e-15)
+
+
+def test_answers_of_a_model_of_real_guitar_are_frames_a_spectrum_could_have(audio_model_dir):
+    """Real guitar's sounding frames obey Pearson's bound (kurtosis >= 1 + skewness^2): every frame the engine plays
+    does too, however wide its draws, and lies within the range of the training frames that sound."""
+    engine = Engine.from_model_dir(audio_model_dir)
+    scaler, names = engine.info.scaler, list(engine.info.feature_names)
+    assert [str(b) for b in scaler.bounds] == ["SpectralKurtosis >= 1 + SpectralSkewness^2"]
+    engine.sigma_temperature = engine.played_sigma_temperature = 3.0
+    _, frames = engine.continue_for(3.0, np.random.default_rng(2))
+    sounding = frames[np.any(frames != 0, axis=1)]
+    assert sounding.shape[0] > 100
+    skewness, kurtosis = sounding[:, names.index("SpectralSkewness")], sounding[:, names.index("SpectralKurtosis")]
+    assert np.all(kurtosis >= 1 + skewness**2)
+    assert np.all(sounding >= scaler.sounding_minimum) and np.all(sounding <= scaler.sounding_maximum)
+    # drawn without the rules (a model folder from before), the same draws break them
+    engine._derivations = np.zeros((0, 9))
+    _, free = engine.continue_for(3.0, np.random.default_rng(2))
+    free = free[np.any(free != 0, axis=1)]
+    assert np.any(free[:, names.index("SpectralKurtosis")] < 1 + free[:, names.index("SpectralSkewness")] ** 2)
 
 
 def test_answers_keep_the_slope_their_centroid_gives_it(tmp_path):

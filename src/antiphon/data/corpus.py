@@ -36,7 +36,7 @@ from antiphon.config import CorpusConfig, from_dict, to_dict
 from antiphon.data.analysis_json import AnalysisDocument
 from antiphon.data.description import read_description
 from antiphon.data.quiet import LEVEL_FEATURE, quiet_mask
-from antiphon.data.scaler import MinMaxScaler, find_identities, scale_knees
+from antiphon.data.scaler import MinMaxScaler, scale_knees
 from antiphon.errors import DataError
 from antiphon.fingerprint import fingerprint
 
@@ -155,6 +155,11 @@ class Corpus:
         """Counts, durations and per-feature ranges, for printing and for corpus.json."""
         all_values = np.concatenate([f.values for f in self.files])
         all_dt = np.concatenate([f.dt_s for f in self.files])
+        low, high = self.scaler.sounding_minimum, self.scaler.sounding_maximum
+
+        def sounding(i: int) -> dict[str, float]:  # the training range of the frames that sound
+            return {} if low is None or high is None else {"train_sounding_min": float(low[i]), "train_sounding_max": float(high[i])}
+
         return {
             "n_files": len(self.files),
             "n_rows": int(all_dt.size),
@@ -163,14 +168,16 @@ class Corpus:
             "dt_s": {"min": float(all_dt.min()), "median": float(np.median(all_dt)), "max": float(all_dt.max())},
             "dt_modelled": self.dt_modelled,
             "quiet_rows": {f.name: f.n_quiet for f in self.files},
-            # the identities the training rows obey, which every answer frame is made to obey (the engine derives them)
+            # the rules the training rows obey, which every answer frame is made to obey (the engine derives them)
             "identities": [str(identity) for identity in self.scaler.identities],
+            "bounds": [str(bound) for bound in self.scaler.bounds],
             "features": {
                 name: {
                     "min": float(all_values[:, i].min()),
                     "max": float(all_values[:, i].max()),
                     "train_min": float(self.scaler.minimum[i]),
                     "train_max": float(self.scaler.maximum[i]),
+                    **sounding(i),
                 }
                 for i, name in enumerate(self.features)
             },
@@ -427,12 +434,9 @@ def load_corpus(folder: Path | str) -> Corpus:
         raise DataError(f"{npz_path}: corrupt or not matching {meta_path.name} ({exc})") from exc
     if scaler.names != tuple(config.features):
         raise DataError(f"{meta_path}: scaler features differ from the corpus features")
-    if "identities" not in meta["scaler"]:  # written before identities were looked for: look on the training rows
-        train = np.concatenate([f.values[f.segments["train"][0] : f.segments["train"][1]] for f in files])
-        scaler = dataclasses.replace(scaler, identities=find_identities(train, scaler.names))
+    if "bounds" not in meta["scaler"]:  # written before the rules were looked for: look on the training rows
+        scaler = scaler.with_rules(np.concatenate([f.values[f.segments["train"][0] : f.segments["train"][1]] for f in files]))
     knees = scale_knees(config.features, config.log_frequency_knee_hz, config.log_chroma_knee)
     if not np.array_equal(np.zeros_like(knees) if scaler.knees is None else scaler.knees, knees):
-        raise DataError(
-            f"{meta_path}: the scaler's log-scale knees differ from corpus.log_frequency_knee_hz and corpus.log_chroma_knee"
-        )
+        raise DataError(f"{meta_path}: the scaler's log-scale knees differ from corpus.log_frequency_knee_hz and corpus.log_chroma_knee")
     return Corpus(tuple(config.features), tuple(files), scaler, config)

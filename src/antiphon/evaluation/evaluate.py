@@ -4,8 +4,8 @@ Teacher-forced: the NLL of every test step (dequantised as in training, in the m
 in total and per dimension, beside three linear Gaussian baselines fitted on the training split
 (persistence, per-dimension AR(1), VAR(p) with p chosen on validation), as a gain over the best.
 
-Free-running, on the linear scale whatever scale the model learned on (a model with frequencies on a
-log scale, ``corpus.log_frequency_knee_hz``, is prompted and judged in the same units as one without,
+Free-running, on the linear scale whatever scale the model learned on (a model with frequencies or chroma on a
+log scale, ``corpus.log_frequency_knee_hz`` or ``corpus.log_chroma_knee``, is prompted and judged in the same units as one without,
 so their figures compare): back-to-back prompts over the test blocks; each system answers each prompt
 (``n_samples`` times where it is random) for ``horizon_s``; then
 - the energy score at each lead time of ``horizons_s`` against what really followed;
@@ -596,7 +596,7 @@ def evaluate(
     if corpus.dt_modelled != info.timing.dt_modelled:
         corpus = _with_timing(corpus, info.timing.dt_modelled)
     dt_modelled, hop = info.timing.dt_modelled, info.timing.hop_s
-    # free-running, every model is judged on the linear scale (a model on a log-frequency scale too)
+    # free-running, every model is judged on the linear scale (a model on a log scale too)
     scaler = info.scaler.linear
     prompts = draw_prompts([r.astype(np.float64) for r in corpus.segments("test", 1.0, scaler)], config, dt_modelled, hop)
     tf = teacher_forced(trained.network, info, corpus, config)

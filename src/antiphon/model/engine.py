@@ -175,7 +175,8 @@ class Engine:
         self._minimum = info.scaler.warped_minimum
         self._inv_span = 1.0 / info.scaler.span
         self._span = info.scaler.warped_maximum - self._minimum
-        #: the identities every frame played and fed back obeys (the slope its centroid gives), on that scale
+        #: the rules every frame played and fed back obeys (the sounding range, the slope its centroid gives, Pearson's
+        #: bound on the moments), on that scale
         self._derivations = info.scaler.derivation_plan
         self._constant = info.scaler.maximum <= info.scaler.minimum  # such features scale to 0
         #: the chroma columns, where the model has the whole vector: answers keep its format (max = 1)

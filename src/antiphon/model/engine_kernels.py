@@ -244,11 +244,17 @@ def to_instrument(row, offset, clip, span, minimum, chroma_start, chroma_stop, c
 
 @njit(cache=True, nogil=True)
 def derive(frame, plan):
-    """Make ``frame`` (F,), on the scaler's scale (instrument units, log-frequency where it warps), obey the
-    identities of ``plan`` (:attr:`~antiphon.data.scaler.MinMaxScaler.derivation_plan`, one row each: source and
-    target columns, gain, offset, the target's bounds, both knees), in place, unless it is silent (every value
-    0): each target from its source, a target that would leave its bounds held there and its source moved to
-    match. Compiled, as the rest of the step: in Python the two calls of a step cost 10 us of its 27."""
+    """Make ``frame`` (F,), on the scaler's scale (instrument units, a log scale where it warps), obey the rules of
+    ``plan`` (:attr:`~antiphon.data.scaler.MinMaxScaler.derivation_plan`, one row each: kind, source and target
+    columns, gain, offset, the target's bounds, both knees), in order, in place, unless it is silent (every value 0):
+
+    - a sounding range (kind 0): the target held within its bounds, those of the training frames that sound;
+    - an affine identity (kind 1): the target from its source, a target that would leave its bounds held there and
+      its source moved to match;
+    - a moment bound (kind 2): the target raised to offset + gain * source^2 where it is under it (Pearson's
+      kurtosis >= 1 + skewness^2), and no higher than its upper bound.
+
+    Compiled, as the rest of the step: in Python the two calls of a step cost 10 us of its 27."""
     sounding = False
     for value in frame:
         if value != 0.0:
@@ -257,15 +263,22 @@ def derive(frame, plan):
     if not sounding:
         return
     for r in range(plan.shape[0]):
-        i, j = int(plan[r, 0]), int(plan[r, 1])
-        gain, offset, low, high, knee_i, knee_j = plan[r, 2], plan[r, 3], plan[r, 4], plan[r, 5], plan[r, 6], plan[r, 7]
+        kind, i, j = plan[r, 0], int(plan[r, 1]), int(plan[r, 2])
+        gain, offset, low, high, knee_i, knee_j = plan[r, 3], plan[r, 4], plan[r, 5], plan[r, 6], plan[r, 7], plan[r, 8]
         source = math.expm1(frame[i]) * knee_i if knee_i > 0.0 else frame[i]
-        value = gain * source + offset
-        held = min(max(value, low), high)
-        if held != value and gain != 0.0:
-            source = (held - offset) / gain
-            frame[i] = math.log1p(source / knee_i) if knee_i > 0.0 else source
-        frame[j] = math.log1p(held / knee_j) if knee_j > 0.0 else held
+        target = math.expm1(frame[j]) * knee_j if knee_j > 0.0 else frame[j]
+        if kind == 0.0:
+            held = min(max(target, low), high)
+        elif kind == 1.0:
+            value = gain * source + offset
+            held = min(max(value, low), high)
+            if held != value and gain != 0.0:
+                source = (held - offset) / gain
+                frame[i] = math.log1p(source / knee_i) if knee_i > 0.0 else source
+        else:
+            held = min(max(target, offset + gain * source * source), high)
+        if held != target:
+            frame[j] = math.log1p(held / knee_j) if knee_j > 0.0 else held
 
 
 @njit(cache=True, nogil=True)
@@ -335,13 +348,17 @@ def draw(
         sigma = (raw if raw > 0.0 else math.expm1(raw)) + 1.0 + sigma_floor
         row[j] = mean + sigma * noise[j] * sigma_scale[j]
         played_row[j] = mean + sigma * noise[j] * played_scale[j]
-    silent = to_instrument(row, offset, clip, span, minimum, chroma_start, chroma_stop, chroma_top, chroma_in_range, silence, to_silence, out)
+    silent = to_instrument(
+        row, offset, clip, span, minimum, chroma_start, chroma_stop, chroma_top, chroma_in_range, silence, to_silence, out
+    )
     derive(out, plan)
     if not split:
         played[:] = out
     elif silent:
         played[:] = 0.0
     else:
-        to_instrument(played_row, offset, clip, span, minimum, chroma_start, chroma_stop, chroma_top, chroma_in_range, silence, False, played)
+        to_instrument(
+            played_row, offset, clip, span, minimum, chroma_start, chroma_stop, chroma_top, chroma_in_range, silence, False, played
+        )
         derive(played, plan)
     return row[0] if offset else 0.0
