@@ -284,10 +284,9 @@ class MinMaxScaler:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str) -> MinMaxScaler:
         """From :meth:`to_dict`'s dict. One written before the log scales has no ``knees`` (linear; one from the first
-        log-frequency scale has them as ``knee_hz``), one
-        written before identities, bounds and the sounding range were looked for has none (:func:`~antiphon.data.corpus.load_corpus`
-        looks for them on the corpus's training rows; a model folder's scaler keeps none, and its answers are drawn as
-        before)."""
+        log-frequency scale has them as ``knee_hz``); one written before identities, bounds and the sounding range were
+        looked for has none (:func:`~antiphon.data.corpus.load_corpus` looks for them on the corpus's training rows; a
+        model folder's scaler keeps none, and its answers are drawn as before)."""
         try:
             names = tuple(str(n) for n in data["names"])
             minimum = np.asarray(data["minimum"], dtype=np.float64)
