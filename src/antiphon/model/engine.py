@@ -369,9 +369,9 @@ class Engine:
         dt_s is the hop when the model does not model dt; otherwise it is sampled with
         ``dt_temperature`` and kept within the training range and >= ``min_dt_s``. Features are
         clipped to the training range unless ``clip`` is False; the chroma is max-normalised, and a
-        clipped draw nearer silence than music is silence (:func:`~antiphon.model.engine_kernels.to_instrument`); a feature
-        that the training rows showed to be a function of another (the slope of the centroid) is derived from it
-        (:func:`~antiphon.model.engine_kernels.derive`). Same draws as
+        clipped draw nearer silence than music is silence (:func:`~antiphon.model.engine_kernels.to_instrument`); a
+        sounding frame keeps the rules its training rows obey (:func:`~antiphon.model.engine_kernels.derive`): within the
+        range of the frames that sound, the slope its centroid gives, the kurtosis within Pearson's bound. Same draws as
         :func:`~antiphon.model.sampling.sample_mixture` (one uniform, then D normals), using the
         engine's temperatures. Does not feed the frame back (call :meth:`feed`, or :meth:`answer`).
 
