@@ -39,7 +39,7 @@ def temperature_checks(settings: Any) -> list[tuple[bool, str]]:
     """The sampling temperatures' rules, one check per setting naming its value (``[generate]``,
     ``[evaluate]`` and ``[realtime]`` share them; :func:`require` adds the section)."""
     checks = [(settings.pi_temperature > 0, f"pi_temperature must be > 0, got {settings.pi_temperature}")]
-    for name in ("sigma_temperature", "played_sigma_temperature", "chroma_sigma_temperature", "dt_temperature"):
+    for name in ("sigma_temperature", "played_sigma_temperature", "chroma_sigma_temperature", "dt_temperature", "register_pull_s"):
         value = getattr(settings, name)
         checks.append((value >= 0, f"{name} must be >= 0, got {value}"))
     return checks
@@ -433,6 +433,8 @@ PI_TEMPERATURE = 0.5
 SIGMA_TEMPERATURE = 0.5
 PLAYED_SIGMA_TEMPERATURE = 1.0
 CHROMA_SIGMA_TEMPERATURE = 1.0
+#: the time constant, s, with which an answer's course returns toward its prompt's register (docs/model.md, round 13)
+REGISTER_PULL_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -458,6 +460,11 @@ class GenerateConfig:
         CHROMA_SIGMA_TEMPERATURE, "the same for the 12 chroma values (sigma_temperature scales the other features')"
     )
     dt_temperature: float = setting(1.0, "variance scale of sampled time steps, where the model samples dt (0: the mean step)")
+    register_pull_s: float = setting(
+        REGISTER_PULL_S,
+        "time constant, s, with which the answer's course returns toward its prompt's register (the running level when "
+        "the answer began) in every feature but the chroma; 0 = no pull",
+    )
     min_dt_s: float = setting(0.001, "sampled time steps are at least this long, s (and never outside the range seen in training)")
     clip: bool = setting(True, "clip sampled features to the training range (normalised [0, 1])")
     plot_features: tuple[str, ...] = setting(
@@ -504,6 +511,7 @@ class EvaluateConfig:
     played_sigma_temperature: float = setting(PLAYED_SIGMA_TEMPERATURE, "the same in the frames played, and judged (as generate's)")
     chroma_sigma_temperature: float = setting(CHROMA_SIGMA_TEMPERATURE, "the same for the 12 chroma values (as generate's)")
     dt_temperature: float = setting(1.0, "variance scale of sampled time steps, where the model samples dt (as generate's)")
+    register_pull_s: float = setting(REGISTER_PULL_S, "time constant of the answer's pull toward its prompt's register, s (as generate's)")
     seed: int = setting(0, "seed of the sampling, the baselines and the bootstrap")
 
     def __post_init__(self) -> None:
@@ -538,6 +546,9 @@ class RealtimeConfig:
     played_sigma_temperature: float = setting(PLAYED_SIGMA_TEMPERATURE, "the same in the frames sent, at start (as generate's)")
     chroma_sigma_temperature: float = setting(CHROMA_SIGMA_TEMPERATURE, "the same for the 12 chroma values at start (as generate's)")
     dt_temperature: float = setting(1.0, "variance scale of sampled time steps, where the model samples dt")
+    register_pull_s: float = setting(
+        REGISTER_PULL_S, "time constant of the answer's pull toward its prompt's register at start, s (as generate's)"
+    )
     max_answer_s: float = setting(
         30.0,
         "call-and-response: an answer ends after this long if the performer has not played again, and the next waits"

@@ -84,6 +84,7 @@ def test_sampling_equals_the_torch_path_with_the_same_random_state(any_model_dir
     model, info = (t := load_model(any_model_dir)).network, t.info
     engine.pi_temperature, engine.sigma_temperature, engine.dt_temperature = 0.7, 0.5, 0.5
     engine.played_sigma_temperature = 0.9  # the frame played: the same draw, its features' noise scaled by 0.9
+    engine.register_pull_s = 0.0  # the register pull moves the draw after it is made (tested below)
     o, timing = (1 if info.timing.dt_modelled else 0), info.timing
     ours_rng, theirs_rng = np.random.default_rng(11), np.random.default_rng(11)
     state = None
@@ -115,6 +116,7 @@ def test_an_answer_plays_the_models_spread_and_follows_its_tempered_course(model
     features = engines[0].info.scaler.minimum + 0.4 * (engines[0].info.scaler.maximum - engines[0].info.scaler.minimum)
     for engine, (course, played) in zip(engines, ((0.0, 1.0), (0.0, 0.0), (1.0, 1.0))):
         engine.sigma_temperature, engine.played_sigma_temperature = course, played
+        engine.register_pull_s = 0.0  # each course its own pull would part the frames played (tested below)
         engine.feed(features, 0.01)
     split, means, spread = ([] for _ in range(3))
     for _ in range(5):
@@ -271,6 +273,64 @@ def _spectral_model(folder, pauses: bool = False, **corpus):
     return Engine.from_model_dir(folder)
 
 
+def test_an_answer_returns_toward_the_register_its_prompt_left(tmp_path_factory):
+    """The register pull: the first draw after frames were heard takes the running level as the answer's register;
+    each sounding frame fed back moves 1 - exp(-hop / register_pull_s) of the way from its draw toward it in every
+    feature but the chroma, and the frame played by the same amount; the register holds over the answer, is part of
+    a snapshot, and a frame heard makes the next draw take a new one."""
+    from antiphon.feature_names import CHROMA_NAMES, SPECTRAL_NAMES
+
+    pulled = _spectral_model(tmp_path_factory.mktemp("pull") / "model")
+    free = Engine.from_model_dir(pulled.info.folder)
+    free.register_pull_s = 0.0
+    assert pulled.register_pull_s == 0.25 and pulled.info.model.level_steps > 0
+    chroma = [SPECTRAL_NAMES.index(c) for c in CHROMA_NAMES]
+    shape = [i for i in range(20) if i not in chroma]
+    scaler = pulled.info.scaler
+    rows = np.random.default_rng(3).random((40, 20))
+    for engine in (pulled, free):
+        engine.feed_normalised(rows)
+    assert pulled.register is None  # not until the answer's first draw
+    level = pulled.input_row()[20:40]  # the prompt's running level, normalised
+    (_, played), (_, played_free) = pulled.sample(np.random.default_rng(5)), free.sample(np.random.default_rng(5))
+    register = scaler.inverse(np.clip(level, 0.0, 1.0))
+    np.testing.assert_allclose(pulled.register, register, rtol=1e-5)
+    assert free.register is None
+    fraction = -np.expm1(-pulled.info.timing.hop_s / 0.25)
+    course, course_free = pulled._fed_frame.copy(), free._fed_frame.copy()
+    np.testing.assert_allclose(course[shape], (course_free + fraction * (register - course_free))[shape], rtol=1e-5)
+    np.testing.assert_array_equal(course[chroma], course_free[chroma])
+    np.testing.assert_allclose(played - played_free, course - course_free, atol=1e-6 * np.abs(register).max())
+    assert np.abs(played - course).max() > 1e-3  # two frames: the one played is not the one fed back
+
+    # the register holds over the answer, and comes back with a snapshot
+    snapshot = pulled.get_state()
+    for _ in range(20):
+        pulled.answer(np.random.default_rng(1))
+    np.testing.assert_array_equal(pulled.register, register.astype(np.float32))
+    pulled.feed(scaler.maximum, 0.01)  # the performer plays again: the next answer's register is taken then
+    assert pulled.register is None
+    level_now = pulled.input_row()[20:40]
+    pulled.sample(np.random.default_rng(1))
+    np.testing.assert_allclose(pulled.register, scaler.inverse(np.clip(level_now, 0.0, 1.0)), rtol=1e-5)
+    assert np.abs(pulled.register - register)[shape].min() > 1.0
+    pulled.set_state(snapshot)
+    np.testing.assert_array_equal(pulled.register, register.astype(np.float32))
+
+    # where the model's course is a random walk (its means held at the frame fed: residual, the head's means zeroed),
+    # the pull keeps a whole answer's frames played near the register; without it they wander off
+    assert pulled.residual
+    distance = {}
+    for engine in (pulled, free):
+        engine.reset()
+        engine.feed_normalised(rows)
+        engine._component_wt[:, :, :20] = 0.0
+        engine.sigma_temperature = engine.played_sigma_temperature = 0.0005  # steps of about 0.02 (normalised)
+        _, frames = engine.continue_for(3.0, np.random.default_rng(7))
+        distance[engine is pulled] = np.abs(scaler.transform(frames)[0][:, shape] - np.clip(level, 0, 1)[shape]).mean()
+    assert distance[True] < 0.5 * distance[False], distance
+
+
 def test_every_answer_frame_keeps_the_format(tmp_path_factory):
     """A model of the 20 Spectral features answers frames whose chroma is max-normalised (one class at 1)."""
     from antiphon.feature_names import CHROMA_NAMES, SPECTRAL_NAMES
@@ -344,6 +404,7 @@ def test_an_answer_pauses_where_its_draw_lies_nearer_silence(tmp_path_factory):
     faint = 0.02 * scaler.maximum  # 2 % of the way from silence in every feature, the chroma's largest class 0.02
     for engine in (heard, deaf):
         engine._component_wt[:, :, :20] = 0.0
+        engine.sigma_temperature = engine.played_sigma_temperature = 0.0005  # steps of about 0.02 (normalised)
         engine.sigma_temperature = engine.played_sigma_temperature = engine.chroma_sigma_temperature = 0.0
     rng = np.random.default_rng(0)
     for fed, expected in ((np.zeros(20), np.zeros(20)), (music, music), (faint, np.zeros(20))):

@@ -97,11 +97,12 @@ def test_control_messages(live, receiver):
     performer.send("/antiphon/sigma_temperature", 0.0)
     performer.send("/antiphon/played_sigma_temperature", 0.75)
     performer.send("/antiphon/chroma_sigma_temperature", 0.25)
+    performer.send("/antiphon/register_pull_s", 0.0)
     performer.send("/antiphon/mode", "filter")
     status(session, receiver, performer)  # the round trip: every control before it has been applied
     engine = session.engine
     temperatures = (engine.pi_temperature, engine.sigma_temperature, engine.played_sigma_temperature, engine.chroma_sigma_temperature)
-    assert (*temperatures, session.mode.name) == (0.5, 0.0, 0.75, 0.25, "filter")
+    assert (*temperatures, engine.register_pull_s, session.mode.name) == (0.5, 0.0, 0.75, 0.25, 0.0, "filter")
     performer.send("/antiphon/frame", 1000.0, 2.0, 0.5)
     assert len(receiver.wait_for(PREDICTION, 1)) == 1  # filter mode now
     performer.send("/antiphon/mode", "callresponse")

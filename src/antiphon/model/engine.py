@@ -15,7 +15,13 @@ from typing import Protocol
 
 import numpy as np
 
-from antiphon.config import CHROMA_SIGMA_TEMPERATURE, PI_TEMPERATURE, PLAYED_SIGMA_TEMPERATURE, SIGMA_TEMPERATURE
+from antiphon.config import (
+    CHROMA_SIGMA_TEMPERATURE,
+    PI_TEMPERATURE,
+    PLAYED_SIGMA_TEMPERATURE,
+    REGISTER_PULL_S,
+    SIGMA_TEMPERATURE,
+)
 from antiphon.errors import ModelError
 from antiphon.feature_names import chroma_columns
 from antiphon.model import engine_kernels as kernels
@@ -32,6 +38,7 @@ class Temperatures(Protocol):
     played_sigma_temperature: float
     chroma_sigma_temperature: float
     dt_temperature: float
+    register_pull_s: float
 
 
 def _temperature(group: str, doc: str) -> property:
@@ -162,6 +169,10 @@ class Engine:
         # and the onset clock's (D + 4), each where the model has it
         activity_values = 2 * self.dimension + 1 if info.model.activity_steps else 0
         self._running_values = activity_values + (running_size(self.dimension) if info.model.onset_clock else 0)
+        # after them, the register pull's anchor: whether it is set since the last frame heard, then its F values
+        # (instrument units); taken from the running level, or from the frame where the model has no level
+        self._anchor_at = self._state_size + 5 * h * self.n_layers + self._running_values
+        self._register_at = (self.dimension if info.model.level_steps else 0) + self._offset
         # the kernels' onset clock: its settings (a cap of 0: none), where its inputs start in the state, where
         # its running values start in the buffer (after the activity's), the scale factor
         self._onset = np.r_[
@@ -212,6 +223,8 @@ class Engine:
         self._fed_frame = np.empty(len(self._minimum))
         self._scale_sigmas()
         self.pi_temperature = PI_TEMPERATURE
+        self._pull = np.zeros(len(self._minimum))  # per feature, the fraction of the way to the anchor per step
+        self.register_pull_s = REGISTER_PULL_S
         self.reset()
         self._compile()
 
@@ -262,13 +275,45 @@ class Engine:
         self.pi_temperature = settings.pi_temperature
         self.sigma_temperature, self.played_sigma_temperature = settings.sigma_temperature, settings.played_sigma_temperature
         self.chroma_sigma_temperature, self.dt_temperature = settings.chroma_sigma_temperature, settings.dt_temperature
+        self.register_pull_s = settings.register_pull_s
+
+    @property
+    def register_pull_s(self) -> float:
+        """Time constant, s, with which an answer's course returns toward its prompt's register (0: no pull).
+
+        The register is the running level the model sees (``model.level_steps``; the frame itself for a model
+        without one) when the answer began: at the first draw after a frame was fed by :meth:`feed` or
+        :meth:`feed_normalised`. Each step, every sounding frame fed back moves 1 - exp(-hop / time constant) of
+        the way toward it in every feature but the chroma (0.046 at 0.25 s and the analysis hop of 11.6 ms), and
+        the frame played by the same amount. Without it the answers' spectral shape wandered
+        half as far again as the music's within 5 s, and changed too slowly (docs/model.md, round 13).
+        """
+        return self._register_pull_s
+
+    @property
+    def register(self) -> np.ndarray | None:
+        """The register the answer is pulled toward (F,) in instrument units (the scaler's scale), or None until the
+        first draw after a frame was heard (where the pull is off, it is never taken)."""
+        if not self._memory[self._anchor_at]:
+            return None
+        anchor = self._memory[self._anchor_at + 1 :].astype(np.float64)
+        return self._unwarp(anchor) if self._scaler.warped else anchor
+
+    @register_pull_s.setter
+    def register_pull_s(self, value: float) -> None:
+        self._register_pull_s = float(value)
+        fraction = -math.expm1(-self.info.timing.hop_s / self._register_pull_s) if self._register_pull_s > 0.0 else 0.0
+        self._pull[:] = fraction
+        if self._chroma is not None:
+            self._pull[self._chroma] = 0.0
+        self._pull[self._constant] = 0.0
 
     def reset(self) -> None:
         """Zero the LSTM state; the next prediction is the model's first step from nothing."""
         h, d, size = self.n_units, self.dimension, self._state_size
         # One buffer: the state vector (S), then per layer its gates and cell [o, i, f, g, c] (5 H), then the
-        # activity's and the onset clock's running values where the model has them (see __init__)
-        self._memory = np.zeros(size + 5 * h * self.n_layers + self._running_values, dtype=DTYPE)
+        # activity's and the onset clock's running values where the model has them, then the anchor (see __init__)
+        self._memory = np.zeros(size + 5 * h * self.n_layers + self._running_values + 1 + len(self._minimum), dtype=DTYPE)
         self._fed = False  # whether a frame was fed since the reset (the head reads nothing before)
         state = self._state = self._memory[:size]
         for start in self._hidden:
@@ -292,6 +337,7 @@ class Engine:
         """Update the state with one frame (F,) in instrument units that came ``dt_s`` after the last
         (ignored when the model does not model dt)."""
         self._feed_warped(self._scaler.warp(features) if self._scaler.warped else features, dt_s)
+        self._memory[self._anchor_at] = 0.0  # a frame heard: the next answer takes the register from here
 
     def _feed_warped(self, features: np.ndarray, dt_s: float) -> None:
         """:meth:`feed` a frame already on the scaler's scale (instrument units where it does not warp)."""
@@ -316,6 +362,7 @@ class Engine:
         for row in rows:
             self._frame[:] = row
             self._advance()
+        self._memory[self._anchor_at] = 0.0  # frames heard: the next answer takes the register from here
 
     def step(self, row: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One step on a model-space row (D,); returns mu, sigma (K, D) and logits (K,) of the next frame."""
@@ -390,7 +437,7 @@ class Engine:
             self._memory, self._state_size, self._logit_wt, self._component_wt, 1.0 / self.pi_temperature, uniform, noise,
             self._sigma_scale, self._played_scale, self._split, self.sigma_floor, self.residual, self._offset, clip, self._span,
             self._minimum, *self._chroma_span, clip and self._chroma_in_range, self._silence, clip and self._silence_reachable,
-            self._derivations, self._fed_frame, played,
+            self._derivations, self._pull, self._register_at, self._anchor_at, self._fed_frame, played,
         )  # fmt: skip
         return self._dt(dt, min_dt_s), (self._unwarp(played) if self._scaler.warped else played)
 

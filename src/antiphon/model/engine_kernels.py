@@ -282,6 +282,14 @@ def derive(frame, plan):
 
 
 @njit(cache=True, nogil=True)
+def pulled(value, delta, clip, minimum, span):
+    """``value`` moved by ``delta``, within the training range [minimum, minimum + span] where ``clip`` says (the
+    anchor is stored in single precision, and the frame played moves by the course's amount, not toward the anchor)."""
+    value += delta
+    return min(max(value, minimum), minimum + span) if clip else value
+
+
+@njit(cache=True, nogil=True)
 def draw(
     memory,
     state_size,
@@ -306,6 +314,9 @@ def draw(
     silence,
     to_silence,
     plan,
+    pull,
+    register_at,
+    anchor_at,
     out,
     played,
 ):
@@ -321,6 +332,14 @@ def draw(
     noise scaled by ``played_scale`` instead, and silence wherever the frame fed is; without it
     the two are the same frame. Weights are transposed: ``logit_weights_t`` (S, K) and
     ``component_weights_t`` (K, S, 2 D), each component's means (unscaled) then raw sigmas.
+
+    The register pull: where ``pull`` (F,), each feature's fraction per step (0: none), is not all 0,
+    a sounding frame fed back moves that fraction of the way from the draw toward the anchor, and the
+    frame played by the same amount, before :func:`derive`. The anchor (F values in instrument
+    units at ``memory[anchor_at + 1:]``) is the register when the answer began: at the first draw
+    after a frame heard (``memory[anchor_at]`` 0, which :meth:`~antiphon.model.engine.Engine.feed`
+    sets), it is taken from the normalised row at ``memory[register_at:]`` (the running level, or
+    the frame itself for a model without one) and ``memory[anchor_at]`` set to 1.
     """
     state = memory[:state_size]
     n_components, d = logit_weights_t.shape[1], noise.shape[0]
@@ -351,6 +370,17 @@ def draw(
     silent = to_instrument(
         row, offset, clip, span, minimum, chroma_start, chroma_stop, chroma_top, chroma_in_range, silence, to_silence, out
     )
+    f = out.shape[0]
+    delta = np.zeros(f)
+    if pull.max() > 0.0:
+        if memory[anchor_at] == 0.0:  # the first draw since a frame was heard: the register is the anchor
+            for j in range(f):
+                memory[anchor_at + 1 + j] = min(max(memory[register_at + j], 0.0), 1.0) * span[j] + minimum[j]
+            memory[anchor_at] = 1.0
+        if not silent:
+            for j in range(f):
+                delta[j] = pull[j] * (memory[anchor_at + 1 + j] - out[j])
+                out[j] = pulled(out[j], delta[j], clip, minimum[j], span[j])
     derive(out, plan)
     if not split:
         played[:] = out
@@ -360,5 +390,7 @@ def draw(
         to_instrument(
             played_row, offset, clip, span, minimum, chroma_start, chroma_stop, chroma_top, chroma_in_range, silence, False, played
         )
+        for j in range(f):
+            played[j] = pulled(played[j], delta[j], clip, minimum[j], span[j])
         derive(played, plan)
     return row[0] if offset else 0.0

@@ -127,6 +127,7 @@ class Session:
             f"{prefix}/played_sigma_temperature": self._on_played_sigma_temperature,
             f"{prefix}/chroma_sigma_temperature": self._on_chroma_sigma_temperature,
             f"{prefix}/dt_temperature": self._on_dt_temperature,
+            f"{prefix}/register_pull_s": self._on_register_pull,
             f"{prefix}/silence_s": self._on_silence,
             f"{prefix}/reset": self._on_reset,
             f"{prefix}/status": self._on_status,
@@ -194,6 +195,10 @@ class Session:
     def _on_dt_temperature(self, address: str, *args: Any) -> None:
         """f: variance scale of sampled time steps (>= 0; only for models that model dt)."""
         self._number_control(address, args, "dt_temperature", lambda v: v >= 0)
+
+    def _on_register_pull(self, address: str, *args: Any) -> None:
+        """f: time constant of the answer's pull toward its prompt's register, s (>= 0; 0: none)."""
+        self._number_control(address, args, "register_pull_s", lambda v: v >= 0)
 
     def _on_silence(self, address: str, *args: Any) -> None:
         """f: seconds of silence before an answer (> 0)."""
