@@ -427,7 +427,8 @@ class Engine:
         one it plays, scaled by ``played_sigma_temperature`` (the model's own spread at 1), silent
         where the first is. Played at the tempered spread, the answers' spectral shape changed too
         smoothly from frame to frame; fed back at the model's spread, they wandered off
-        (docs/model.md, round 7).
+        (docs/model.md, round 7). Both then move toward the answer's register by the same amount
+        (:attr:`register_pull_s`), the first draw after a frame was heard taking that register.
         """
         self._ready()
         uniform = rng.random()  # the component's draw first, then the features', as sample_mixture
