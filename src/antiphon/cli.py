@@ -767,7 +767,7 @@ COMMANDS: tuple[Command, ...] = (
                 "--played-sigma-temperature", "generate.played_sigma_temperature", "as serve and evaluate; the frames written, not fed back"
             ),
             SettingFlag("--chroma-sigma-temperature", "generate.chroma_sigma_temperature", "as serve and evaluate; the chroma's own"),
-            SettingFlag("--register-pull-s", "generate.register_pull_s", "as serve and evaluate; 0 = the answer may leave the register"),
+            SettingFlag("--register-pull-s", "generate.register_pull_s", "as serve and evaluate"),
             SettingFlag("--seed", "generate.seed"),
         ),
     ),
