@@ -290,15 +290,6 @@ class Engine:
         """
         return self._register_pull_s
 
-    @property
-    def register(self) -> np.ndarray | None:
-        """The register the answer is pulled toward (F,) in instrument units (the scaler's scale), or None until the
-        first draw after a frame was heard (where the pull is off, it is never taken)."""
-        if not self._memory[self._anchor_at]:
-            return None
-        anchor = self._memory[self._anchor_at + 1 :].astype(np.float64)
-        return self._unwarp(anchor) if self._scaler.warped else anchor
-
     @register_pull_s.setter
     def register_pull_s(self, value: float) -> None:
         self._register_pull_s = float(value)
@@ -307,6 +298,15 @@ class Engine:
         if self._chroma is not None:
             self._pull[self._chroma] = 0.0
         self._pull[self._constant] = 0.0
+
+    @property
+    def register(self) -> np.ndarray | None:
+        """The register the answer is pulled toward (F,) in instrument units, or None until the
+        first draw after a frame was heard (where the pull is off, it is never taken)."""
+        if not self._memory[self._anchor_at]:
+            return None
+        anchor = self._memory[self._anchor_at + 1 :].astype(np.float64)
+        return self._unwarp(anchor) if self._scaler.warped else anchor
 
     def reset(self) -> None:
         """Zero the LSTM state; the next prediction is the model's first step from nothing."""
