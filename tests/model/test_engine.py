@@ -331,6 +331,20 @@ def test_an_answer_returns_toward_the_register_its_prompt_left(tmp_path_factory)
     assert distance[True] < 0.5 * distance[False], distance
 
 
+def test_a_model_without_a_running_level_takes_the_last_frame_heard_as_its_register(tmp_path):
+    """The paper's model sees no running level: its answer is pulled toward the last frame it heard."""
+    from tests.conftest import _trained_model
+
+    engine = Engine.from_model_dir(_trained_model(tmp_path / "model", level_steps=0, residual=False, skip=False))
+    assert engine.info.model.level_steps == 0
+    scaler = engine.info.scaler
+    heard = scaler.minimum + np.array([0.2, 0.7, 0.4]) * (scaler.maximum - scaler.minimum)
+    engine.feed(scaler.maximum, 0.01)
+    engine.feed(heard, 0.01)
+    engine.sample(np.random.default_rng(0))
+    np.testing.assert_allclose(engine.register, heard, rtol=1e-5)
+
+
 def test_every_answer_frame_keeps_the_format(tmp_path_factory):
     """A model of the 20 Spectral features answers frames whose chroma is max-normalised (one class at 1)."""
     from antiphon.feature_names import CHROMA_NAMES, SPECTRAL_NAMES
