@@ -354,6 +354,8 @@ def test_dataset_train_generate(tmp_path, capsys):
         "0.7",
         "--register-pull-s",
         "0.5",
+        "--key-margin",
+        "0.7",
         "--audio",
         str(tmp_path / "out.wav"),
         "--prompt-start-ms",
@@ -363,7 +365,7 @@ def test_dataset_train_generate(tmp_path, capsys):
     assert sf.info(str(tmp_path / "out.wav")).frames > 0 and sf.info(str(tmp_path / "out_prompt.wav")).duration > 0.3
     written = json.loads((tmp_path / "out.json").read_text())
     assert written["antiphon"]["generate"]["seed"] == 3 and written["antiphon"]["generate"]["pi_temperature"] == 0.7
-    assert written["antiphon"]["generate"]["register_pull_s"] == 0.5
+    assert written["antiphon"]["generate"]["register_pull_s"] == 0.5 and written["antiphon"]["generate"]["key_margin"] == 0.7
     assert written["antiphon"]["prompt"]["start_ms"] == 1000.0 and written["antiphon"]["prompt"]["n_frames"] == 40
     assert (tmp_path / "out.png").exists()
 

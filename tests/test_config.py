@@ -112,6 +112,7 @@ def test_overrides_are_checked_together_whatever_their_order(tmp_path):
         ("evaluate.pi_temperature=0", "evaluate.pi_temperature must be > 0, got 0.0"),
         ("realtime.sigma_temperature=-0.5", "realtime.sigma_temperature must be >= 0, got -0.5"),
         ("evaluate.register_pull_s=-1", "evaluate.register_pull_s must be >= 0, got -1.0"),
+        ("generate.key_margin=-0.5", "generate.key_margin must be >= 0, got -0.5"),
     ],
 )
 def test_a_bad_temperature_is_named_with_its_value(override, message):

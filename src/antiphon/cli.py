@@ -328,7 +328,13 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     continuation = generate(args.model, args.prompt, args.out, config.generate, plot_path=args.plot)
     print(
         f"{args.prompt}: {continuation.prompt_ms.size} prompt frames -> {continuation.times_ms.size} predicted frames "
-        f"({continuation.times_ms[-1] / 1000:.2f} s) in {args.out}" + (f" and {args.plot}" if args.plot else "")
+        f"({continuation.times_ms[-1] / 1000:.2f} s) in {args.out}"
+        + (f" and {args.plot}" if args.plot else "")
+        + (
+            f"; the model heard the prompt {continuation.key_shift} semitone(s) up and answered in its key"
+            if continuation.key_shift
+            else ""
+        )
     )
     if args.audio:
         from antiphon.generate import render_continuation
@@ -768,6 +774,9 @@ COMMANDS: tuple[Command, ...] = (
             ),
             SettingFlag("--chroma-sigma-temperature", "generate.chroma_sigma_temperature", "as serve and evaluate; the chroma's own"),
             SettingFlag("--register-pull-s", "generate.register_pull_s", "as serve and evaluate"),
+            SettingFlag(
+                "--key-margin", "generate.key_margin", "as serve and evaluate; --set generate.follow_key=false: the model's own keys"
+            ),
             SettingFlag("--seed", "generate.seed"),
         ),
     ),

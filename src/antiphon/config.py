@@ -39,7 +39,14 @@ def temperature_checks(settings: Any) -> list[tuple[bool, str]]:
     """The sampling temperatures' rules, one check per setting naming its value (``[generate]``,
     ``[evaluate]`` and ``[realtime]`` share them; :func:`require` adds the section)."""
     checks = [(settings.pi_temperature > 0, f"pi_temperature must be > 0, got {settings.pi_temperature}")]
-    for name in ("sigma_temperature", "played_sigma_temperature", "chroma_sigma_temperature", "dt_temperature", "register_pull_s"):
+    for name in (
+        "sigma_temperature",
+        "played_sigma_temperature",
+        "chroma_sigma_temperature",
+        "dt_temperature",
+        "register_pull_s",
+        "key_margin",
+    ):
         value = getattr(settings, name)
         checks.append((value >= 0, f"{name} must be >= 0, got {value}"))
     return checks
@@ -435,6 +442,9 @@ PLAYED_SIGMA_TEMPERATURE = 1.0
 CHROMA_SIGMA_TEMPERATURE = 1.0
 #: the time constant, s, with which an answer's course returns toward its prompt's register (docs/model.md, round 13)
 REGISTER_PULL_S = 0.25
+#: how much better a rotation of the heard pitch classes must match a training song than the pitch classes as heard
+#: (a difference of correlations) before the model answers in a shifted key (docs/model.md, round 14)
+KEY_MARGIN = 0.5
 
 
 @dataclass(frozen=True)
@@ -465,6 +475,12 @@ class GenerateConfig:
         "time constant, s, with which the answer's course returns toward its prompt's register (the running level when "
         "the answer began) in every feature but the chroma; 0 = no pull",
     )
+    follow_key: bool = setting(
+        True,
+        "answer in the prompt's key: where the prompt's pitch classes, moved by some semitones, match a training song's "
+        "better than as they are (by more than key_margin), the model hears them moved and its answer is moved back",
+    )
+    key_margin: float = setting(KEY_MARGIN, "how much better (a difference of correlations, 0-2) the moved pitch classes must match")
     min_dt_s: float = setting(0.001, "sampled time steps are at least this long, s (and never outside the range seen in training)")
     clip: bool = setting(True, "clip sampled features to the training range (normalised [0, 1])")
     plot_features: tuple[str, ...] = setting(
@@ -512,6 +528,8 @@ class EvaluateConfig:
     chroma_sigma_temperature: float = setting(CHROMA_SIGMA_TEMPERATURE, "the same for the 12 chroma values (as generate's)")
     dt_temperature: float = setting(1.0, "variance scale of sampled time steps, where the model samples dt (as generate's)")
     register_pull_s: float = setting(REGISTER_PULL_S, "time constant of the answer's pull toward its prompt's register, s (as generate's)")
+    follow_key: bool = setting(True, "answer in the prompt's key (as generate's)")
+    key_margin: float = setting(KEY_MARGIN, "how much better the moved pitch classes must match (as generate's)")
     seed: int = setting(0, "seed of the sampling, the baselines and the bootstrap")
 
     def __post_init__(self) -> None:
@@ -549,6 +567,8 @@ class RealtimeConfig:
     register_pull_s: float = setting(
         REGISTER_PULL_S, "time constant of the answer's pull toward its prompt's register at start, s (as generate's)"
     )
+    follow_key: bool = setting(True, "answer in the key the performer plays in (as generate's; the last 30 s heard)")
+    key_margin: float = setting(KEY_MARGIN, "how much better the moved pitch classes must match (as generate's)")
     max_answer_s: float = setting(
         30.0,
         "call-and-response: an answer ends after this long if the performer has not played again, and the next waits"

@@ -29,6 +29,8 @@ class Continuation:
 
     ``prompt_ms`` (P,) are the prompt frames' times in the file; ``times_ms`` (N,) count from the
     start of the prediction; ``prompt`` (P, F) and ``values`` (N, F) follow ``features``.
+    ``key_shift``: the semitones the model heard the prompt moved up, and its answer moved back down
+    (:attr:`~antiphon.model.engine.Engine.follow_key`; 0: in the key heard).
     """
 
     features: tuple[str, ...]
@@ -36,6 +38,7 @@ class Continuation:
     prompt: np.ndarray
     times_ms: np.ndarray
     values: np.ndarray
+    key_shift: int = 0
 
 
 def continue_prompt(engine: Engine, document: AnalysisDocument, config: GenerateConfig) -> Continuation:
@@ -73,6 +76,7 @@ def continue_prompt(engine: Engine, document: AnalysisDocument, config: Generate
         prompt=prompt_doc.matrix(features),
         times_ms=np.cumsum(steps) * 1000.0,
         values=values,
+        key_shift=engine.key_shift,
     )
 
 
@@ -108,6 +112,7 @@ def generate(
                 "start_ms": float(continuation.prompt_ms[0]),
                 "prompt_ms": config.prompt_ms,
                 "n_frames": int(continuation.prompt_ms.size),
+                "key_shift": continuation.key_shift,
             },
             "generate": to_dict(config),
         }

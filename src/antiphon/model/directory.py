@@ -71,6 +71,9 @@ class ModelInfo:
     ``resolution`` (D,) is the dequantisation width of each model column (:attr:`columns`) at
     scale 1: normalised units for features, seconds for dt. ``analysis`` is the analysis settings
     of the training frames (:attr:`antiphon.data.corpus.Corpus.analysis`), None where unknown.
+    ``key_profiles`` (S, 12) are the training songs' pitch-class profiles (the mean chroma of their
+    sounding frames; :mod:`antiphon.model.key`), None for a model without the chroma or one trained
+    before they were kept.
     """
 
     folder: Path
@@ -83,6 +86,7 @@ class ModelInfo:
     corpus: CorpusConfig
     result: dict[str, Any]
     analysis: dict[str, Any] | None = None
+    key_profiles: np.ndarray | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -108,11 +112,13 @@ def write_model_files(
     history: Sequence[Mapping[str, Any]],
     result: Mapping[str, Any],
     analysis: Mapping[str, Any] | None = None,
+    key_profiles: np.ndarray | None = None,
 ) -> None:
     """Write every file of the model folder but the checkpoint, each atomically, ``model.json`` last.
 
     ``config.corpus`` must be the settings the corpus was built with, ``analysis`` its frames'
-    analysis settings (see the module docstring)."""
+    analysis settings (see the module docstring), ``key_profiles`` (S, 12) the training songs' pitch-class profiles
+    (:attr:`ModelInfo.key_profiles`)."""
     from safetensors.torch import save_file
 
     from antiphon.atomic import atomic_path
@@ -135,6 +141,7 @@ def write_model_files(
         "training": to_dict(config.training),
         "corpus": to_dict(config.corpus),
         "result": dict(result),
+        "key_profiles": None if key_profiles is None else np.asarray(key_profiles, dtype=np.float64).tolist(),
     }
     write_json_atomic(folder / META_FILE, meta)
 
@@ -181,6 +188,7 @@ def read_model_info(folder: Path | str) -> ModelInfo:
             corpus=from_dict(CorpusConfig, meta["corpus"], str(meta_path)),
             result=dict(meta.get("result", {})),
             analysis=dict(meta["analysis"]) if isinstance(meta.get("analysis"), dict) else None,
+            key_profiles=None if meta.get("key_profiles") is None else np.asarray(meta["key_profiles"], dtype=np.float64),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"{meta_path}: incomplete ({exc})") from exc
@@ -188,6 +196,8 @@ def read_model_info(folder: Path | str) -> ModelInfo:
         raise ModelError(str(exc)) from exc
     if info.scaler.names != features or "dt_s" in features or info.resolution.shape != (len(info.columns),):
         raise ModelError(f"{meta_path}: features, scaler and resolution do not match")
+    if info.key_profiles is not None and (info.key_profiles.ndim != 2 or info.key_profiles.shape[1] != 12):
+        raise ModelError(f"{meta_path}: key_profiles must be a list of 12-value profiles, got shape {info.key_profiles.shape}")
     return info
 
 

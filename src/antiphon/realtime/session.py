@@ -128,6 +128,8 @@ class Session:
             f"{prefix}/chroma_sigma_temperature": self._on_chroma_sigma_temperature,
             f"{prefix}/dt_temperature": self._on_dt_temperature,
             f"{prefix}/register_pull_s": self._on_register_pull,
+            f"{prefix}/follow_key": self._on_follow_key,
+            f"{prefix}/key_margin": self._on_key_margin,
             f"{prefix}/silence_s": self._on_silence,
             f"{prefix}/reset": self._on_reset,
             f"{prefix}/status": self._on_status,
@@ -200,6 +202,14 @@ class Session:
         """f: time constant of the answer's pull toward its prompt's register, s (>= 0; 0: none)."""
         self._number_control(address, args, "register_pull_s", lambda v: v >= 0)
 
+    def _on_follow_key(self, address: str, *args: Any) -> None:
+        """i or f: 1 to answer in the key the performer plays in, 0 to answer in the model's own keys."""
+        self._number_control(address, args, "follow_key", lambda v: v in (0, 1))
+
+    def _on_key_margin(self, address: str, *args: Any) -> None:
+        """f: how much better a moved key must match a training song before answers move (>= 0)."""
+        self._number_control(address, args, "key_margin", lambda v: v >= 0)
+
     def _on_silence(self, address: str, *args: Any) -> None:
         """f: seconds of silence before an answer (> 0)."""
         self._number_control(address, args, "silence_s", lambda v: v > 0)
@@ -210,7 +220,7 @@ class Session:
 
     def _on_status(self, address: str, *args: Any) -> None:
         """(none): replies <prefix>/status to the answer port with key/value pairs: mode, frames_in,
-        frames_out, rejected, late_frames, answers, feed latency and send error percentiles (ms)."""
+        frames_out, rejected, late_frames, answers, key_shift, feed latency and send error percentiles (ms)."""
         self.inputs.put(("status", time.perf_counter(), None))
 
     def _number_control(self, address: str, args: tuple, name: str, valid) -> None:
@@ -416,6 +426,7 @@ class Session:
             "rejected": self.rejects.total,
             "late_frames": self.stats.late_frames,
             "answers": self.stats.answers,
+            "key_shift": self.engine.key_shift,
             "feed_latency_ms_p50": pct(self.stats.feed_latency_ms, 50),
             "feed_latency_ms_p99": pct(self.stats.feed_latency_ms, 99),
             "send_error_ms_p50": pct(self.stats.send_errors_ms, 50),

@@ -33,6 +33,7 @@ from antiphon.errors import ConfigError, DataError, ModelError
 from antiphon.feature_names import chroma_columns
 from antiphon.fingerprint import fingerprint
 from antiphon.model.directory import CHECKPOINT_FILE, META_FILE, Timing, write_history, write_model_files
+from antiphon.model.key import pitch_class_profiles
 from antiphon.model.mdn import mdn_nll
 from antiphon.model.mdrnn import MDRNN, ROLLOUT_WITH_ACTIVITY
 from antiphon.training.arithmetic import Arithmetic, resolve_arithmetic
@@ -146,7 +147,8 @@ def train(
             )
     all_dt = np.concatenate([f.dt_s for f in corpus.files])
     timing = Timing(corpus.dt_modelled, corpus.hop_s, float(all_dt.min()), float(all_dt.max()))
-    judge = _answer_judge(corpus, config, timing, folder, widths)
+    key_profiles = training_key_profiles(corpus)
+    judge = _answer_judge(corpus, config, timing, folder, widths, key_profiles)
     run_fingerprint = _fingerprint(corpus, config)
     _check_folder(folder, resume)
     arithmetic = resolve_arithmetic(cfg)
@@ -248,6 +250,7 @@ def train(
         history=state["history"],
         result=result,
         analysis=corpus.analysis,
+        key_profiles=key_profiles,
     )
     _plot_history(folder, state["history"])
     return TrainResult(
@@ -264,7 +267,18 @@ def train(
     )
 
 
-def _answer_judge(corpus: Corpus, config: Config, timing: Timing, folder: Path, widths: np.ndarray):
+def training_key_profiles(corpus: Corpus) -> np.ndarray | None:
+    """The pitch-class profile (12,) of each file's training rows, in instrument units (S, 12), for the
+    engine to answer a performer in the keys it learned (:mod:`antiphon.model.key`); None where the corpus
+    has not the whole chroma or no file has enough sounding training rows."""
+    columns = chroma_columns(tuple(corpus.features))
+    if columns is None:
+        return None
+    profiles = pitch_class_profiles([file.values[slice(*file.segments["train"]), columns] for file in corpus.files])
+    return profiles if profiles.shape[0] else None
+
+
+def _answer_judge(corpus: Corpus, config: Config, timing: Timing, folder: Path, widths: np.ndarray, key_profiles: np.ndarray | None):
     """For ``training.select_by`` "answers" (and "auto" where it can): a function of the network being
     trained that judges its answers to ``training.select_prompts`` validation prompts (2 answers each,
     at ``[evaluate]``'s temperatures) with the real-time engine, as ``evaluate`` would
@@ -289,7 +303,10 @@ def _answer_judge(corpus: Corpus, config: Config, timing: Timing, folder: Path, 
             raise DataError(f"training.select_by = 'answers': {exc}") from exc
         return None
     resolution = widths / config.training.scale_factor
-    info = ModelInfo(folder, tuple(corpus.features), timing, resolution, corpus.scaler, config.model, config.training, corpus.config, {})
+    info = ModelInfo(
+        folder, tuple(corpus.features), timing, resolution, corpus.scaler, config.model, config.training, corpus.config, {},
+        key_profiles=key_profiles,
+    )  # fmt: skip
 
     def judged(model: MDRNN) -> dict[str, float]:
         weights = {k: v.detach().float().cpu().numpy() for k, v in model.state_dict().items()}
