@@ -236,7 +236,7 @@ class Engine:
         )
         has_key = uniform and info.key_profiles is not None and len(info.key_profiles) > 0
         self._key = KeyFollower(info.key_profiles, info.timing.hop_s, KEY_MARGIN) if has_key else None
-        self._shift = 0  # semitones the chroma heard is moved up (the answers' moved down) now
+        self._order(0)  # semitones the chroma heard is moved up (the answers' moved down) now
         self._rotated_at = self._key_columns(info) if has_key else np.zeros((0, 12), dtype=np.int64)
         sounding = info.scaler.sounding_minimum, info.scaler.sounding_maximum
         self._sounding_chroma = tuple(None if v is None else v[self._chroma].copy() for v in sounding) if has_key else (None, None)
@@ -387,8 +387,14 @@ class Engine:
         delta = shift - self._shift
         if delta:
             blocks = self._memory[self._rotated_at]
-            self._memory[self._rotated_at] = np.roll(blocks, delta, axis=-1)
-            self._shift = shift
+            self._memory[self._rotated_at] = rotate(blocks, delta)
+            self._order(shift)
+
+    def _order(self, shift: int) -> None:
+        """Take ``shift`` as the key's, with the classes' order either way for the frames heard and played
+        (indexing: np.roll is slower on the real-time path)."""
+        self._shift = shift
+        self._to_model, self._to_heard = (np.arange(12) - shift) % 12, (np.arange(12) + shift) % 12
 
     def _hear(self, chroma: np.ndarray) -> None:
         """Add frames' chroma (n, 12) as heard (instrument units) to the key's profile; move the key where it follows."""
@@ -401,7 +407,7 @@ class Engine:
         """A frame (F,) in instrument units, the model's key -> the key heard: its chroma moved down
         :attr:`key_shift` semitones (in place), a sounding frame's chroma kept within each class's sounding range."""
         if self._shift:
-            chroma = rotate(frame[self._chroma], -self._shift)
+            chroma = frame[self._chroma][self._to_heard]
             low, high = self._sounding_chroma
             if low is not None and chroma.max() > 0.0:
                 chroma = np.clip(chroma, low, high)
@@ -415,7 +421,7 @@ class Engine:
         # activity's and the onset clock's running values where the model has them, then the anchor (see __init__)
         self._memory = np.zeros(size + 5 * h * self.n_layers + self._running_values + 1 + len(self._minimum), dtype=DTYPE)
         self._fed = False  # whether a frame was fed since the reset (the head reads nothing before)
-        self._shift = 0
+        self._order(0)
         if self._key is not None:
             self._key.reset()
         state = self._state = self._memory[:size]
@@ -428,8 +434,9 @@ class Engine:
         return self._memory.copy(), self._fed, self._shift, None if self._key is None else self._key.state()
 
     def set_state(self, snapshot: tuple) -> None:
-        memory, self._fed, self._shift, key = snapshot
+        memory, self._fed, shift, key = snapshot
         np.copyto(self._memory, memory)
+        self._order(shift)
         if key is not None:
             self._key.set_state(key)
 
@@ -445,7 +452,8 @@ class Engine:
         if self._key is not None:
             features = np.array(features, dtype=np.float64)  # a copy: the caller's frame is not moved
             self._hear(features[None, self._chroma])
-            features[self._chroma] = rotate(features[self._chroma], self._shift)
+            if self._shift:
+                features[self._chroma] = features[self._chroma][self._to_model]
         self._feed_course(features, dt_s)
         self._memory[self._anchor_at] = 0.0  # a frame heard: the next answer takes the register from here
 

@@ -68,9 +68,10 @@ class KeyFollower:
 
     def __init__(self, profiles: np.ndarray, hop_s: float, margin: float) -> None:
         songs = standardised(np.asarray(profiles, dtype=np.float64).reshape(-1, CLASSES))
-        #: (12, S, 12): row r of song s is its profile moved down r semitones, so that
-        #: rotated[r] @ heard = the song's correlation with the heard profile moved up r, times 12
-        self._rotated = np.stack([rotate(songs, -r) for r in range(CLASSES)])
+        #: (12 S, 12): row r S + s is song s's profile moved down r semitones, so that its product with the heard
+        #: profile is the song's correlation with the heard profile moved up r, times 12
+        self._rotated = np.concatenate([rotate(songs, -r) for r in range(CLASSES)])
+        self._songs = songs.shape[0]
         self._decay = math.exp(-hop_s / KEY_MEMORY_S)
         self.margin = float(margin)
         self.reset()
@@ -93,21 +94,30 @@ class KeyFollower:
         """Add frames' chroma (n, 12), as heard (instrument units, max 1; silent frames all 0, and left out)
         to the profile and return the shift (semitones up, 0-11) to apply from now on."""
         chroma = np.asarray(chroma, dtype=np.float64).reshape(-1, CLASSES)
-        sounding = chroma[chroma.max(axis=1) > 0.0]
-        n = sounding.shape[0]
-        if n == 0:
-            return self.shift
-        weights = self._decay ** np.arange(n - 1, -1, -1)  # the last frame weighs 1
-        self._total = self._total * self._decay**n + weights @ sounding
-        self._weight = self._weight * self._decay**n + weights.sum()
-        self._frames += n
+        if chroma.shape[0] == 1:  # the performer's frame, one at a time: the quick path
+            if chroma[0].max() <= 0.0:
+                return self.shift
+            self._total *= self._decay
+            self._total += chroma[0]
+            self._weight = self._weight * self._decay + 1.0
+            self._frames += 1
+        else:
+            sounding = chroma[chroma.max(axis=1) > 0.0]
+            n = sounding.shape[0]
+            if n == 0:
+                return self.shift
+            weights = self._decay ** np.arange(n - 1, -1, -1)  # the last frame weighs 1
+            self._total = self._total * self._decay**n + weights @ sounding
+            self._weight = self._weight * self._decay**n + weights.sum()
+            self._frames += n
         if self._frames >= KEY_MIN_FRAMES:
             self.shift = self.choose(self._total / self._weight)
         return self.shift
 
     def correlations(self, profile: np.ndarray) -> np.ndarray:
         """(12,): for each shift r, the best correlation of ``profile`` moved up r with a training song's."""
-        return (self._rotated @ standardised(np.asarray(profile, dtype=np.float64))).max(axis=1) / CLASSES
+        products = self._rotated @ standardised(np.asarray(profile, dtype=np.float64))
+        return products.reshape(CLASSES, self._songs).max(axis=1) / CLASSES
 
     def choose(self, profile: np.ndarray) -> int:
         """The shift of ``profile`` (12,) that best matches a training song, where it matches better than the
