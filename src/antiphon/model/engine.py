@@ -27,9 +27,12 @@ from antiphon.errors import ModelError
 from antiphon.feature_names import chroma_columns
 from antiphon.model import engine_kernels as kernels
 from antiphon.model.directory import WEIGHTS_FILE, ModelInfo, read_weights
-from antiphon.model.key import KeyFollower, rotate
+from antiphon.model.key import KeyFollower, move, rotate
 from antiphon.model.level import ACTIVITY_FLOOR, ACTIVITY_OFFSET, input_width, level_decay
 from antiphon.model.onset import onset_settings, running_size
+
+#: :func:`~antiphon.model.key.move`'s bounds for a frame heard: none
+NOT_PLAYED = (np.zeros(0), np.zeros(0))
 
 
 class Temperatures(Protocol):
@@ -236,10 +239,11 @@ class Engine:
         )
         has_key = uniform and info.key_profiles is not None and len(info.key_profiles) > 0
         self._key = KeyFollower(info.key_profiles, info.timing.hop_s, KEY_MARGIN) if has_key else None
-        self._order(0)  # semitones the chroma heard is moved up (the answers' moved down) now
+        self._shift = 0  # semitones the chroma heard is moved up (the answers' moved down) now
         self._rotated_at = self._key_columns(info) if has_key else np.zeros((0, 12), dtype=np.int64)
+        # each class's sounding range, where the scaler has one (empty: none), for the frames played moved
         sounding = info.scaler.sounding_minimum, info.scaler.sounding_maximum
-        self._sounding_chroma = tuple(None if v is None else v[self._chroma].copy() for v in sounding) if has_key else (None, None)
+        self._sounding_chroma = tuple(np.zeros(0) if v is None or not has_key else v[self._chroma].astype(np.float64) for v in sounding)
         self._follow_key = has_key
         self._key_margin = KEY_MARGIN
         self.reset()
@@ -250,6 +254,8 @@ class Engine:
         snapshot = self.get_state()
         self.feed(self._scaler.minimum, 0.0)
         self.answer(np.random.default_rng(0))
+        if self._key is not None:  # the key's moves, which a frame in the training keys does not reach
+            move(np.ones(len(self._minimum)), self._chroma.start, 1, *self._sounding_chroma)
         self.set_state(snapshot)
 
     @classmethod
@@ -388,30 +394,13 @@ class Engine:
         if delta:
             blocks = self._memory[self._rotated_at]
             self._memory[self._rotated_at] = rotate(blocks, delta)
-            self._order(shift)
-
-    def _order(self, shift: int) -> None:
-        """Take ``shift`` as the key's, with the classes' order either way for the frames heard and played
-        (indexing: np.roll is slower on the real-time path)."""
-        self._shift = shift
-        self._to_model, self._to_heard = (np.arange(12) - shift) % 12, (np.arange(12) + shift) % 12
-
-    def _hear(self, chroma: np.ndarray) -> None:
-        """Add frames' chroma (n, 12) as heard (instrument units) to the key's profile; move the key where it follows."""
-        if self._key is not None:
-            shift = self._key.hear(chroma)
-            if self._follow_key:
-                self._set_shift(shift)
+            self._shift = shift
 
     def _as_heard(self, frame: np.ndarray) -> np.ndarray:
         """A frame (F,) in instrument units, the model's key -> the key heard: its chroma moved down
         :attr:`key_shift` semitones (in place), a sounding frame's chroma kept within each class's sounding range."""
         if self._shift:
-            chroma = frame[self._chroma][self._to_heard]
-            low, high = self._sounding_chroma
-            if low is not None and chroma.max() > 0.0:
-                chroma = np.clip(chroma, low, high)
-            frame[self._chroma] = chroma
+            move(frame, self._chroma.start, -self._shift, *self._sounding_chroma)
         return frame
 
     def reset(self) -> None:
@@ -421,7 +410,7 @@ class Engine:
         # activity's and the onset clock's running values where the model has them, then the anchor (see __init__)
         self._memory = np.zeros(size + 5 * h * self.n_layers + self._running_values + 1 + len(self._minimum), dtype=DTYPE)
         self._fed = False  # whether a frame was fed since the reset (the head reads nothing before)
-        self._order(0)
+        self._shift = 0
         if self._key is not None:
             self._key.reset()
         state = self._state = self._memory[:size]
@@ -436,7 +425,7 @@ class Engine:
     def set_state(self, snapshot: tuple) -> None:
         memory, self._fed, shift, key = snapshot
         np.copyto(self._memory, memory)
-        self._order(shift)
+        self._shift = shift
         if key is not None:
             self._key.set_state(key)
 
@@ -451,9 +440,11 @@ class Engine:
         frame is added to the key's profile, and the model hears its chroma moved by :attr:`key_shift`."""
         if self._key is not None:
             features = np.array(features, dtype=np.float64)  # a copy: the caller's frame is not moved
-            self._hear(features[None, self._chroma])
+            shift = self._key.hear_frame(features, self._chroma.start)
+            if self._follow_key and shift != self._shift:
+                self._set_shift(shift)
             if self._shift:
-                features[self._chroma] = features[self._chroma][self._to_model]
+                move(features, self._chroma.start, self._shift, *NOT_PLAYED)
         self._feed_course(features, dt_s)
         self._memory[self._anchor_at] = 0.0  # a frame heard: the next answer takes the register from here
 
@@ -481,7 +472,9 @@ class Engine:
         if self._key is not None:
             rows = rows.astype(np.float64)  # a copy: the chroma moves
             columns = slice(self._offset + self._chroma.start, self._offset + self._chroma.stop)
-            self._hear(self._scaler.linear.inverse(rows[:, self._offset :])[:, self._chroma])
+            shift = self._key.hear(self._scaler.linear.inverse(rows[:, self._offset :])[:, self._chroma])
+            if self._follow_key:
+                self._set_shift(shift)
             rows[:, columns] = rotate(rows[:, columns], self._shift)
         if self._scaler.warped:
             rows = rows.astype(np.float64)  # a copy: the features move from the linear scale to the model's
