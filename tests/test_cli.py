@@ -367,6 +367,7 @@ def test_dataset_train_generate(tmp_path, capsys):
     assert written["antiphon"]["generate"]["seed"] == 3 and written["antiphon"]["generate"]["pi_temperature"] == 0.7
     assert written["antiphon"]["generate"]["register_pull_s"] == 0.5 and written["antiphon"]["generate"]["key_margin"] == 0.7
     assert written["antiphon"]["prompt"]["start_ms"] == 1000.0 and written["antiphon"]["prompt"]["n_frames"] == 40
+    assert written["antiphon"]["prompt"]["key_shift"] in range(12)  # the semitones the model heard the prompt moved
     assert (tmp_path / "out.png").exists()
 
 

@@ -341,7 +341,7 @@ class Engine:
         than :attr:`key_margin`, moves the chroma of every frame heard up that many semitones
         (:attr:`key_shift`) before the model sees it, and the chroma of every frame played back down. On the
         song held out of the demo's training it halved the answers' distance from the song's music (realism
-        0.082 -> 0.040; docs/model.md, round 14). Always False for a model without the whole chroma, without its
+        0.080 -> 0.040; docs/model.md, round 14). Always False for a model without the whole chroma, without its
         training songs' profiles (trained before they were kept), or whose chroma classes have different training
         ranges (a corpus without a silent frame), where moving a class's value to another would change its scale.
         """
