@@ -549,7 +549,8 @@ class Engine:
         where the first is. Played at the tempered spread, the answers' spectral shape changed too
         smoothly from frame to frame; fed back at the model's spread, they wandered off
         (docs/model.md, round 7). Both then move toward the answer's register by the same amount
-        (:attr:`register_pull_s`), the first draw after a frame was heard taking that register.
+        (:attr:`register_pull_s`), the first draw after a frame was heard taking that register. The frame
+        played is then moved back into the key heard (:attr:`follow_key`, :attr:`key_shift`).
         """
         self._ready()
         uniform = rng.random()  # the component's draw first, then the features', as sample_mixture
