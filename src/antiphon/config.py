@@ -481,6 +481,11 @@ class GenerateConfig:
         "better than as they are (by more than key_margin), the model hears them moved and its answer is moved back",
     )
     key_margin: float = setting(KEY_MARGIN, "how much better (a difference of correlations, 0-2) the moved pitch classes must match")
+    hold_chroma_mass: bool = setting(
+        True,
+        "hold the weaker pitch classes of the frames played, together, no stronger than in the prompt (the running sum of "
+        "the classes below the strongest, 1 s): the answer's chroma keeps its prompt's contrast instead of blurring",
+    )
     min_dt_s: float = setting(0.001, "sampled time steps are at least this long, s (and never outside the range seen in training)")
     clip: bool = setting(True, "clip sampled features to the training range (normalised [0, 1])")
     plot_features: tuple[str, ...] = setting(
@@ -530,6 +535,7 @@ class EvaluateConfig:
     register_pull_s: float = setting(REGISTER_PULL_S, "time constant of the answer's pull toward its prompt's register, s (as generate's)")
     follow_key: bool = setting(True, "answer in the prompt's key (as generate's)")
     key_margin: float = setting(KEY_MARGIN, "how much better the moved pitch classes must match (as generate's)")
+    hold_chroma_mass: bool = setting(True, "hold the answer's chroma to its prompt's contrast (as generate's)")
     seed: int = setting(0, "seed of the sampling, the baselines and the bootstrap")
 
     def __post_init__(self) -> None:
@@ -569,6 +575,7 @@ class RealtimeConfig:
     )
     follow_key: bool = setting(True, "answer in the key the performer plays in (as generate's; the last 30 s heard)")
     key_margin: float = setting(KEY_MARGIN, "how much better the moved pitch classes must match (as generate's)")
+    hold_chroma_mass: bool = setting(True, "hold the answer's chroma to the contrast of what was heard (as generate's; the last 1 s)")
     max_answer_s: float = setting(
         30.0,
         "call-and-response: an answer ends after this long if the performer has not played again, and the next waits"

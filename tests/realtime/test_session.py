@@ -100,12 +100,13 @@ def test_control_messages(live, receiver):
     performer.send("/antiphon/register_pull_s", 0.0)
     performer.send("/antiphon/key_margin", 0.8)
     performer.send("/antiphon/follow_key", 2)  # 0 or 1: rejected
+    performer.send("/antiphon/hold_chroma_mass", 3)  # 0 or 1: rejected
     performer.send("/antiphon/mode", "filter")
     status(session, receiver, performer)  # the round trip: every control before it has been applied
     engine = session.engine
     temperatures = (engine.pi_temperature, engine.sigma_temperature, engine.played_sigma_temperature, engine.chroma_sigma_temperature)
     assert (*temperatures, engine.register_pull_s, session.mode.name) == (0.5, 0.0, 0.75, 0.25, 0.0, "filter")
-    assert engine.key_margin == pytest.approx(0.8) and session.rejects.counts["wrong_type"] == 1
+    assert engine.key_margin == pytest.approx(0.8) and session.rejects.counts["wrong_type"] == 2
     performer.send("/antiphon/frame", 1000.0, 2.0, 0.5)
     assert len(receiver.wait_for(PREDICTION, 1)) == 1  # filter mode now
     performer.send("/antiphon/mode", "callresponse")

@@ -25,6 +25,7 @@ from antiphon.config import (
 )
 from antiphon.errors import ModelError
 from antiphon.feature_names import chroma_columns
+from antiphon.model import chroma_mass
 from antiphon.model import engine_kernels as kernels
 from antiphon.model.directory import WEIGHTS_FILE, ModelInfo, read_weights
 from antiphon.model.key import KeyFollower, move, rotate
@@ -46,6 +47,7 @@ class Temperatures(Protocol):
     register_pull_s: float
     follow_key: bool
     key_margin: float
+    hold_chroma_mass: bool
 
 
 def _temperature(group: str, doc: str) -> property:
@@ -246,6 +248,13 @@ class Engine:
         self._sounding_chroma = tuple(np.zeros(0) if v is None or not has_key else v[self._chroma].astype(np.float64) for v in sounding)
         self._follow_key = has_key
         self._key_margin = KEY_MARGIN
+        # holding the answers' chroma to the contrast heard (antiphon.model.chroma_mass): its running masses after the
+        # anchor; where the model has the whole chroma on its linear scale (a frame played is in instrument units)
+        self._mass_at = self._anchor_at + 1 + len(self._minimum)
+        self._mass_weight = chroma_mass.fraction(info.timing.hop_s)
+        low = info.scaler.sounding_minimum
+        self._mass_low = np.zeros(0) if low is None or self._chroma is None else low[self._chroma].astype(np.float64)
+        self._hold_chroma_mass = self._can_hold_mass = self._chroma is not None and not self._chroma_warped
         self.reset()
         self._compile()
 
@@ -300,6 +309,7 @@ class Engine:
         self.chroma_sigma_temperature, self.dt_temperature = settings.chroma_sigma_temperature, settings.dt_temperature
         self.register_pull_s = settings.register_pull_s
         self.key_margin, self.follow_key = settings.key_margin, settings.follow_key
+        self.hold_chroma_mass = settings.hold_chroma_mass
 
     @property
     def register_pull_s(self) -> float:
@@ -329,7 +339,7 @@ class Engine:
         first draw after a frame was heard (where the pull is off, it is never taken)."""
         if not self._memory[self._anchor_at]:
             return None
-        anchor = self._memory[self._anchor_at + 1 :].astype(np.float64)
+        anchor = self._memory[self._anchor_at + 1 : self._mass_at].astype(np.float64)
         return self._as_heard(self._unwarp(anchor) if self._scaler.warped else anchor)
 
     @property
@@ -351,6 +361,20 @@ class Engine:
     def follow_key(self, value: bool) -> None:
         self._follow_key = bool(value) and self._key is not None
         self._set_shift(self._key.shift if self._follow_key else 0)
+
+    @property
+    def hold_chroma_mass(self) -> bool:
+        """Whether the weaker chroma classes of the frames played are held, together, no stronger than in what was
+        heard (:mod:`antiphon.model.chroma_mass`): where the running sum of the classes below the strongest in the
+        answer's frames (time constant 1 s) is above that of the frames heard (:meth:`feed`, :meth:`feed_normalised`),
+        every class of the frame played but the strongest is scaled down by their ratio. Without it the answers'
+        chroma blurred as they went, and at 5 s lost the energy score to i.i.d. frames (docs/model.md, round 15).
+        Always False for a model without the whole chroma or with the chroma on a log scale."""
+        return self._hold_chroma_mass
+
+    @hold_chroma_mass.setter
+    def hold_chroma_mass(self, value: bool) -> None:
+        self._hold_chroma_mass = bool(value) and self._can_hold_mass
 
     @property
     def key_margin(self) -> float:
@@ -407,8 +431,9 @@ class Engine:
         """Zero the LSTM state; the next prediction is the model's first step from nothing."""
         h, d, size = self.n_units, self.dimension, self._state_size
         # One buffer: the state vector (S), then per layer its gates and cell [o, i, f, g, c] (5 H), then the
-        # activity's and the onset clock's running values where the model has them, then the anchor (see __init__)
-        self._memory = np.zeros(size + 5 * h * self.n_layers + self._running_values + 1 + len(self._minimum), dtype=DTYPE)
+        # activity's and the onset clock's running values where the model has them, then the anchor, then the chroma's
+        # running masses (see __init__)
+        self._memory = np.zeros(self._mass_at + chroma_mass.SLOTS, dtype=DTYPE)
         self._fed = False  # whether a frame was fed since the reset (the head reads nothing before)
         self._shift = 0
         if self._key is not None:
@@ -438,8 +463,11 @@ class Engine:
         """Update the state with one frame (F,) in instrument units that came ``dt_s`` after the last
         (ignored when the model does not model dt). Where the engine :attr:`follows the key <follow_key>`, the
         frame is added to the key's profile, and the model hears its chroma moved by :attr:`key_shift`."""
+        features = np.asarray(features, dtype=np.float64)
+        if self._chroma is not None:
+            chroma_mass.hear(self._memory, self._mass_at, features, self._chroma.start, self._chroma.stop, self._mass_weight)
         if self._key is not None:
-            features = np.array(features, dtype=np.float64)  # a copy: the caller's frame is not moved
+            features = features.copy()  # the caller's frame is not moved
             shift = self._key.hear_frame(features, self._chroma.start)
             if self._follow_key and shift != self._shift:
                 self._set_shift(shift)
@@ -469,10 +497,13 @@ class Engine:
         trip to instrument units where the scales agree. The key's profile takes every row first, so that the whole
         prompt is heard in the key it chooses (:attr:`follow_key`)."""
         rows = np.asarray(rows)
+        if self._chroma is not None:
+            heard = self._scaler.linear.inverse(rows[:, self._offset :])[:, self._chroma]
+            chroma_mass.hear_rows(self._memory, self._mass_at, np.ascontiguousarray(heard, dtype=np.float64), self._mass_weight)
         if self._key is not None:
             rows = rows.astype(np.float64)  # a copy: the chroma moves
             columns = slice(self._offset + self._chroma.start, self._offset + self._chroma.stop)
-            shift = self._key.hear(self._scaler.linear.inverse(rows[:, self._offset :])[:, self._chroma])
+            shift = self._key.hear(heard)
             if self._follow_key:
                 self._set_shift(shift)
             rows[:, columns] = rotate(rows[:, columns], self._shift)
@@ -562,6 +593,8 @@ class Engine:
             self._minimum, *self._chroma_span, clip and self._chroma_in_range, self._silence, clip and self._silence_reachable,
             self._derivations, self._pull, self._register_at, self._anchor_at, self._fed_frame, played,
         )  # fmt: skip
+        if self._hold_chroma_mass:
+            chroma_mass.hold(self._memory, self._mass_at, played, self._chroma.start, self._chroma.stop, self._mass_weight, self._mass_low)
         return self._dt(dt, min_dt_s), self._as_heard(self._unwarp(played) if self._scaler.warped else played)
 
     def answer(self, rng: np.random.Generator, min_dt_s: float = 0.001, clip: bool = True) -> tuple[float, np.ndarray]:

@@ -130,6 +130,7 @@ class Session:
             f"{prefix}/register_pull_s": self._on_register_pull,
             f"{prefix}/follow_key": self._on_follow_key,
             f"{prefix}/key_margin": self._on_key_margin,
+            f"{prefix}/hold_chroma_mass": self._on_hold_chroma_mass,
             f"{prefix}/silence_s": self._on_silence,
             f"{prefix}/reset": self._on_reset,
             f"{prefix}/status": self._on_status,
@@ -209,6 +210,11 @@ class Session:
     def _on_key_margin(self, address: str, *args: Any) -> None:
         """f: how much better a moved key must match a training song before answers move (>= 0)."""
         self._number_control(address, args, "key_margin", lambda v: v >= 0)
+
+    def _on_hold_chroma_mass(self, address: str, *args: Any) -> None:
+        """i or f: 1 to hold the answer's weaker pitch classes, together, no stronger than in what was heard (its
+        chroma keeps the performer's contrast), 0 to let them blur as the model draws them."""
+        self._number_control(address, args, "hold_chroma_mass", lambda v: v in (0, 1))
 
     def _on_silence(self, address: str, *args: Any) -> None:
         """f: seconds of silence before an answer (> 0)."""
