@@ -44,7 +44,7 @@ FREE_RUNNING = (
     ("ES 0.25 s", lambda r: r["energy_score"].get("0.25")),
     ("ES 1 s", lambda r: r["energy_score"].get("1")),
     ("realism", lambda r: r["realism_mmd2"]),
-    ("steps", lambda r: r["step_distance"]),
+    ("steps", lambda r: r.get("steps_mmd2")),  # "-" for a report made before the steps were a distribution
     ("acf", lambda r: r.get("acf_mmd2")),  # "-" for a report made before the measure was a distribution
 )
 

@@ -53,7 +53,7 @@ def main(corpus_dir: str, out_dir: str, epochs: int = 12) -> None:
     print(f"{'measure (model only)':32s}" + "".join(f"{n:>28s}" for n in reports))
     first = next(iter(reports.values())).free_running["model"]
     rows = [(f"energy score at {h} s", lambda r, h=h: r["energy_score"][h]) for h in first["energy_score"]]
-    rows += [(k, lambda r, k=k: r.get(k)) for k in ("realism_mmd2", "step_distance", "acf_mmd2")]
+    rows += [(k, lambda r, k=k: r.get(k)) for k in ("realism_mmd2", "steps_mmd2", "acf_mmd2")]
     for label, pick in rows:
         cells = []
         for report in reports.values():

@@ -92,7 +92,7 @@ def main() -> None:
     for name, entry in summary.items():
         cells = [
             f"{key} {entry[key]['mean']:.3f} ({entry[key]['low']:.3f}-{entry[key]['high']:.3f})"
-            for key in ("realism_mmd2", "step_distance", "acf_mmd2")
+            for key in ("realism_mmd2", "steps_mmd2", "acf_mmd2")
         ]
         print(f"{name:28s} " + "  ".join(cells))
 

@@ -130,7 +130,7 @@ def probe(model_dir: Path, corpus_dir: Path, played: dict[str, float], fed: dict
     scores = " ".join(f"{lead} s {v['mean']:.3f}" for lead, v in m["energy_score"].items())
     return (
         f"changes {held.changes / max(held.frames, 1):.3f}/frame  realism {m['realism_mmd2']['mean']:.3f}  "
-        f"steps {m['step_distance']['mean']:.3f}  acf {m['acf_mmd2']['mean']:.3f}  cond {m['conditioning']['skill']:+.3f}  ES {scores}"
+        f"steps {m['steps_mmd2']['mean']:.3f}  acf {m['acf_mmd2']['mean']:.3f}  cond {m['conditioning']['skill']:+.3f}  ES {scores}"
     )
 
 

@@ -384,7 +384,7 @@ def print_evaluation(report: EvaluationReport) -> None:
     print(f"  {'':18s}" + "".join(f"{h:>22s}" for h in header) + "   copied")
     for system, e in runs.items():
         row = [cell(e["energy_score"][h]) for h in leads]
-        row += [cell(e.get("realism_mmd2")), cell(e["step_distance"]), cell(e.get("acf_mmd2")), cell(e["conditioning"], "skill")]
+        row += [cell(e.get("realism_mmd2")), cell(e.get("steps_mmd2")), cell(e.get("acf_mmd2")), cell(e["conditioning"], "skill")]
         copied = e["novelty"]["copied_fraction"]
         print(f"  {system:18s}" + "".join(f" {c}" for c in row) + f"   {'-' if copied is None else f'{copied:.0%}'}")
     for sentence in report.sentences:

@@ -49,7 +49,7 @@ def test_report_has_every_number_and_figure(trained, tmp_path):
     assert report.timing["dt_modelled"] is False and report.timing["hop_s"] == pytest.approx(0.01)
     model = report.free_running["model"]
     assert set(model["energy_score"]) == {"0.05", "0.25", "0.5"}
-    for entry in (*model["energy_score"].values(), model["realism_mmd2"], model["step_distance"], model["acf_mmd2"]):
+    for entry in (*model["energy_score"].values(), model["realism_mmd2"], model["steps_mmd2"], model["acf_mmd2"]):
         assert entry["low"] <= entry["mean"] <= entry["high"]
     tf = report.teacher_forced
     assert set(tf["systems"]) == {"model", "persistence", "ar1", "var"} and tf["best_baseline"] in ("persistence", "ar1", "var")

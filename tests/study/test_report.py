@@ -49,7 +49,7 @@ def _result(run, best_val, test, energy, *, status="finished", gap=0.1, lam=10.0
             "answer_energy_score": energy,
             "answer_lead_s": 1.0,
             "realism_mmd2": energy / 10,
-            "step_distance": 0.5,
+            "steps_mmd2": 0.5,
             "acf_mmd2": 0.2,
             "conditioning_skill": 0.1,
             "copied_fraction": 0.0,

@@ -10,10 +10,10 @@ so their figures compare): back-to-back prompts over the test blocks; each syste
 (``n_samples`` times where it is random) for ``horizon_s``; then
 - the energy score at each lead time of ``horizons_s`` against what really followed;
 - realism: MMD^2 between descriptors of the answers' windows and of held-out (validation) windows;
-- dynamics: step sizes against the held-out music, and MMD^2 between the answers' autocorrelation
-  profiles and those of held-out stretches as long (a distribution against a distribution: a
-  distance to the average profile would rank a generator whose every answer is average above
-  real music, whose passages differ);
+- dynamics: MMD^2 between the answers' step-size profiles and autocorrelation profiles and those
+  of held-out stretches as long (a distribution against a distribution: a distance to the
+  average profile, or to the real steps pooled, would rank a generator whose every answer is
+  average above real music, whose passages differ);
 - conditioning: the energy score against the prompt's own future versus other prompts' futures;
 - novelty: the distance to the nearest training window (a copy is flagged).
 Every number has a bootstrap interval over prompts, and every baseline gets a verdict per
@@ -46,7 +46,11 @@ SYSTEMS = ("model", "repeat_last", "training_mean", "var", "iid_frames", "shuffl
 #: real music from another passage: not a baseline, the yardstick every measure must rank high
 REFERENCE = "other_passage"
 #: (key, what, lower is better) of the measures that get verdicts
-VERDICT_MEASURES = ("energy_score", "realism_mmd2", "step_distance", "acf_mmd2")
+VERDICT_MEASURES = ("energy_score", "realism_mmd2", "steps_mmd2", "acf_mmd2")
+#: the passages whose step sizes are profiled, in seconds (or the whole answer where ``horizon_s`` is shorter): an
+#: answer gives one per second, real music one starting every eighth of one (1 s holds a pause, a held chord or a
+#: run, and a prompt's future is seldom shorter)
+STEPS_PASSAGE_S = 1.0
 #: answers per prompt used for realism and dynamics (the energy score uses all n_samples)
 SHAPE_SAMPLES = 2
 #: other prompts' futures each answer is scored against in the conditioning measure
@@ -265,22 +269,30 @@ def other_passages(prompts: Sequence[Prompt]) -> list[int]:
 
 @dataclass(frozen=True)
 class Reference:
-    """What held-out real music looks like: window descriptors, log step sizes per feature, and the
-    autocorrelation profiles of its stretches as long as an answer (``acf_rows`` rows)."""
+    """What held-out real music looks like: window descriptors, the step-size profiles of its
+    passages of ``steps_rows`` rows, and the autocorrelation profiles of its stretches as long as an
+    answer (``acf_rows`` rows)."""
 
     windows: measures.DescriptorReference
-    log_steps: list[np.ndarray]
+    steps: measures.DescriptorReference
     acf: measures.DescriptorReference
     acf_rows: int
+    steps_rows: int
 
     @classmethod
     def from_segments(
-        cls, segments: Sequence[np.ndarray], window: int, chunk: int, lags: Sequence[int], split: str = "held-out"
+        cls,
+        segments: Sequence[np.ndarray],
+        window: int,
+        chunk: int,
+        lags: Sequence[int],
+        split: str = "held-out",
+        steps_chunk: int = 86,  # 1 s at the analysis hop (STEPS_PASSAGE_S)
     ) -> Reference:
         """From held-out feature rows (n_i, F) of the ``split`` named in errors. Autocorrelation
         profiles are taken over stretches of ``chunk`` rows (an answer's length; shorter where no
-        segment is that long, and answers are then profiled over as many of their first rows),
-        starting every eighth of a stretch.
+        segment is that long, and answers are then profiled over as many of their first rows), step-size
+        profiles over passages of ``steps_chunk`` rows (as short where needed), each starting every eighth of one.
 
         Raises:
             DataError: no rows, fewer than two windows or stretches fit, or the longest block is not
@@ -293,15 +305,17 @@ class Reference:
                 f"the {split} split's longest block has {longest} rows; autocorrelation at lag {max(lags)} needs more "
                 "(lower evaluate.lags, or give longer files)"
             )
-        steps = np.concatenate([measures.log_steps(s) for s in segments if s.shape[0] > 1])
+        steps_rows = min(steps_chunk, longest)
+        steps = np.concatenate([measures.step_profiles(s, steps_rows, max(1, steps_rows // 8)) for s in segments])
         profiles = np.concatenate([measures.acf_profiles(s, lags, rows, max(1, rows // 8)) for s in segments])
         windows = np.concatenate([measures.window_descriptors(s, window) for s in segments])
         try:
             return cls(
                 measures.DescriptorReference.fit(windows, f"window(s) of {window} frames"),
-                [np.sort(steps[:, f]) for f in range(steps.shape[1])],  # sorted once, not at every answer
+                measures.DescriptorReference.fit(steps, f"passage(s) of {steps_rows} frames", per_dimension=False),  # all in decades
                 measures.DescriptorReference.fit(profiles, f"stretch(es) of {rows} frames"),
                 rows,
+                steps_rows,
             )
         except ValueError as exc:
             raise DataError(f"the {split} split: {exc} (shorten evaluate.window_s, or give longer files)") from exc
@@ -336,22 +350,22 @@ def score_answers(
         swapped[i] = float(
             np.mean(measures.energy_scores(np.stack([observed[j] for j in picked]), np.repeat(ensemble, len(picked), axis=0)))
         )
-    windows, profiles, steps, novelty = [], [], np.full(p, np.nan), np.full(p, np.nan)
+    windows, profiles, steps, novelty = [], [], [], np.full(p, np.nan)
     for i in range(p):
         shown = answers.values[i][:SHAPE_SAMPLES]
         windows.append(np.concatenate([measures.window_descriptors(v, window) for v in shown]))
         # one profile per answer, over its first acf_rows rows (the length of the reference's stretches)
         profiles.append(np.concatenate([measures.acf_profiles(v[: reference.acf_rows], config.lags, reference.acf_rows) for v in shown]))
-        steps[i] = np.nanmean([measures.step_distance(v, reference.log_steps) for v in shown])
+        steps.append(np.concatenate([measures.step_profiles(v, reference.steps_rows) for v in shown]))
         rows = shown[0][: config.novelty_rows]
         if rows.shape[0] >= 2:
             novelty[i] = measures.nearest_window_distance(rows, training)
     return {
         "energy_score": lead,
         "conditioning": (own, swapped),
-        "step_distance": steps,
         "novelty": novelty,
         "realism_mmd2": _blocks(windows, reference.windows),
+        "steps_mmd2": _blocks(steps, reference.steps),
         "acf_mmd2": _blocks(profiles, reference.acf),
     }
 
@@ -367,7 +381,9 @@ def reference_music(music: Sequence[np.ndarray], config: EvaluateConfig, hop_s: 
     """The realism window in rows (``window_s`` at the hop, at least 2) and the :class:`Reference`
     of ``music`` (feature rows of ``split``) for answers of ``horizon_s``: evaluate's and the judge's."""
     window = max(2, round(config.window_s / hop_s))
-    return window, Reference.from_segments(music, window, int(np.ceil(config.horizon_s / hop_s - 1e-9)), config.lags, split)
+    chunk = int(np.ceil(config.horizon_s / hop_s - 1e-9))
+    steps = max(2, min(round(STEPS_PASSAGE_S / hop_s), chunk))  # an answer shorter than a passage is one
+    return window, Reference.from_segments(music, window, chunk, config.lags, split, steps)
 
 
 @dataclass(frozen=True)
@@ -440,8 +456,7 @@ def summarise(per_prompt: dict[str, dict[str, Any]], n_prompts: int, config: Eva
                 np.nanmean(scores) if np.isfinite(scores).any() else np.nan, s[f"energy_score@{h}"], scores
             )
         _mmd_entry(values["realism_mmd2"], counts, "realism_mmd2", s, entry)
-        s["step_distance"] = measures.weighted_means(values["step_distance"], counts)
-        entry["step_distance"] = _interval(float(np.nanmean(values["step_distance"])), s["step_distance"], values["step_distance"])
+        _mmd_entry(values["steps_mmd2"], counts, "steps_mmd2", s, entry)
         _mmd_entry(values["acf_mmd2"], counts, "acf_mmd2", s, entry)
         own, swapped = values["conditioning"]
         mean_own, mean_swapped = measures.weighted_means(own, counts), measures.weighted_means(swapped, counts)
@@ -639,7 +654,7 @@ def _with_timing(corpus: Corpus, dt_modelled: bool) -> Corpus:
 #: (tests/evaluation/test_measures.py shows the shuffled future beating the true predictive at 1 s)
 ORACLES = ("shuffled_real",)
 #: how a verdict's measure is named in sentences
-LABELS = {"realism_mmd2": "realism", "step_distance": "step sizes", "acf_mmd2": "autocorrelation", "conditioning": "conditioning"}
+LABELS = {"realism_mmd2": "realism", "steps_mmd2": "step sizes", "acf_mmd2": "autocorrelation", "conditioning": "conditioning"}
 
 
 def _label(key: str) -> str:

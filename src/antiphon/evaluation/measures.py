@@ -11,8 +11,8 @@ minimises it, so neither hedging to the middle nor a frozen note pays.
   squared maximum mean discrepancy (RBF kernel, median-heuristic bandwidth) between the
   distribution of descriptors of generated sequences and that of held-out real ones: for realism
   the windows' :func:`window_descriptors` (per feature mean, spread and mean step), for dynamics
-  the answers' :func:`acf_profiles` (autocorrelation at several lags).
-- dynamics: :func:`step_distance` (the distribution of log step sizes against the real one).
+  the answers' :func:`acf_profiles` (autocorrelation at several lags) and :func:`step_profiles`
+  (quantiles of the log step sizes).
 - novelty: :func:`nearest_window_distance` to the closest training window.
 - intervals: :func:`bootstrap_counts` resamples prompts; every statistic is computed from counts.
 """
@@ -25,12 +25,15 @@ from dataclasses import dataclass
 import numpy as np
 
 #: the measures' definitions, for caches of measured results (a study's runs): raised when one changes
-#: (2: autocorrelation as MMD^2 between profiles' distributions, not a distance to the average profile)
-VERSION = 2
+#: (2: autocorrelation as MMD^2 between profiles' distributions, not a distance to the average profile;
+#: 3: step sizes the same way, not a distance from each answer's steps to the pooled real ones)
+VERSION = 3
 #: a feature whose values move less than this over an answer is constant (its autocorrelation is taken as 1)
 CONSTANT_SPREAD = 1e-9
-#: steps below this (normalised units) count as no change in :func:`step_distance`
+#: steps below this (normalised units) count as no change in :func:`log_steps`
 STEP_FLOOR = 1e-3
+#: the quantiles of a passage's log step sizes, per feature, that make its :func:`step_profiles`
+STEP_QUANTILES = (0.1, 0.5, 0.9)
 
 
 def frame_at(times_s: np.ndarray, values: np.ndarray, lead_s: float, tolerance_s: float = 1e-6) -> np.ndarray | None:
@@ -80,12 +83,15 @@ class DescriptorReference:
     bandwidth: float
 
     @classmethod
-    def fit(cls, raw: np.ndarray, what: str = "descriptors") -> DescriptorReference:
-        """From raw descriptors (R, k) of real music (``what`` names them in the error); raises
-        ValueError when there are fewer than two."""
+    def fit(cls, raw: np.ndarray, what: str = "descriptors", per_dimension: bool = True) -> DescriptorReference:
+        """From raw descriptors (R, k) of real music (``what`` names them in the error), each dimension
+        scaled to the reference's unit spread, or with ``per_dimension=False`` all left in their one
+        common unit (for descriptors that share one, such as decades of step size: a dimension
+        where real passages hardly differ would otherwise count as much as one where they differ
+        widely). Raises ValueError when there are fewer than two."""
         if raw.shape[0] < 2:
             raise ValueError(f"the reference holds {raw.shape[0]} {what}; the measure needs at least 2")
-        centre, scale = raw.mean(axis=0), raw.std(axis=0)
+        centre, scale = raw.mean(axis=0), raw.std(axis=0) if per_dimension else np.ones(raw.shape[1])
         scale = np.where(scale > 1e-9, scale, 1.0)
         standard = (raw - centre) / scale
         distances = np.sqrt(((standard[:, None] - standard[None]) ** 2).sum(-1))
@@ -148,31 +154,28 @@ def log_steps(values: np.ndarray) -> np.ndarray:
     return np.log10(np.abs(np.diff(values, axis=0)) + STEP_FLOOR)
 
 
-def step_distance(values: np.ndarray, reference_log_steps: Sequence[np.ndarray]) -> float:
-    """Mean over features of the 1-D Wasserstein distance between the answer's step sizes and the real
-    ones (``reference_log_steps[f]``, from :func:`log_steps`; sorted ones are the quickest), both as
-    log10(|dx| + STEP_FLOOR): in decades, 0 = the same distribution of steps. On a log scale a frozen
-    answer (every step 0) is as far from music as one that jumps ten times too far, where on a linear
-    scale it would look close."""
-    steps = log_steps(values)
-    if steps.shape[0] == 0:
-        return float("nan")
-    return float(np.mean([wasserstein_1d(steps[:, f], real) for f, real in enumerate(reference_log_steps)]))
+def step_profiles(values: np.ndarray, length: int, stride: int | None = None) -> np.ndarray:
+    """Step-size profiles of the chunks of ``length`` rows starting every ``stride`` rows (by default
+    ``length``: non-overlapping) -> (W, Q F): per feature, the :data:`STEP_QUANTILES` of the chunk's
+    :func:`log_steps` (decades), flattened feature by feature; W = 0 for a sequence shorter than
+    ``length``.
+
+    A passage's own profile, judged as a distribution (MMD^2 against real passages'), as
+    autocorrelation is: real passages differ in how far they move -- a held chord or a pause
+    hardly at all, a run of notes far -- and a distance from each answer's steps to the real
+    steps pooled ranked a generator that always moves the average amount ahead of real music,
+    and a real pause's true continuation last (docs/evaluation.md)."""
+    return _chunk_profiles(values, length, stride, lambda chunk: np.quantile(log_steps(chunk), STEP_QUANTILES, axis=0).T.ravel())
 
 
-def wasserstein_1d(u: np.ndarray, v: np.ndarray) -> float:
-    """The 1-Wasserstein distance between the empirical distributions of samples ``u`` and ``v`` (1-D, in
-    their own units): the area between their distribution functions.
-
-    The algorithm of ``scipy.stats.wasserstein_distance`` (unweighted), written here because importing
-    scipy.stats cost every training process 1.1 s at start (``training.select_by = "answers"`` measures
-    step sizes every epoch) for this one function; tests/evaluation/test_measures.py checks it against
-    scipy's."""
-    u, v = np.sort(u), np.sort(v)
-    everything = np.sort(np.concatenate([u, v]))
-    below_u = np.searchsorted(u, everything[:-1], side="right") / u.size
-    below_v = np.searchsorted(v, everything[:-1], side="right") / v.size
-    return float(np.sum(np.abs(below_u - below_v) * np.diff(everything)))
+def _chunk_profiles(values: np.ndarray, length: int, stride: int | None, profile) -> np.ndarray:
+    """``profile(chunk)`` (a 1-D array of P values) of every chunk of ``length`` rows starting every
+    ``stride`` rows -> (W, P); (0, P) when no chunk fits (P from a chunk of zeros)."""
+    starts = range(0, values.shape[0] - length + 1, stride or length)
+    profiles = [profile(values[k : k + length]) for k in starts]
+    if profiles:
+        return np.array(profiles)
+    return np.empty((0, profile(np.zeros((max(length, 2), values.shape[1]))).size))
 
 
 def autocorrelation(values: np.ndarray, lags: Sequence[int]) -> np.ndarray:
@@ -194,9 +197,7 @@ def acf_profiles(values: np.ndarray, lags: Sequence[int], length: int, stride: i
     """Autocorrelation profiles of the chunks of ``length`` rows starting every ``stride`` rows (by
     default ``length``: non-overlapping) -> (W, L F), each row :func:`autocorrelation` at ``lags``
     flattened; W = 0 for a sequence shorter than ``length``."""
-    starts = range(0, values.shape[0] - length + 1, stride or length)
-    profiles = [autocorrelation(values[k : k + length], lags).ravel() for k in starts]
-    return np.array(profiles).reshape(len(profiles), len(lags) * values.shape[1])
+    return _chunk_profiles(values, length, stride, lambda chunk: autocorrelation(chunk, lags).ravel())
 
 
 # --------------------------------------------------------------------------------------------

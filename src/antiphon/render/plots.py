@@ -171,7 +171,7 @@ def plot_measures(free_running: dict[str, dict]) -> Figure:
     panels = [(f"energy_score:{h}", f"energy score at {h} s") for h in first["energy_score"]]
     panels += [
         ("realism_mmd2", "realism: MMD² to held-out windows"),
-        ("step_distance", "dynamics: step sizes"),
+        ("steps_mmd2", "dynamics: MMD² of step-size profiles"),
         ("acf_mmd2", "dynamics: MMD² of autocorrelation profiles"),
         ("conditioning", "conditioning skill (higher: follows its prompt)"),
     ]

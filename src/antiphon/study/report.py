@@ -44,7 +44,7 @@ ANSWER_MEASURES = (
     "energy_score_0.25",
     "energy_score_1",
     "realism_mmd2",
-    "step_distance",
+    "steps_mmd2",
     "acf_mmd2",
     "conditioning_skill",
     "copied_fraction",

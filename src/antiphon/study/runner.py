@@ -164,7 +164,7 @@ def study_measures(report: dict[str, Any]) -> dict[str, Any]:
         "answer_lead_s": float(lead),
         "answer_energy_score": model["energy_score"][lead]["mean"],
         "realism_mmd2": (model.get("realism_mmd2") or {}).get("mean"),
-        "step_distance": model["step_distance"]["mean"],
+        "steps_mmd2": (model.get("steps_mmd2") or {}).get("mean"),
         "acf_mmd2": (model.get("acf_mmd2") or {}).get("mean"),
         "conditioning_skill": model["conditioning"]["skill"],
         "copied_fraction": model["novelty"]["copied_fraction"],
