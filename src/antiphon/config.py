@@ -380,6 +380,12 @@ class TrainingConfig:
         "standard deviation of Gaussian noise added to the training inputs only (a fraction of each feature's range; the "
         "targets stay clean): the model learns to steer a drifting answer back, as its own samples are its inputs",
     )
+    average_decay: float = setting(
+        0.0,
+        "keep an exponential moving average of the weights, updated after every batch with this decay (0.998: a "
+        "half-life of 346 batches); the average, not the last weights, is judged at each epoch's end and kept. "
+        "0 = none (the paper)",
+    )
     seed: int = setting(0, "seed of the weights, the batch order and dropout")
     precision: Literal["float32", "bfloat16", "auto"] = setting(
         "float32",
@@ -396,6 +402,7 @@ class TrainingConfig:
                 f"device must be cpu, cuda, cuda:N or auto, got {self.device!r}",
             ),
             (self.input_noise >= 0, f"input_noise must be >= 0, got {self.input_noise}"),
+            (0 <= self.average_decay < 1, f"average_decay must be in [0, 1), got {self.average_decay}"),
             (
                 0 <= self.rollout_steps < self.sequence_length,
                 f"rollout_steps must be in [0, sequence_length), got {self.rollout_steps}",

@@ -93,7 +93,11 @@ class StopAfter:
             raise Interrupt
 
 
-@pytest.mark.parametrize("optimizer", [{"optimizer": "adam"}, {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "decay": 0.01}])
+@pytest.mark.parametrize(
+    "optimizer",
+    [{"optimizer": "adam"}, {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "decay": 0.01}, {"optimizer": "adam", "average_decay": 0.9}],
+    ids=["adam", "sgd", "averaged"],
+)
 def test_resume_reaches_the_uninterrupted_result(tiny_corpus, tmp_path, optimizer):
     config = tiny_config(epochs=4, **optimizer)
     train(tiny_corpus, config, tmp_path / "straight")
@@ -156,6 +160,39 @@ def test_divergence_is_recorded_not_raised(tiny_corpus, tmp_path):
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
     assert meta["result"]["stopped"] == "diverged"
     assert json.loads((tmp_path / "m" / "history.json").read_text())[-1]["train_loss"] is None
+
+
+def test_the_weights_kept_are_the_moving_average_of_every_update(tiny_corpus, tmp_path, monkeypatch):
+    from antiphon.model.mdrnn import MDRNN
+    from antiphon.training import loop
+
+    decay = 0.8
+    updates: list[list[torch.Tensor]] = []  # the trainable weights after each optimizer step
+
+    class Recording(loop.Optimizer):
+        def __init__(self, params, config):
+            self.params = list(params)
+            super().__init__(self.params, config)
+
+        def step(self):
+            super().step()
+            updates.append([p.detach().clone() for p in self.params])
+
+    monkeypatch.setattr(loop, "Optimizer", Recording)
+    config = tiny_config(epochs=1, average_decay=decay, select_by="loss")
+    result = train(tiny_corpus, config, tmp_path / "m")
+    assert len(updates) > 5
+    average = updates[0]  # the first update is copied
+    for update in updates[1:]:
+        average = [decay * a + (1 - decay) * u for a, u in zip(average, update, strict=True)]
+    names = [n for n, p in MDRNN(tiny_corpus.dimension, config.model).named_parameters() if p.requires_grad]
+    kept = weights(tmp_path / "m")
+    for name, expected in zip(names, average, strict=True):
+        torch.testing.assert_close(kept[name], expected, rtol=1e-5, atol=1e-6)
+        assert not torch.allclose(kept[name], updates[-1][names.index(name)])  # not the last weights
+    info = (trained := load_model(tmp_path / "m")).info
+    val = make_windows(tiny_corpus.held_out_segments("validation", 1.0, info.resolution), 10, 1, info.model.level_steps)
+    assert evaluate_nll(trained.network, val, 16) == pytest.approx(result.history[0]["val_loss"], rel=1e-6)  # the average was judged
 
 
 def test_resume_with_other_settings_is_refused(tiny_corpus, tmp_path):

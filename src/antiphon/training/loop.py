@@ -156,10 +156,12 @@ def train(
     torch.manual_seed(cfg.seed)
     model = MDRNN(corpus.dimension, config.model).to(arithmetic.device)  # initialised on the CPU, from the same draws everywhere
     optimizer = Optimizer([p for p in model.parameters() if p.requires_grad], cfg)
+    average = _moving_average(model, cfg.average_decay)
+    judged = model if average is None else average.module  # the weights judged at each epoch's end and kept
     state: dict[str, Any] = {"epoch": 0, "best_val_loss": None, "best_epoch": None, "wait": 0, "history": []}
     best_weights = {k: v.clone() for k, v in model.state_dict().items()}
     if resume and (folder / CHECKPOINT_FILE).exists():
-        state, best_weights = _load_checkpoint(folder / CHECKPOINT_FILE, model, optimizer, run_fingerprint)
+        state, best_weights = _load_checkpoint(folder / CHECKPOINT_FILE, model, optimizer, run_fingerprint, average)
 
     n_batches = math.ceil(len(train_windows) / cfg.batch_size)
     report.start(cfg.epochs, n_batches, state["epoch"])
@@ -188,10 +190,12 @@ def train(
             if cfg.clip_norm is not None:
                 torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.clip_norm)
             optimizer.step()
+            if average is not None:
+                average.update_parameters(model)
             loss_sum += loss.item() * x.shape[0]
             seen += x.shape[0]
             report.batch(loss_sum / seen)
-        val_loss = math.nan if diverged else evaluate_nll(model, val_windows, cfg.batch_size)
+        val_loss = math.nan if diverged else evaluate_nll(judged, val_windows, cfg.batch_size)
         diverged = diverged or not math.isfinite(val_loss)
         record = {
             "epoch": epoch,
@@ -203,7 +207,7 @@ def train(
         }
         criterion = val_loss  # what chooses the weights kept, and what patience counts (training.select_by)
         if judge is not None:
-            answers = {"realism": math.nan, "acf": math.nan, "score": math.nan} if diverged else judge(model)
+            answers = {"realism": math.nan, "acf": math.nan, "score": math.nan} if diverged else judge(judged)
             record.update(answer_realism=answers["realism"], answer_acf=answers["acf"])
             criterion = answers["score"]
         state["history"].append(record)
@@ -213,12 +217,12 @@ def train(
             stopped = "diverged"
         elif best is None or criterion < best or (math.isnan(best) and not math.isnan(criterion)):
             state.update(best_val_loss=val_loss, best_epoch=epoch, best_score=criterion, wait=0)
-            best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            best_weights = {k: v.detach().clone() for k, v in judged.state_dict().items()}
         else:
             state["wait"] += 1
             if state["wait"] >= cfg.patience:
                 stopped = "patience"
-        _save_checkpoint(folder / CHECKPOINT_FILE, model, optimizer, best_weights, state, run_fingerprint)
+        _save_checkpoint(folder / CHECKPOINT_FILE, model, optimizer, best_weights, state, run_fingerprint, average)
         write_history(folder, state["history"])
         report.epoch(record)
 
@@ -315,6 +319,16 @@ def _answer_judge(corpus: Corpus, config: Config, timing: Timing, folder: Path, 
     return judged
 
 
+def _moving_average(model: MDRNN, decay: float) -> torch.optim.swa_utils.AveragedModel | None:
+    """An exponential moving average of ``model``'s weights (``training.average_decay``; None for 0): after
+    each batch, average = decay * average + (1 - decay) * weights, the first update a copy."""
+    if decay == 0:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
 def _forward_backward(
     model: MDRNN,
     optimizer: Optimizer,
@@ -379,6 +393,7 @@ def _save_checkpoint(
     best_weights: dict[str, torch.Tensor],
     state: dict[str, Any],
     fingerprint: str,
+    average: torch.optim.swa_utils.AveragedModel | None = None,
 ) -> None:
     """Everything needed to continue, in one safetensors file (tensors + JSON metadata), atomically."""
     from safetensors.torch import save_file
@@ -386,6 +401,8 @@ def _save_checkpoint(
     tensors: dict[str, torch.Tensor] = {}
     tensors.update({f"model.{k}": v.detach().cpu() for k, v in model.state_dict().items()})
     tensors.update({f"best.{k}": v.cpu() for k, v in best_weights.items()})
+    if average is not None:  # its module's weights and how many updates it has averaged
+        tensors.update({f"average.{k}": v.detach().cpu() for k, v in average.state_dict().items()})
     inner = optimizer.inner.state_dict()
     scalars: dict[str, dict[str, Any]] = {}
     for index, values in inner["state"].items():
@@ -418,7 +435,13 @@ def checkpoint_epoch(folder: Path | str) -> int:
         return 0
 
 
-def _load_checkpoint(path: Path, model: MDRNN, optimizer: Optimizer, fingerprint: str) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+def _load_checkpoint(
+    path: Path,
+    model: MDRNN,
+    optimizer: Optimizer,
+    fingerprint: str,
+    average: torch.optim.swa_utils.AveragedModel | None = None,
+) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     from safetensors import SafetensorError, safe_open
 
     try:
@@ -430,6 +453,8 @@ def _load_checkpoint(path: Path, model: MDRNN, optimizer: Optimizer, fingerprint
     if meta.get("fingerprint") != fingerprint:
         raise ModelError(f"{path}: was made with other settings or another corpus; resume with the same ones, or start a new folder")
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    if average is not None:  # the fingerprint holds average_decay: a checkpoint of an averaged run has the average
+        average.load_state_dict({k[8:]: v for k, v in tensors.items() if k.startswith("average.")})
     best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}
     opt = meta["optimizer"]
     inner_state: dict[int, dict[str, Any]] = {}
