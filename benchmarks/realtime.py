@@ -24,12 +24,14 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from antiphon.feature_names import chroma_columns
+from antiphon.model.ahead_of_time import jit_calls
 from antiphon.model.engine import Engine
 from antiphon.model.key import rotate
 from antiphon.realtime.osc import osc_datagram
@@ -158,21 +160,24 @@ def engine_vs_torch(model: Path, n: int = 5000) -> tuple[np.ndarray, np.ndarray,
     if engine.follow_key:
         profile = info.key_profiles[0]
         features[chroma_columns(info.feature_names)] = rotate(profile / profile.max(), 5)
-    engine_times, torch_times = np.empty(n + 200), np.empty(n + 200)
+    jit = Engine(engine.info, {name: value.detach().cpu().numpy() for name, value in torch_model.state_dict().items()}, jit_calls())
+    engine_times, jit_times, torch_times = np.empty(n + 200), np.empty(n + 200), np.empty(n + 200)
     engine.feed(features, 0.0116)
+    jit.feed(features, 0.0116)
     row, state = engine.input_row(), None  # the model's input: the frame (and its running level, where the model has one)
     for first in range(0, n + 200, 500):
-        for i in range(first, min(first + 500, n + 200)):
-            start = time.perf_counter()
-            engine.feed(features, 0.0116)
-            engine.sample(rng)
-            engine_times[i] = time.perf_counter() - start
+        for stepped, times in ((engine, engine_times), (jit, jit_times)):
+            for i in range(first, min(first + 500, n + 200)):
+                start = time.perf_counter()
+                stepped.feed(features, 0.0116)
+                stepped.sample(rng)
+                times[i] = time.perf_counter() - start
         for i in range(first, min(first + 500, n + 200)):
             start = time.perf_counter()
             (mu, sigma, logits), state = torch_model.step(row, state)
             sample_mixture(mu, sigma, logits, rng)
             torch_times[i] = time.perf_counter() - start
-    return engine_times[200:] * 1e6, torch_times[200:] * 1e6, engine.key_shift
+    return engine_times[200:] * 1e6, jit_times[200:] * 1e6, torch_times[200:] * 1e6, engine.key_shift
 
 
 def log_write_cost(n: int = 20000, width: int = 20) -> tuple[np.ndarray, np.ndarray]:
@@ -212,12 +217,18 @@ def main() -> None:
     features = engine.info.scaler.minimum + 0.5 * (engine.info.scaler.maximum - engine.info.scaler.minimum)
     frame = osc_datagram("/antiphon/frame", [float(v) for v in features])
 
-    eng, tor, shift = engine_vs_torch(model)
+    eng, jit, tor, shift = engine_vs_torch(model)
     e50, e99, t50, t99 = np.median(eng), np.percentile(eng, 99), np.median(tor), np.percentile(tor, 99)
+    how = (
+        "compiled ahead of time"
+        if isinstance(engine._calls, ModuleType)
+        else "Numba's JIT: no module compiled ahead of time for these sources, `make kernels`"
+    )
     print(
-        f"engine step (feed + sample, compiled{f', every frame moved {shift} semitones' if shift else ''}): median {e50:.0f} us, p99 {e99:.0f} us  "
+        f"engine step (feed + sample, {how}{f', every frame moved {shift} semitones' if shift else ''}): median {e50:.0f} us, p99 {e99:.0f} us  "
         f"(target p99 < 100 us: {'meets' if e99 < 100 else 'MISSES'})"
     )
+    print(f"  the same step on Numba's JIT kernels, interleaved: median {np.median(jit):.0f} us, p99 {np.percentile(jit, 99):.0f} us")
     print(
         f"torch step (MDRNN.step + sample): median {t50:.0f} us, p99 {t99:.0f} us; engine {t50 / e50:.1f}x faster (target >= 5x: {'meets' if t50 / e50 >= 5 else 'MISSES'})"
     )

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
+from antiphon.model.compiled import njit
 
 #: time constant, s, of the running rest masses (of the frames heard and of the answer's frames played)
 CHROMA_MASS_S = 1.0

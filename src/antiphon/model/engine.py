@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -26,9 +26,9 @@ from antiphon.config import (
 from antiphon.errors import ModelError
 from antiphon.feature_names import chroma_columns
 from antiphon.model import chroma_mass
-from antiphon.model import engine_kernels as kernels
+from antiphon.model.ahead_of_time import engine_calls
 from antiphon.model.directory import WEIGHTS_FILE, ModelInfo, read_weights
-from antiphon.model.key import KeyFollower, move, rotate
+from antiphon.model.key import KeyFollower, rotate
 from antiphon.model.level import ACTIVITY_FLOOR, ACTIVITY_OFFSET, input_width, level_decay
 from antiphon.model.onset import onset_settings, running_size
 
@@ -97,8 +97,11 @@ class Engine:
       are one buffer, so a snapshot is one copy.
     """
 
-    def __init__(self, info: ModelInfo, weights: dict[str, np.ndarray]) -> None:
+    def __init__(self, info: ModelInfo, weights: dict[str, np.ndarray], calls: Any = None) -> None:
+        """``calls``: the kernels (:func:`~antiphon.model.ahead_of_time.engine_calls`: compiled ahead of time where
+        built, else Numba's JIT; the same numbers), or :func:`~antiphon.model.ahead_of_time.jit_calls` to compare."""
         self.info = info
+        self._calls = calls if calls is not None else engine_calls()
         self.n_layers, self.n_units = info.model.n_layers, info.model.n_units
         self.dimension = len(info.columns)
         self._offset = 1 if info.timing.dt_modelled else 0  # column of the first feature
@@ -240,7 +243,7 @@ class Engine:
             np.ptp(v[self._chroma]) == 0.0 for v in (self._minimum, self._span, info.scaler.minimum, info.scaler.maximum)
         )
         has_key = uniform and info.key_profiles is not None and len(info.key_profiles) > 0
-        self._key = KeyFollower(info.key_profiles, info.timing.hop_s, KEY_MARGIN) if has_key else None
+        self._key = KeyFollower(info.key_profiles, info.timing.hop_s, KEY_MARGIN, self._calls.hear_frame) if has_key else None
         self._shift = 0  # semitones the chroma heard is moved up (the answers' moved down) now
         self._rotated_at = self._key_columns(info) if has_key else np.zeros((0, 12), dtype=np.int64)
         # each class's sounding range, where the scaler has one (empty: none), for the frames played moved
@@ -259,22 +262,23 @@ class Engine:
         self._compile()
 
     def _compile(self) -> None:
-        """Compile the kernels (or load them from Numba's cache) now, not on the first frame a performer plays."""
+        """Compile the kernels (or load them from Numba's cache) now, not on the first frame a performer plays (kernels
+        compiled ahead of time: a first call of each, which costs nothing)."""
         snapshot = self.get_state()
         self.feed(self._scaler.minimum, 0.0)
         self.answer(np.random.default_rng(0))
         if self._key is not None:  # the key's moves, which a frame in the training keys does not reach
-            move(np.ones(len(self._minimum)), self._chroma.start, 1, *self._sounding_chroma)
+            self._calls.move(np.ones(len(self._minimum)), self._chroma.start, 1, *self._sounding_chroma)
         self.set_state(snapshot)
 
     @classmethod
-    def from_model_dir(cls, folder: Path | str) -> Engine:
-        """Load a model folder without torch.
+    def from_model_dir(cls, folder: Path | str, calls: Any = None) -> Engine:
+        """Load a model folder without torch (``calls`` as the constructor's).
 
         Raises:
             ModelError: a file is missing or corrupt, or the weights do not fit.
         """
-        return cls(*read_weights(folder, "numpy"))
+        return cls(*read_weights(folder, "numpy"), calls)
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -424,7 +428,7 @@ class Engine:
         """A frame (F,) in instrument units, the model's key -> the key heard: its chroma moved down
         :attr:`key_shift` semitones (in place), a sounding frame's chroma kept within each class's sounding range."""
         if self._shift:
-            move(frame, self._chroma.start, -self._shift, *self._sounding_chroma)
+            self._calls.move(frame, self._chroma.start, -self._shift, *self._sounding_chroma)
         return frame
 
     def reset(self) -> None:
@@ -465,14 +469,14 @@ class Engine:
         frame is added to the key's profile, and the model hears its chroma moved by :attr:`key_shift`."""
         features = np.asarray(features, dtype=np.float64)
         if self._chroma is not None:
-            chroma_mass.hear(self._memory, self._mass_at, features, self._chroma.start, self._chroma.stop, self._mass_weight)
+            self._calls.hear(self._memory, self._mass_at, features, self._chroma.start, self._chroma.stop, self._mass_weight)
         if self._key is not None:
             features = features.copy()  # the caller's frame is not moved
             shift = self._key.hear_frame(features, self._chroma.start)
             if self._follow_key and shift != self._shift:
                 self._set_shift(shift)
             if self._shift:
-                move(features, self._chroma.start, self._shift, *NOT_PLAYED)
+                self._calls.move(features, self._chroma.start, self._shift, *NOT_PLAYED)
         self._feed_course(features, dt_s)
         self._memory[self._anchor_at] = 0.0  # a frame heard: the next answer takes the register from here
 
@@ -482,7 +486,7 @@ class Engine:
 
     def _feed_warped(self, features: np.ndarray, dt_s: float) -> None:
         """:meth:`feed` a frame already on the scaler's scale (instrument units where it does not warp)."""
-        kernels.feed(
+        self._calls.feed(
             np.asarray(features, dtype=np.float64), float(dt_s), self._offset, self._minimum, self._inv_span, self._constant,
             self._memory, self._state_size, self.n_units, self._weights_t, self._layers, self.dimension, self._decay,
             self._activity, self._onset, self._fed,
@@ -499,7 +503,7 @@ class Engine:
         rows = np.asarray(rows)
         if self._chroma is not None:
             heard = self._scaler.linear.inverse(rows[:, self._offset :])[:, self._chroma]
-            chroma_mass.hear_rows(self._memory, self._mass_at, np.ascontiguousarray(heard, dtype=np.float64), self._mass_weight)
+            self._calls.hear_rows(self._memory, self._mass_at, np.ascontiguousarray(heard, dtype=np.float64), self._mass_weight)
         if self._key is not None:
             rows = rows.astype(np.float64)  # a copy: the chroma moves
             columns = slice(self._offset + self._chroma.start, self._offset + self._chroma.stop)
@@ -530,7 +534,7 @@ class Engine:
     def _advance(self) -> None:
         """One LSTM step on the frame in the state (its level, activity and onset clock updated first, where the
         model has them)."""
-        kernels.advance(
+        self._calls.advance(
             self._memory, self._state_size, self.n_units, self._weights_t, self._layers, self.dimension, self._decay, self._activity,
             self._onset, self._fed,
         )  # fmt: skip
@@ -587,14 +591,14 @@ class Engine:
         uniform = rng.random()  # the component's draw first, then the features', as sample_mixture
         noise = rng.standard_normal(self.dimension)
         played = np.empty(len(self._minimum))
-        dt = kernels.draw(
+        dt = self._calls.draw(
             self._memory, self._state_size, self._logit_wt, self._component_wt, 1.0 / self.pi_temperature, uniform, noise,
             self._sigma_scale, self._played_scale, self._split, self.sigma_floor, self.residual, self._offset, clip, self._span,
             self._minimum, *self._chroma_span, clip and self._chroma_in_range, self._silence, clip and self._silence_reachable,
             self._derivations, self._pull, self._register_at, self._anchor_at, self._fed_frame, played,
         )  # fmt: skip
         if self._hold_chroma_mass:
-            chroma_mass.hold(self._memory, self._mass_at, played, self._chroma.start, self._chroma.stop, self._mass_weight, self._mass_low)
+            self._calls.hold(self._memory, self._mass_at, played, self._chroma.start, self._chroma.stop, self._mass_weight, self._mass_low)
         return self._dt(dt, min_dt_s), self._as_heard(self._unwarp(played) if self._scaler.warped else played)
 
     def answer(self, rng: np.random.Generator, min_dt_s: float = 0.001, clip: bool = True) -> tuple[float, np.ndarray]:
@@ -608,11 +612,11 @@ class Engine:
         """A normalised row (D,) -> a frame of the format (F,) in instrument units (a new float64 array;
         :func:`~antiphon.model.engine_kernels.to_instrument`)."""
         features = np.empty(len(self._minimum))
-        kernels.to_instrument(
+        self._calls.to_instrument(
             np.asarray(normalised, dtype=np.float64), self._offset, clip, self._span, self._minimum, *self._chroma_span,
             clip and self._chroma_in_range, self._silence, clip and self._silence_reachable, features,
         )  # fmt: skip
-        kernels.derive(features, self._derivations)
+        self._calls.derive(features, self._derivations)
         return self._unwarp(features) if self._scaler.warped else features
 
     def _unwarp(self, frame: np.ndarray) -> np.ndarray:

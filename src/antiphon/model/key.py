@@ -21,10 +21,11 @@ is not 0 (docs/model.md, round 14).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
-from numba import njit
+
+from antiphon.model.compiled import njit
 
 #: semitones in an octave: the chroma's classes
 CLASSES = 12
@@ -69,7 +70,7 @@ class KeyFollower:
     of the engine's whole step budget, for every frame a performer plays.
     """
 
-    def __init__(self, profiles: np.ndarray, hop_s: float, margin: float) -> None:
+    def __init__(self, profiles: np.ndarray, hop_s: float, margin: float, hear_frame: Callable[..., int] | None = None) -> None:
         songs = standardised(np.asarray(profiles, dtype=np.float64).reshape(-1, CLASSES))
         #: (12 S, 12): row r S + s is song s's profile moved down r semitones, so that its product with the heard
         #: profile is the song's correlation with the heard profile moved up r, times 12
@@ -77,6 +78,8 @@ class KeyFollower:
         self._songs = songs.shape[0]
         self._decay = math.exp(-hop_s / KEY_MEMORY_S)
         self.margin = float(margin)
+        #: :func:`_hear_frame`, or the same compiled ahead of time (the engine's, :mod:`antiphon.model.ahead_of_time`)
+        self._hear_frame = hear_frame or _hear_frame
         self.reset()
 
     def reset(self) -> None:
@@ -109,7 +112,9 @@ class KeyFollower:
 
     def hear_frame(self, frame: np.ndarray, start: int) -> int:
         """:meth:`hear` one frame (F,) whose chroma starts at column ``start``: the performer's, on the real-time path."""
-        self.shift = _hear_frame(frame, start, self._total, self._frames, self._decay, self._rotated, self._songs, self.margin, self.shift)
+        self.shift = self._hear_frame(
+            frame, start, self._total, self._frames, self._decay, self._rotated, self._songs, self.margin, self.shift
+        )
         return self.shift
 
     def correlations(self, profile: np.ndarray) -> np.ndarray:

@@ -31,8 +31,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from antiphon.model.compiled import njit
 from antiphon.model.onset import ONSET_INPUTS
 from antiphon.model.onset import onset_clock as onset_inputs
 

@@ -28,7 +28,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from antiphon.model.compiled import njit
 
 #: a row is an onset when its step exceeds this many times the running mean step
 ONSET_RATIO = 2.0
