@@ -33,7 +33,7 @@ def exercise(engine: Engine, frames: np.ndarray) -> list[np.ndarray]:
     fed as evaluation feeds them, answers (draws, silence, derivations, the register's pull), the mean frame."""
     rng = np.random.default_rng(5)
     out = []
-    for frame in frames:
+    for frame in np.asfortranarray(frames):  # rows that are not contiguous: the module reads arrays by a fixed layout
         engine.feed(frame, 0.0116)
     out.append(np.array([engine.key_shift]))
     for _ in range(40):

@@ -467,7 +467,7 @@ class Engine:
         """Update the state with one frame (F,) in instrument units that came ``dt_s`` after the last
         (ignored when the model does not model dt). Where the engine :attr:`follows the key <follow_key>`, the
         frame is added to the key's profile, and the model hears its chroma moved by :attr:`key_shift`."""
-        features = np.asarray(features, dtype=np.float64)
+        features = np.ascontiguousarray(features, dtype=np.float64)  # the kernels read it by a fixed layout
         if self._chroma is not None:
             self._calls.hear(self._memory, self._mass_at, features, self._chroma.start, self._chroma.stop, self._mass_weight)
         if self._key is not None:
@@ -487,7 +487,7 @@ class Engine:
     def _feed_warped(self, features: np.ndarray, dt_s: float) -> None:
         """:meth:`feed` a frame already on the scaler's scale (instrument units where it does not warp)."""
         self._calls.feed(
-            np.asarray(features, dtype=np.float64), float(dt_s), self._offset, self._minimum, self._inv_span, self._constant,
+            np.ascontiguousarray(features, dtype=np.float64), float(dt_s), self._offset, self._minimum, self._inv_span, self._constant,
             self._memory, self._state_size, self.n_units, self._weights_t, self._layers, self.dimension, self._decay,
             self._activity, self._onset, self._fed,
         )  # fmt: skip
@@ -613,7 +613,7 @@ class Engine:
         :func:`~antiphon.model.engine_kernels.to_instrument`)."""
         features = np.empty(len(self._minimum))
         self._calls.to_instrument(
-            np.asarray(normalised, dtype=np.float64), self._offset, clip, self._span, self._minimum, *self._chroma_span,
+            np.ascontiguousarray(normalised, dtype=np.float64), self._offset, clip, self._span, self._minimum, *self._chroma_span,
             clip and self._chroma_in_range, self._silence, clip and self._silence_reachable, features,
         )  # fmt: skip
         self._calls.derive(features, self._derivations)
