@@ -13,13 +13,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
-# The engine's kernels compiled ahead of time (src/antiphon/model/ahead_of_time.py), again whenever their sources
-# change: `serve` then runs without Numba (about 127 MB less). The build needs a C compiler (Debian's gcc, installed
+# The engine's kernels compiled ahead of time (src/antiphon/model/ahead_of_time.py), again whenever a module there
+# changes: `serve` then runs without Numba (about 127 MB less). The build needs a C compiler (Debian's gcc, installed
 # here when missing); without one it says so and the engine compiles the same kernels with Numba when it starts.
 KERNELS := $(VENV)/.kernels
-KERNEL_SOURCES := $(addprefix src/antiphon/model/,compiled.py engine_kernels.py chroma_mass.py key.py level.py onset.py ahead_of_time.py)
-
-$(KERNELS): $(STAMP) $(KERNEL_SOURCES)
+$(KERNELS): $(STAMP) $(wildcard src/antiphon/model/*.py)
 	@command -v cc >/dev/null || { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc libc6-dev) >/dev/null 2>&1 \
 	  || echo "warning: no C compiler and could not install gcc (needs root and Debian's registry)"; }
 	$(BIN)/python -m antiphon.model.ahead_of_time

@@ -33,8 +33,10 @@ def exercise(engine: Engine, frames: np.ndarray) -> list[np.ndarray]:
     fed as evaluation feeds them, answers (draws, silence, derivations, the register's pull), the mean frame."""
     rng = np.random.default_rng(5)
     out = []
-    for frame in np.asfortranarray(frames):  # rows that are not contiguous: the module reads arrays by a fixed layout
-        engine.feed(frame, 0.0116)
+    # frames as a caller may hand them: rows that are not contiguous, single precision, lists (the module reads arrays
+    # by a fixed layout and type: a strided row was misread, and a float32 array crashes it, so the engine converts)
+    for i, frame in enumerate(np.asfortranarray(frames)):
+        engine.feed((frame, frame.astype(np.float32), frame.tolist())[i % 3], 0.0116)
     out.append(np.array([engine.key_shift]))
     for _ in range(40):
         dt, played = engine.answer(rng)

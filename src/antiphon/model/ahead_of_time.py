@@ -10,7 +10,9 @@ for the build only.
 The module's name carries a hash of the kernels' sources, of Numba's version and of the processor's
 instruction set (it is compiled for this processor, as Numba's JIT compiles), so a module built from other
 sources, or on another machine, is never loaded: :func:`engine_calls` then gives the JIT kernels, which
-compute the same numbers (tested bit for bit) after Numba's start-up. ``pycc`` is deprecated in Numba, with
+compute the same numbers (tested bit for bit) after Numba's start-up. Unlike a JIT dispatcher, the module does
+not look at its arguments: an array of another type or layout than :data:`EXPORTS` gives is misread, or crashes the
+process, so the engine converts every array a caller hands it (frames, rows) before its kernels see it. ``pycc`` is deprecated in Numba, with
 no replacement yet; where it goes away, the build fails and the engine keeps the JIT.
 """
 
