@@ -12,7 +12,16 @@ from antiphon.cli import main
 from antiphon.config import CorpusConfig, EvaluateConfig
 from antiphon.data.corpus import build_corpus, resplit, save_corpus
 from antiphon.errors import DataError
-from antiphon.evaluation.evaluate import REFERENCE, SYSTEMS, EvaluationReport, evaluate, headline, read_evaluation_report
+from antiphon.evaluation.evaluate import (
+    REFERENCE,
+    SHAPE_MEASURES,
+    SYSTEMS,
+    EvaluationReport,
+    evaluate,
+    headline,
+    read_evaluation_report,
+    ties_sentence,
+)
 from antiphon.model.directory import load_model
 from antiphon.training.loop import train
 from tests.conftest import FEATURES, synthetic_document, tiny_config
@@ -60,8 +69,13 @@ def test_report_has_every_number_and_figure(trained, tmp_path):
     assert set(report.verdicts) == set(SYSTEMS[1:])
     assert all(v in ("beats", "ties", "loses", "n/a") for row in report.verdicts.values() for v in row.values())
     assert report.free_running["nearest_neighbour"]["novelty"]["copied_fraction"] == 1.0  # it copies training rows
-    assert len(report.sentences) == 2 + len(SYSTEMS) - 1
+    assert {system: set(row) for system, row in report.reference_verdicts.items()} == {
+        system: set(SHAPE_MEASURES) for system in SYSTEMS[1:]
+    }
+    ties = ties_sentence(report.free_running, report.verdicts, report.reference_verdicts)
     assert report.sentences[1] == headline(report.free_running, report.verdicts)
+    assert ties is None or report.sentences[2] == ties
+    assert len(report.sentences) == 2 + (ties is not None) + len(SYSTEMS) - 1
     assert read_evaluation_report(tmp_path / "report" / "report.json") == EvaluationReport.from_dict(
         json.loads(json.dumps(json_safe(report.to_dict())))
     )
@@ -126,6 +140,44 @@ def test_the_headline_names_every_loss_with_both_values():
     assert headline(free_running, verdicts) == (
         "The model does not beat every baseline: it loses to shuffled_real on realism (0.300 against 0.440); it also " + oracle
     )
+
+
+def test_the_ties_are_named_with_both_values_and_those_real_music_cannot_win_either():
+    def entry(es: float, realism: float, acf: float) -> dict:
+        return {"energy_score": {"1": {"mean": es}}, "realism_mmd2": {"mean": realism}, "acf_mmd2": {"mean": acf}}
+
+    free_running = {
+        "model": entry(0.73, 0.081, 0.163),
+        "var": entry(0.80, 0.100, 0.180),
+        "nearest_neighbour": entry(1.20, 0.068, 0.170),
+        REFERENCE: entry(2.20, 0.093, 0.165),
+        "shuffled_real": entry(0.54, 0.417, 1.416),
+    }
+    verdicts = {
+        "var": {"energy_score@1": "beats", "realism_mmd2": "beats", "acf_mmd2": "ties", "conditioning": "ties"},
+        "nearest_neighbour": {"energy_score@1": "beats", "realism_mmd2": "ties", "acf_mmd2": "loses"},
+        "shuffled_real": {"energy_score@1": "ties", "realism_mmd2": "beats", "acf_mmd2": "beats"},
+    }
+    reference_verdicts = {
+        "var": {"realism_mmd2": "beats", "acf_mmd2": "beats"},
+        "nearest_neighbour": {"realism_mmd2": "ties", "acf_mmd2": "loses"},
+    }
+    assert ties_sentence(free_running, verdicts, reference_verdicts) == (
+        "It ties var on autocorrelation (0.163 against 0.180); nearest_neighbour on realism (0.081 against 0.068);"
+        " shuffled_real on energy score at 1 s (0.730 against 0.540, an oracle there)."
+        " On conditioning it ties var: their answers depend on their prompt too."
+        " Real music from another passage (other_passage), judged as the answers are, does not beat nearest_neighbour on"
+        " realism (0.093 against 0.068), autocorrelation (0.165 against 0.170) either: there these prompts cannot show any"
+        " answer beating the baseline."
+    )
+    reference_verdicts["nearest_neighbour"] = {"realism_mmd2": "beats", "acf_mmd2": "beats"}
+    verdicts["shuffled_real"]["energy_score@1"] = "beats"
+    assert ties_sentence(free_running, verdicts, reference_verdicts) == (
+        "It ties var on autocorrelation (0.163 against 0.180); nearest_neighbour on realism (0.081 against 0.068)."
+        " On conditioning it ties var: their answers depend on their prompt too."
+    )
+    verdicts["var"]["acf_mmd2"] = verdicts["nearest_neighbour"]["realism_mmd2"] = verdicts["var"]["conditioning"] = "beats"
+    assert ties_sentence(free_running, verdicts, {}) is None  # a loss alone is the headline's
 
 
 def test_refusals(trained, tmp_path):

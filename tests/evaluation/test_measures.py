@@ -15,7 +15,7 @@ import pytest
 
 from antiphon.config import EvaluateConfig
 from antiphon.evaluation import baselines, linear, measures
-from antiphon.evaluation.evaluate import REFERENCE, Answers, Reference, answer_all, draw_prompts, score_answers, summarise
+from antiphon.evaluation.evaluate import REFERENCE, SHAPE_MEASURES, Answers, Reference, answer_all, draw_prompts, score_answers, summarise
 from antiphon.model.directory import Timing
 
 DEGENERATE = ("repeat_last", "training_mean", "iid_frames", "shuffled_real")
@@ -43,12 +43,12 @@ def music(demo_documents):
     scored = {s: score_answers(a, prompts, reference, rows("train"), CONFIG, window) for s, a in answers.items()}
     truth = Answers([p.future_s for p in prompts], [p.future[None] for p in prompts])
     scored["truth"] = score_answers(truth, prompts, reference, rows("train"), CONFIG, window)
-    summary, _ = summarise(scored, len(prompts), CONFIG)
-    return prompts, summary
+    summary, _, reference_verdicts = summarise(scored, len(prompts), CONFIG)
+    return prompts, summary, reference_verdicts
 
 
 def test_there_are_prompts_enough_for_intervals(music):
-    prompts, _summary = music
+    prompts, *_ = music
     assert len(prompts) >= 20  # back to back over 4 x 6 s of test blocks
     starts = [(p.segment, p.start_s) for p in prompts]
     assert len(set(starts)) == len(starts)
@@ -56,7 +56,7 @@ def test_there_are_prompts_enough_for_intervals(music):
 
 @pytest.mark.parametrize("lead", ["0.25", "1"])
 def test_the_true_continuation_is_best_on_the_energy_score(music, lead):
-    _, summary = music
+    _, summary, _ = music
     truth = summary["truth"]["energy_score"][lead]["mean"]
     assert truth == pytest.approx(0.0, abs=1e-12)
     for system, entry in summary.items():
@@ -66,22 +66,37 @@ def test_the_true_continuation_is_best_on_the_energy_score(music, lead):
 
 @pytest.mark.parametrize("measure", ["realism_mmd2", "steps_mmd2", "acf_mmd2"])
 def test_real_music_from_another_passage_beats_every_degenerate_answer(music, measure):
-    _, summary = music
+    _, summary, _ = music
     real = summary[REFERENCE][measure]
     for system in DEGENERATE:
         degenerate = summary[system][measure]
         assert real["high"] < degenerate["low"], f"{measure}: {REFERENCE} {real} vs {system} {degenerate}"
 
 
+def test_real_musics_own_verdicts_bound_what_an_answer_can_be_shown_to_win(music):
+    """Real music from another passage gets verdicts against the baselines as the model does: it
+    beats every degenerate answer on realism and dynamics, but not, on every one of them, a copy of
+    the training songs, whose blocks the validation reference shares: there no answer, however
+    musical, could be shown to win on these prompts (the evaluation says so beside the model's ties).
+    Nor the true continuations themselves: the same passages, each answering another prompt."""
+    _, summary, reference_verdicts = music
+    assert set(reference_verdicts) == {*DEGENERATE, "var", "nearest_neighbour", "truth"}
+    for system in DEGENERATE:
+        assert reference_verdicts[system] == dict.fromkeys(SHAPE_MEASURES, "beats"), system
+    assert reference_verdicts["truth"] == dict.fromkeys(SHAPE_MEASURES, "ties")
+    copy = reference_verdicts["nearest_neighbour"]
+    assert "beats" not in copy.values(), (copy, summary["nearest_neighbour"], summary[REFERENCE])
+
+
 def test_a_copy_of_training_data_is_flagged(music):
-    _, summary = music
+    _, summary, _ = music
     assert summary["nearest_neighbour"]["novelty"]["copied_fraction"] == 1.0
     for system in (REFERENCE, "var", "iid_frames", "repeat_last"):
         assert summary[system]["novelty"]["copied_fraction"] == 0.0, system
 
 
 def test_an_answer_that_ignores_its_prompt_fails_conditioning(music):
-    _, summary = music
+    _, summary, _ = music
     for system in ("training_mean", "iid_frames"):  # the same answer whatever the prompt
         assert not summary[system]["conditioning"]["depends_on_prompt"], system
         assert abs(summary[system]["conditioning"]["skill"]) < 0.1
@@ -131,7 +146,7 @@ def test_against_a_held_out_song_its_own_music_is_the_reference(demo_documents):
     for split in ("validation", "test"):
         reference = Reference.from_segments(rows(split), window, int(np.ceil(config.horizon_s / hop)), config.lags)
         scored = {s: score_answers(a, prompts, reference, rows("train"), config, window) for s, a in answers.items()}
-        summary, _ = summarise(scored, len(prompts), config)
+        summary = summarise(scored, len(prompts), config)[0]
         mean = {s: {m: summary[s][m]["mean"] for m in measures_} for s in summary}
         if split == "test":
             for m in measures_:

@@ -442,8 +442,17 @@ def _mmd_estimate(usable_blocks: tuple[list[int], measures.MMDBlocks | None]) ->
     return float(blocks.mmd2(np.ones((1, len(usable))))[0]) if blocks is not None else float("nan")
 
 
-def summarise(per_prompt: dict[str, dict[str, Any]], n_prompts: int, config: EvaluateConfig) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Means with bootstrap intervals per system, and per baseline the model's verdict on each measure."""
+#: the measures on which real music is the standard, so that its own verdicts against the baselines bound the model's
+SHAPE_MEASURES = ("realism_mmd2", "steps_mmd2", "acf_mmd2")
+
+
+def summarise(
+    per_prompt: dict[str, dict[str, Any]], n_prompts: int, config: EvaluateConfig
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Means with bootstrap intervals per system; per baseline the model's verdict on each measure;
+    and per baseline the verdict of :data:`REFERENCE` (real music) on each of :data:`SHAPE_MEASURES`,
+    from the same resampled prompts: where real music does not beat a baseline, these prompts
+    cannot show any answer beating it."""
     counts = measures.bootstrap_counts(n_prompts, config.n_bootstrap, np.random.default_rng(config.seed + 2))
     samples: dict[str, dict[str, np.ndarray]] = {}
     summary: dict[str, Any] = {}
@@ -478,22 +487,26 @@ def summarise(per_prompt: dict[str, dict[str, Any]], n_prompts: int, config: Eva
         }
         summary[system] = entry
         samples[system] = s
+    baselines_ = [system for system in per_prompt if system not in ("model", REFERENCE)]
     verdicts: dict[str, Any] = {}
     if "model" in samples:
-        for system in per_prompt:
-            if system in ("model", REFERENCE):
-                continue
-            row = {}
-            for key, model_samples in samples["model"].items():
-                if key in samples[system]:
-                    row[key] = measures.verdict(model_samples - samples[system][key])
+        for system in baselines_:
+            row = _verdicts(samples["model"], samples[system], list(samples["model"]))
             row["conditioning"] = (
                 "beats"
                 if summary["model"]["conditioning"]["depends_on_prompt"] and not summary[system]["conditioning"]["depends_on_prompt"]
                 else "ties"
             )
             verdicts[system] = row
-    return summary, verdicts
+    reference_verdicts = (
+        {system: _verdicts(samples[REFERENCE], samples[system], SHAPE_MEASURES) for system in baselines_} if REFERENCE in samples else {}
+    )
+    return summary, verdicts, reference_verdicts
+
+
+def _verdicts(ours: dict[str, np.ndarray], theirs: dict[str, np.ndarray], keys: Sequence[str]) -> dict[str, str]:
+    """Per measure of ``keys`` that both have, the verdict on the bootstrap samples of ``ours - theirs``."""
+    return {key: measures.verdict(ours[key] - theirs[key]) for key in keys if key in ours and key in theirs}
 
 
 def _mmd_entry(
@@ -531,8 +544,10 @@ class EvaluationReport:
     ``teacher_forced``: the NLL of the model and the linear baselines over the test split (per step
     and per dimension, the best baseline and the gain over it, in nats per step); ``free_running``:
     per system, every measure with its mean and bootstrap interval; ``verdicts``: per baseline and
-    measure, whether the model "beats", "ties" or "loses"; ``sentences``: the same in words (the
-    teacher-forced verdict, the :func:`headline`, one per baseline). The rest says what was
+    measure, whether the model "beats", "ties" or "loses"; ``reference_verdicts``: the same for real
+    music from another passage on realism and dynamics (where it does not beat a baseline, no answer
+    can be shown to); ``sentences``: the same in words (the teacher-forced verdict, the
+    :func:`headline`, the model's ties beside real music's (:func:`ties_sentence`), one per baseline). The rest says what was
     evaluated: the model folder, the settings, features, timing, the prompts (test block, start
     and horizon in seconds), the realism window in frames and the VAR order chosen.
     """
@@ -548,6 +563,7 @@ class EvaluationReport:
     teacher_forced: dict[str, Any]
     free_running: dict[str, Any]
     verdicts: dict[str, dict[str, str]]
+    reference_verdicts: dict[str, dict[str, str]] = field(default_factory=dict)
     sentences: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -555,7 +571,9 @@ class EvaluationReport:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EvaluationReport:
-        return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})
+        """From :meth:`to_dict`'s fields (a report written before ``reference_verdicts`` gets none)."""
+        optional = {"reference_verdicts"}
+        return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data or f.name not in optional})
 
     def write(self, folder: Path | str) -> Path:
         """``folder/report.json`` (atomically, non-finite numbers as null); returns its path."""
@@ -625,7 +643,7 @@ def evaluate(
     var = linear.choose_var(training, held_out, config.var_max_order)[0] if "var" in systems else None
     answers = answer_all(systems, prompts, info.timing, training, var, config, engine, on_prompt)
     per_prompt = {s: score_answers(a, prompts, reference, training, config, window) for s, a in answers.items()}
-    summary, verdicts = summarise(per_prompt, len(prompts), config)
+    summary, verdicts, reference_verdicts = summarise(per_prompt, len(prompts), config)
     report = EvaluationReport(
         model=str(model_dir),
         settings=to_dict(config),
@@ -638,6 +656,7 @@ def evaluate(
         teacher_forced=tf,
         free_running=summary,
         verdicts=verdicts,
+        reference_verdicts=reference_verdicts,
     )
     report = dataclasses.replace(report, sentences=sentences(report))
     if out_dir is not None:
@@ -680,10 +699,8 @@ def headline(free_running: dict[str, Any], verdicts: dict[str, dict[str, str]]) 
     for system, row in verdicts.items():
         for key, word in row.items():
             if word == "loses":
-                ours, theirs = _value(runs["model"], key), _value(runs[system], key)
-                by = "" if ours is None or theirs is None else f" ({ours:.3f} against {theirs:.3f})"
                 oracle = system in ORACLES and key.startswith("energy_score@")
-                (to_oracle if oracle else losses).append(f"{system} on {_label(key)}{by}")
+                (to_oracle if oracle else losses).append(f"{system} on {_label(key)}{_by(runs, 'model', system, key)}")
     oracle = (
         f"loses to {'; '.join(to_oracle)} -- on the energy score that baseline is an oracle made of the frames that really"
         " followed, which on persistent music beats even the true predictive distribution at 1 s (docs/evaluation.md)"
@@ -695,10 +712,56 @@ def headline(free_running: dict[str, Any], verdicts: dict[str, dict[str, str]]) 
     return f"The model does not beat every baseline: it loses to {'; '.join(losses)}{ending}"
 
 
+def _by(entries: dict[str, Any], ours: str, theirs: str, key: str, note: str = "") -> str:
+    """ " (0.081 against 0.068)": the two systems' means on ``key`` (nothing where one lacks it), then ``note``."""
+    a, b = _value(entries[ours], key), _value(entries[theirs], key)
+    inside = ([] if a is None or b is None else [f"{a:.3f} against {b:.3f}"]) + ([note] if note else [])
+    return f" ({', '.join(inside)})" if inside else ""
+
+
+def ties_sentence(
+    free_running: dict[str, Any], verdicts: dict[str, dict[str, str]], reference_verdicts: dict[str, dict[str, str]]
+) -> str | None:
+    """The baselines and measures the model only ties, with both values, and of the realism and dynamics
+    verdicts it does not win, those that real music from another passage does not win either (its
+    values beside the baseline's): there these prompts cannot show any answer beating the baseline.
+    None where the model ties nothing. A tie with an oracle on the energy score (:data:`ORACLES`) says
+    so; ties on conditioning (baselines whose answers depend on their prompt too) are named last, as
+    the measure is whether an answer depends on its prompt at all."""
+
+    def tie(system: str, key: str) -> str:
+        oracle = "an oracle there" if system in ORACLES and key.startswith("energy_score@") else ""
+        return _label(key) + _by(free_running, "model", system, key, oracle)
+
+    tied = {system: [key for key, word in row.items() if word == "ties" and key != "conditioning"] for system, row in verdicts.items()}
+    parts = [f"{system} on " + ", ".join(tie(system, key) for key in keys) for system, keys in tied.items() if keys]
+    alike = [system for system, row in verdicts.items() if row.get("conditioning") == "ties"]
+    if not parts and not alike:
+        return None
+    out = [f"It ties {'; '.join(parts)}."] if parts else []
+    if alike:
+        out.append(f"On conditioning it ties {', '.join(alike)}: their answers depend on their prompt too.")
+    bounded = []
+    for system, row in verdicts.items():
+        keys = [
+            k for k in SHAPE_MEASURES if row.get(k) in ("ties", "loses") and reference_verdicts.get(system, {}).get(k) in ("ties", "loses")
+        ]
+        if keys:
+            bounded.append(f"{system} on " + ", ".join(_label(k) + _by(free_running, REFERENCE, system, k) for k in keys))
+    if bounded:
+        out.append(
+            f"Real music from another passage ({REFERENCE}), judged as the answers are, does not beat {'; '.join(bounded)}"
+            " either: there these prompts cannot show any answer beating the baseline."
+        )
+    return " ".join(out)
+
+
 def sentences(report: EvaluationReport) -> list[str]:
     """One plain sentence per baseline: where the model beats, ties and loses it (after the
-    teacher-forced verdict and the :func:`headline`)."""
+    teacher-forced verdict, the :func:`headline` and the :func:`ties_sentence`)."""
     out = [report.teacher_forced["words"], headline(report.free_running, report.verdicts)]
+    ties = ties_sentence(report.free_running, report.verdicts, report.reference_verdicts)
+    out += [ties] if ties else []
     for system, row in report.verdicts.items():
         groups: dict[str, list[str]] = {"beats": [], "ties": [], "loses": []}
         for key, word in row.items():
