@@ -123,3 +123,9 @@ def test_a_bad_temperature_is_named_with_its_value(override, message):
 def test_a_negative_onset_clock_is_named_with_its_value():
     with pytest.raises(ConfigError, match=r"^--set: model.onset_clock must be >= 0 \(0 = off\), got -1$"):
         load_config(None, ["model.onset_clock=-1"])
+
+
+@pytest.mark.parametrize("weight", ["-0.1", "1"])
+def test_an_outlier_weight_outside_zero_to_one_is_named_with_its_value(weight):
+    with pytest.raises(ConfigError, match=rf"^--set: model.outlier_weight must be in \[0, 1\), got {float(weight)}$"):
+        load_config(None, [f"model.outlier_weight={weight}"])

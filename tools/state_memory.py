@@ -41,12 +41,12 @@ def carried_and_fresh(
     y = torch.from_numpy(targets.astype(np.float32))[None]
     with torch.no_grad():
         (mu, sigma, logits), _ = network(x)
-        carried = mdn_log_likelihood(mu, sigma, logits, y)[0].numpy()
+        carried = mdn_log_likelihood(mu, sigma, logits, y, network.tails)[0].numpy()
         starts = np.arange(skip, inputs.shape[0] - length + 1, every)
         fresh = []
         for start in starts:
             (mu, sigma, logits), _ = network(x[:, start : start + length])
-            fresh.append(mdn_log_likelihood(mu, sigma, logits, y[:, start : start + length])[0].numpy())
+            fresh.append(mdn_log_likelihood(mu, sigma, logits, y[:, start : start + length], network.tails)[0].numpy())
     return np.stack([carried[s : s + length] for s in starts]), np.stack(fresh)
 
 

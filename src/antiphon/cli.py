@@ -793,7 +793,9 @@ COMMANDS: tuple[Command, ...] = (
         "Baselines: repeat_last, training_mean, sampled var, iid_frames, shuffled_real (what really\n"
         "followed, in random order), nearest_neighbour (a copy); other_passage (real music that\n"
         "followed another prompt) is the yardstick. Bootstrap intervals over prompts, and for each\n"
-        "baseline a verdict per measure: the model beats, ties or loses. Free-running figures are on\n"
+        "baseline a verdict per measure: the model beats, ties or loses. other_passage gets verdicts\n"
+        "too on realism and dynamics: where real music does not beat a baseline, no answer can be\n"
+        "shown to, and the ties are printed with both values. Free-running figures are on\n"
         "the linear scale for every model, one trained on a log scale (corpus.log_frequency_knee_hz,\n"
         "corpus.log_chroma_knee) too, so they compare; the NLLs are on the model's own scale.",
         epilog="example:\n  antiphon evaluate model/ corpus/ -o report/      report.json, answers.png, measures.png",

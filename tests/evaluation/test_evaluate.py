@@ -86,7 +86,8 @@ def test_report_has_every_number_and_figure(trained, tmp_path):
 
 
 def test_the_model_nll_is_the_training_loss_on_the_same_steps(trained):
-    """Teacher-forced NLL of the model equals the training loop's NLL over the same dequantised steps."""
+    """Teacher-forced NLL of the model equals the training loop's NLL over the same dequantised steps (with
+    the density's heavier tails, model.outlier_weight, as training has them)."""
     import torch
 
     from antiphon.model.level import model_inputs
@@ -102,9 +103,11 @@ def test_the_model_nll_is_the_training_loss_on_the_same_steps(trained):
             mdn_log_likelihood(
                 *model(torch.as_tensor(model_inputs(r[:-1], info.model.level_steps, info.model.activity_steps)).unsqueeze(0))[0],
                 torch.as_tensor(r[1:]).unsqueeze(0),
+                model.tails,
             )[0, SMALL.var_max_order - 1 :]
             for r in rows
         ]
+    assert model.tails is not None  # the default density's heavier tails, in training's loss and here
     assert report.teacher_forced["systems"]["model"]["nll"] == pytest.approx(-float(torch.cat(steps).mean()), rel=1e-5)
     assert set(report.free_running) == {"model", REFERENCE} and report.verdicts == {}
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from antiphon.config import PAPER_MODEL, ModelConfig
-from antiphon.model.mdn import MDNHead, mdn_log_likelihood, mdn_nll
+from antiphon.model.mdn import MDNHead, Tails, mdn_log_likelihood, mdn_marginals, mdn_nll
 from antiphon.model.mdrnn import MDRNN
 from antiphon.model.sampling import mixture_weights, sample_mixture
 
@@ -37,6 +37,48 @@ def test_loss_equals_torch_distributions_mixture():
     expected = -reference.log_prob(y).mean()
     assert mdn_nll(mu, sigma, logits, y).item() == pytest.approx(expected.item(), rel=1e-5)
     np.testing.assert_allclose(mdn_log_likelihood(mu, sigma, logits, y).numpy(), reference.log_prob(y).numpy(), rtol=1e-10)
+
+
+def test_heavier_tails_by_hand_and_their_bound():
+    """Each value's density (1 - w) N(mu, sigma) + w N(mu, broad), per component, by hand with scipy; a value
+    the narrow Gaussians call impossible costs what the broad one says, and w = 0 is the Gaussians."""
+    from scipy import stats
+
+    gen = torch.Generator().manual_seed(3)
+    n, k, d, tails = 40, 3, 4, Tails(0.01, 2.5)
+    mu = torch.rand(n, k, d, generator=gen, dtype=torch.float64) * 10
+    sigma = torch.rand(n, k, d, generator=gen, dtype=torch.float64) * 0.5 + 0.01
+    logits = torch.randn(n, k, generator=gen, dtype=torch.float64)
+    y = torch.rand(n, d, generator=gen, dtype=torch.float64) * 10
+    m, s, v = mu.numpy(), sigma.numpy(), y.numpy()[:, None]
+    values = (1 - tails.weight) * stats.norm.pdf(v, m, s) + tails.weight * stats.norm.pdf(v, m, tails.broad)  # (n, k, d)
+    weights = torch.softmax(logits, -1).numpy()
+    expected = np.log((weights * values.prod(-1)).sum(-1))
+    np.testing.assert_allclose(mdn_log_likelihood(mu, sigma, logits, y, tails).numpy(), expected, rtol=1e-9)
+    marginal = np.log((weights[..., None] * values).sum(1))
+    np.testing.assert_allclose(mdn_marginals(mu, sigma, logits, y, tails)[0].numpy(), marginal, rtol=1e-9)
+    one, tiny = torch.zeros(1, 1, d, dtype=torch.float64), torch.full((1, 1, d), 1e-4, dtype=torch.float64)
+    far = torch.full((1, d), 2.5, dtype=torch.float64)  # 25,000 narrow sigmas from the mean, one broad sigma
+    assert -mdn_log_likelihood(one, tiny, torch.zeros(1, 1), far, tails).item() == pytest.approx(
+        -d * stats.norm.logpdf(2.5, 0, 2.5) - d * math.log(0.01), rel=1e-9
+    )
+    assert -mdn_log_likelihood(one, tiny, torch.zeros(1, 1), far).item() > 1e8
+    torch.testing.assert_close(mdn_log_likelihood(mu, sigma, logits, y, Tails(0.0, 2.5)), mdn_log_likelihood(mu, sigma, logits, y))
+
+
+def test_a_stray_mean_is_pulled_back_by_the_broad_gaussian():
+    """A mean far from its value (the narrow Gaussian's gradient underflows) still gets a gradient toward it."""
+    mu = torch.full((1, 1, 1), 0.9, dtype=torch.float64, requires_grad=True)
+    mdn_nll(
+        mu, torch.full((1, 1, 1), 1e-3, dtype=torch.float64), torch.zeros(1, 1), torch.zeros(1, 1, dtype=torch.float64), Tails(0.001, 0.25)
+    ).backward()
+    assert mu.grad.item() == pytest.approx(0.9 / 0.25**2, rel=1e-6)
+
+
+def test_the_model_spreads_its_tails_over_the_scaled_range():
+    assert MDRNN(5, ModelConfig(size="xxs")).tails is None
+    assert MDRNN(5, ModelConfig(size="xxs", outlier_weight=0.001), value_range=10.0).tails == Tails(0.001, 2.5)
+    assert PAPER_MODEL.outlier_weight == 0.0
 
 
 def test_scaling_by_ten_shifts_the_loss_by_d_ln_10():

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from antiphon.config import PAPER_MODEL
 from antiphon.errors import ConfigError
 from antiphon.study.spec import load_spec, run_key, with_seed
 
@@ -61,6 +64,9 @@ def test_bundled_specs_all_load_and_are_named():
     assert {"table1", "decay-ignored", "nadam-variants", "random-search", "demo"} <= set(specs)
     for name in specs:
         assert load_spec(resolve_spec(name)).configurations
+        for configuration in load_spec(resolve_spec(name)).configurations:  # the paper's MDRNN, whatever the defaults
+            model = configuration.config.model
+            assert dataclasses.replace(PAPER_MODEL, size=model.size, init=model.init, n_mixtures=model.n_mixtures) == model, (name, model)
     decay = {c.name: c.config.training for c in load_spec(specs["decay-ignored"]).configurations}
     assert decay["SGD 0.01, momentum 0.8, decay ignored"].decay == 0 and decay["SGD 0.01, momentum 0.8, decay 0.01/130"].decay > 0
     variants = {c.config.training.nadam_variant for c in load_spec(specs["nadam-variants"]).configurations}

@@ -143,8 +143,8 @@ def teacher_forced(model, info, corpus: Corpus, config: EvaluateConfig) -> dict[
             ).unsqueeze(0)
             y = torch.as_tensor(rows[1:]).unsqueeze(0)
             (mu, sigma, logits), _ = model(x)
-            joint.append(mdn_log_likelihood(mu, sigma, logits, y)[0, skip - 1 :].numpy())
-            marginal.append(mdn_marginals(mu, sigma, logits, y)[0][0, skip - 1 :].numpy())
+            joint.append(mdn_log_likelihood(mu, sigma, logits, y, model.tails)[0, skip - 1 :].numpy())
+            marginal.append(mdn_marginals(mu, sigma, logits, y, model.tails)[0][0, skip - 1 :].numpy())
     columns = info.columns
     systems: dict[str, Any] = {"model": _nll_entry(np.concatenate(joint), np.concatenate(marginal), columns)}
     var, by_order = linear.choose_var(splits["train"], splits["validation"], config.var_max_order)

@@ -245,7 +245,7 @@ def load_model(folder: Path | str) -> TrainedModel:
     from antiphon.model.mdrnn import MDRNN
 
     info, weights = read_weights(folder, "torch")
-    model = MDRNN(len(info.columns), info.model)
+    model = MDRNN(len(info.columns), info.model, info.training.scale_factor)
     try:
         model.load_state_dict(weights)
     except RuntimeError as exc:

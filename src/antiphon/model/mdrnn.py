@@ -9,7 +9,7 @@ from torch import nn
 from antiphon.config import ModelConfig
 from antiphon.errors import ConfigError
 from antiphon.model.level import input_width, level_decay
-from antiphon.model.mdn import MDNHead, sample_mixture_torch
+from antiphon.model.mdn import BROAD_SHARE, MDNHead, Tails, sample_mixture_torch
 
 State = tuple[torch.Tensor, torch.Tensor]
 
@@ -26,10 +26,14 @@ class MDRNN(nn.Module):
     the recurrent state passed in and out (inference), giving the same numbers.
     """
 
-    def __init__(self, dimension: int, config: ModelConfig | None = None) -> None:
+    def __init__(self, dimension: int, config: ModelConfig | None = None, value_range: float = 1.0) -> None:
+        """``value_range``: the width of every value's range in the data's units (``training.scale_factor``),
+        which sets the broad Gaussian of :attr:`tails` (:data:`~antiphon.model.mdn.BROAD_SHARE` of it)."""
         super().__init__()
         cfg = config or ModelConfig()
         self.config, self.dimension = cfg, dimension
+        #: the density's heavier tails, for every likelihood of this model's outputs (None: Gaussians alone)
+        self.tails = Tails(cfg.outlier_weight, BROAD_SHARE * value_range) if cfg.outlier_weight > 0 else None
         #: values per input row: the frame, then its running level, activity and onset clock where the model
         #: sees them (model.level_steps, model.activity_steps, model.onset_clock)
         self.input_size = input_width(dimension, cfg.level_steps, cfg.activity_steps, cfg.onset_clock)

@@ -172,7 +172,7 @@ def _measure(model: Any, params: list[Any], x: Any, y: Any, validation: tuple[An
 
     def loss() -> torch.Tensor:
         (mu, sigma, logits), _ = model(x)
-        return mdn_nll(mu, sigma, logits, y)
+        return mdn_nll(mu, sigma, logits, y, model.tails)
 
     with torch.backends.mkldnn.flags(enabled=False):
         with torch.no_grad():
@@ -182,11 +182,11 @@ def _measure(model: Any, params: list[Any], x: Any, y: Any, validation: tuple[An
             train_loss = float(loss())
             xv, yv = validation
             (mu_v, sigma_v, logits_v), _ = model(xv)
-            validation_loss = float(mdn_nll(mu_v, sigma_v, logits_v, yv))
+            validation_loss = float(mdn_nll(mu_v, sigma_v, logits_v, yv, model.tails))
 
         def fixed_sigma_loss() -> torch.Tensor:
             (mu, _, _), _ = model(x)
-            return mdn_nll(mu, sigma_star, logits_star, y)
+            return mdn_nll(mu, sigma_star, logits_star, y, model.tails)
 
         def mean_squared_error() -> torch.Tensor:  # of the mixture mean: no sigma anywhere
             (mu, _, logits), _ = model(x)

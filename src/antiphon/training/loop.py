@@ -97,7 +97,7 @@ def evaluate_nll(model: MDRNN, windows: Windows, batch_size: int) -> float:
             indices = torch.arange(start, min(start + batch_size, len(windows)))
             x, y = (t.to(device) for t in windows.batch(indices))
             (mu, sigma, logits), _ = model(x)
-            total += mdn_nll(mu, sigma, logits, y).item() * indices.numel()
+            total += mdn_nll(mu, sigma, logits, y, model.tails).item() * indices.numel()
     return total / len(windows)
 
 
@@ -154,7 +154,9 @@ def train(
     arithmetic = resolve_arithmetic(cfg)
 
     torch.manual_seed(cfg.seed)
-    model = MDRNN(corpus.dimension, config.model).to(arithmetic.device)  # initialised on the CPU, from the same draws everywhere
+    model = MDRNN(corpus.dimension, config.model, config.training.scale_factor).to(
+        arithmetic.device
+    )  # initialised on the CPU, from the same draws everywhere
     optimizer = Optimizer([p for p in model.parameters() if p.requires_grad], cfg)
     average = _moving_average(model, cfg.average_decay)
     judged = model if average is None else average.module  # the weights judged at each epoch's end and kept
@@ -346,7 +348,7 @@ def _forward_backward(
                 mu, sigma, logits = model.rollout(x, cfg.rollout_steps, generator)
             else:
                 (mu, sigma, logits), _ = model(x)
-        loss = mdn_nll(mu, sigma, logits, y)
+        loss = mdn_nll(mu, sigma, logits, y, model.tails)
         if not torch.isfinite(loss):
             return None
         objective = loss + _penalty(model, cfg.l1, cfg.l2)
