@@ -76,8 +76,9 @@ def test_a_stray_mean_is_pulled_back_by_the_broad_gaussian():
 
 
 def test_the_model_spreads_its_tails_over_the_scaled_range():
-    assert MDRNN(5, ModelConfig(size="xxs")).tails is None
-    assert MDRNN(5, ModelConfig(size="xxs", outlier_weight=0.001), value_range=10.0).tails == Tails(0.001, 2.5)
+    assert MDRNN(5, ModelConfig(size="xxs")).tails == Tails(0.001, 0.25)  # the default, at scale_factor 1
+    assert MDRNN(5, ModelConfig(size="xxs"), value_range=10.0).tails == Tails(0.001, 2.5)
+    assert MDRNN(5, ModelConfig(size="xxs", outlier_weight=0.0)).tails is None
     assert PAPER_MODEL.outlier_weight == 0.0
 
 
