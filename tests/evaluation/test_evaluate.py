@@ -181,6 +181,11 @@ def test_the_ties_are_named_with_both_values_and_those_real_music_cannot_win_eit
     )
     verdicts["var"]["acf_mmd2"] = verdicts["nearest_neighbour"]["realism_mmd2"] = verdicts["var"]["conditioning"] = "beats"
     assert ties_sentence(free_running, verdicts, {}) is None  # a loss alone is the headline's
+    # a loss where real music does not win either is bounded too
+    assert ties_sentence(free_running, verdicts, {"nearest_neighbour": {"acf_mmd2": "ties"}}) == (
+        "Real music from another passage (other_passage), judged as the answers are, does not beat nearest_neighbour on"
+        " autocorrelation (0.165 against 0.170) either: there these prompts cannot show any answer beating the baseline."
+    )
 
 
 def test_refusals(trained, tmp_path):

@@ -725,7 +725,7 @@ def ties_sentence(
     """The baselines and measures the model only ties, with both values, and of the realism and dynamics
     verdicts it does not win, those that real music from another passage does not win either (its
     values beside the baseline's): there these prompts cannot show any answer beating the baseline.
-    None where the model ties nothing. A tie with an oracle on the energy score (:data:`ORACLES`) says
+    None where there is none of these. A tie with an oracle on the energy score (:data:`ORACLES`) says
     so; ties on conditioning (baselines whose answers depend on their prompt too) are named last, as
     the measure is whether an answer depends on its prompt at all."""
 
@@ -736,8 +736,6 @@ def ties_sentence(
     tied = {system: [key for key, word in row.items() if word == "ties" and key != "conditioning"] for system, row in verdicts.items()}
     parts = [f"{system} on " + ", ".join(tie(system, key) for key in keys) for system, keys in tied.items() if keys]
     alike = [system for system, row in verdicts.items() if row.get("conditioning") == "ties"]
-    if not parts and not alike:
-        return None
     out = [f"It ties {'; '.join(parts)}."] if parts else []
     if alike:
         out.append(f"On conditioning it ties {', '.join(alike)}: their answers depend on their prompt too.")
@@ -753,7 +751,7 @@ def ties_sentence(
             f"Real music from another passage ({REFERENCE}), judged as the answers are, does not beat {'; '.join(bounded)}"
             " either: there these prompts cannot show any answer beating the baseline."
         )
-    return " ".join(out)
+    return " ".join(out) or None
 
 
 def sentences(report: EvaluationReport) -> list[str]:
