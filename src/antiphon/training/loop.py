@@ -154,9 +154,8 @@ def train(
     arithmetic = resolve_arithmetic(cfg)
 
     torch.manual_seed(cfg.seed)
-    model = MDRNN(corpus.dimension, config.model, config.training.scale_factor).to(
-        arithmetic.device
-    )  # initialised on the CPU, from the same draws everywhere
+    # initialised on the CPU, from the same draws everywhere
+    model = MDRNN(corpus.dimension, config.model, config.training.scale_factor).to(arithmetic.device)
     optimizer = Optimizer([p for p in model.parameters() if p.requires_grad], cfg)
     average = _moving_average(model, cfg.average_decay)
     judged = model if average is None else average.module  # the weights judged at each epoch's end and kept
